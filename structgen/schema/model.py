@@ -1,0 +1,236 @@
+"""Normalized schema nodes: one frozen dataclass per JSON type, plus unions, references, top and bottom.
+
+A compiled schema is a :class:`Node`; its instances are exactly the JSON values the node describes.
+Every node is immutable and hashable so that equal sub-schemas share one grammar rule.
+Constraints on strings stay symbolic (:class:`StringNode`) and become a regular language only when emitted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Union
+
+JSONValue = Union[None, bool, int, float, str, list["JSONValue"], dict[str, "JSONValue"]]
+
+
+@dataclass(frozen=True)
+class Never:
+    """No value at all (the schema ``false``, or an unsatisfiable combination)."""
+
+
+@dataclass(frozen=True)
+class AnyValue:
+    """Every JSON value (the schema ``true`` or ``{}``)."""
+
+
+@dataclass(frozen=True)
+class NullNode:
+    """The value ``null``."""
+
+
+@dataclass(frozen=True)
+class BooleanNode:
+    """``true`` and/or ``false``."""
+
+    values: frozenset[bool] = frozenset({True, False})
+
+
+@dataclass(frozen=True)
+class NumberNode:
+    """A number in an interval, optionally an integer and a multiple of ``multiple_of``.
+
+    ``integer_zero_fraction`` accepts integral values written with a zero fraction (``1.0``), as
+    JSON Schema draft 6 and later count them as integers.
+    """
+
+    integer: bool = False
+    minimum: Fraction | None = None
+    maximum: Fraction | None = None
+    exclusive_minimum: bool = False
+    exclusive_maximum: bool = False
+    multiple_of: Fraction | None = None
+    integer_zero_fraction: bool = True
+
+
+@dataclass(frozen=True)
+class Pattern:
+    """An ECMA-262 ``pattern`` and where it came from."""
+
+    source: str
+    pointer: str
+
+
+@dataclass(frozen=True)
+class StringNode:
+    """A string constrained symbolically; all fields must hold at once.
+
+    ``literals`` (when not None) is the complete set of allowed strings; ``negated`` holds string
+    languages the value must NOT belong to.  Lengths count code points.
+    """
+
+    min_length: int = 0
+    max_length: int | None = None
+    patterns: tuple[Pattern, ...] = ()
+    formats: tuple[str, ...] = ()
+    literals: frozenset[str] | None = None
+    excluded: frozenset[str] = frozenset()
+    negated: tuple[StringNode, ...] = ()
+
+    def is_unconstrained(self) -> bool:
+        return self == ANY_STRING
+
+
+ANY_STRING = StringNode()
+
+
+@dataclass(frozen=True)
+class Contains:
+    """At least ``minimum`` and at most ``maximum`` array items match ``node``."""
+
+    node: Node
+    minimum: int = 1
+    maximum: int | None = None
+
+
+@dataclass(frozen=True)
+class ArrayNode:
+    """An array: ``prefix[i]`` for item i, ``items`` for the rest, length and ``contains`` bounds.
+
+    ``items_evaluated`` says whether the items after the prefix are evaluated (for
+    ``unevaluatedItems``).
+    """
+
+    prefix: tuple[Node, ...] = ()
+    items: Node = field(default_factory=AnyValue)
+    min_items: int = 0
+    max_items: int | None = None
+    contains: tuple[Contains, ...] = ()
+    unique: bool = False
+    items_evaluated: bool = False
+
+
+@dataclass(frozen=True)
+class KeyClass:
+    """Undeclared keys in the language ``keys`` take values matching ``value``.
+
+    ``evaluated`` records whether ``patternProperties``/``additionalProperties`` evaluated these
+    keys (for ``unevaluatedProperties``).
+    """
+
+    keys: StringNode
+    value: Node
+    evaluated: bool = False
+
+
+@dataclass(frozen=True)
+class ObjectNode:
+    """An object with declared properties (in order), required keys, and classes of other keys.
+
+    A key not declared and in no class of ``extras`` is forbidden; the ``extras`` languages are
+    pairwise disjoint.
+    """
+
+    properties: tuple[tuple[str, Node], ...] = ()
+    required: frozenset[str] = frozenset()
+    extras: tuple[KeyClass, ...] = (KeyClass(ANY_STRING, AnyValue()),)
+    min_properties: int = 0
+    max_properties: int | None = None
+
+    def declared(self) -> dict[str, Node]:
+        return dict(self.properties)
+
+
+@dataclass(frozen=True)
+class AnyOf:
+    """A value matching at least one alternative."""
+
+    alternatives: tuple[Node, ...]
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A named definition (used for recursion and shared sub-schemas)."""
+
+    name: str
+
+
+Node = Union[Never, AnyValue, NullNode, BooleanNode, NumberNode, StringNode, ArrayNode, ObjectNode, AnyOf, Ref]
+TypedNode = Union[NullNode, BooleanNode, NumberNode, StringNode, ArrayNode, ObjectNode]
+
+NEVER = Never()
+ANY = AnyValue()
+
+TYPE_NAMES = ("null", "boolean", "number", "string", "array", "object")
+
+
+def kind_of(node: TypedNode) -> str:
+    """The JSON type name of a typed node (integers are ``number``)."""
+    if isinstance(node, NullNode):
+        return "null"
+    if isinstance(node, BooleanNode):
+        return "boolean"
+    if isinstance(node, NumberNode):
+        return "number"
+    if isinstance(node, StringNode):
+        return "string"
+    if isinstance(node, ArrayNode):
+        return "array"
+    return "object"
+
+
+def full_type(name: str) -> TypedNode:
+    """The unconstrained node of a JSON Schema type name (``integer`` included)."""
+    if name == "null":
+        return NullNode()
+    if name == "boolean":
+        return BooleanNode()
+    if name == "number":
+        return NumberNode()
+    if name == "integer":
+        return NumberNode(integer=True)
+    if name == "string":
+        return ANY_STRING
+    if name == "array":
+        return ArrayNode()
+    if name == "object":
+        return ObjectNode()
+    raise ValueError(name)
+
+
+def union(nodes: list[Node] | tuple[Node, ...]) -> Node:
+    """The union of ``nodes``: flattened, without ``Never`` and duplicates, in first-seen order."""
+    out: list[Node] = []
+    seen: set[Node] = set()
+    stack = list(nodes)
+    stack.reverse()
+    while stack:
+        node = stack.pop()
+        if isinstance(node, AnyOf):
+            stack.extend(reversed(node.alternatives))
+            continue
+        if isinstance(node, Never) or node in seen:
+            continue
+        if isinstance(node, AnyValue):
+            return ANY
+        seen.add(node)
+        out.append(node)
+    if not out:
+        return NEVER
+    if len(out) == 1:
+        return out[0]
+    return AnyOf(tuple(out))
+
+
+def alternatives(node: Node) -> tuple[Node, ...]:
+    """The alternatives of a union, or the node itself."""
+    if isinstance(node, AnyOf):
+        return node.alternatives
+    if isinstance(node, Never):
+        return ()
+    return (node,)
+
+
+def everything_but(kinds: set[str]) -> list[Node]:
+    """The unconstrained nodes of every JSON type not in ``kinds``."""
+    return [full_type(name) for name in TYPE_NAMES if name not in kinds]

@@ -1,0 +1,81 @@
+"""Where a server comes from: an explicit URL, ``$STRUCTGEN_URL``, or a local llama-server on demand."""
+
+from __future__ import annotations
+
+import atexit
+import os
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from structgen.client import LlamaClient
+from structgen.server.local import LocalServer
+
+__all__ = ["API_KEY_ENV", "URL_ENV", "default_client", "resolve_url", "serve_forever", "shared_server"]
+
+URL_ENV = "STRUCTGEN_URL"
+API_KEY_ENV = "STRUCTGEN_API_KEY"
+
+_lock = threading.Lock()
+_shared: LocalServer | None = None
+
+
+def shared_server() -> LocalServer:
+    """The process-wide local server, started on first use and stopped at interpreter exit."""
+    global _shared
+    with _lock:
+        if _shared is None or not _shared.running:
+            server = LocalServer()
+            server.start()
+            if _shared is None:
+                atexit.register(_stop_shared)
+            _shared = server
+        return _shared
+
+
+def _stop_shared() -> None:
+    global _shared
+    with _lock:
+        if _shared is not None:
+            _shared.stop()
+            _shared = None
+
+
+def resolve_url(url: str | None = None) -> str:
+    """The server URL to use: ``url`` if given, else ``$STRUCTGEN_URL``, else a local server started now."""
+    if url:
+        return url.rstrip("/")
+    from_env = os.environ.get(URL_ENV, "").strip()
+    if from_env:
+        return from_env.rstrip("/")
+    return shared_server().url
+
+
+def default_client(url: str | None = None, *, api_key: str | None = None, **kwargs: Any) -> LlamaClient:
+    """A :class:`LlamaClient` for :func:`resolve_url`; the API key defaults to ``$STRUCTGEN_API_KEY``."""
+    key = api_key if api_key is not None else os.environ.get(API_KEY_ENV) or None
+    return LlamaClient(resolve_url(url), api_key=key, **kwargs)
+
+
+def serve_forever(
+    model: str | os.PathLike[str] | None = None,
+    port: int | None = None,
+    parallel: int = 1,
+    *,
+    host: str = "127.0.0.1",
+    ctx_size: int = 4096,
+    on_ready: Callable[[LocalServer], None] | None = None,
+    **kwargs: Any,
+) -> int:
+    """Run a local llama-server in the foreground until it exits or Ctrl-C; the exit status.
+
+    ``on_ready`` is called once the server answers (to print its URL, say). Other keyword
+    arguments go to :class:`LocalServer`.
+    """
+    with LocalServer(model, host=host, port=port, parallel=parallel, ctx_size=ctx_size, **kwargs) as server:
+        if on_ready is not None:
+            on_ready(server)
+        try:
+            return server.wait()
+        except KeyboardInterrupt:
+            return 0
