@@ -145,6 +145,11 @@ class _Lowerer:
                 self.error(q.span, "repetition-limit",
                            f"{q.op}: llama.cpp refuses more than {MAX_REPETITION_THRESHOLD} repetitions")
                 return n_prev_rules
+            if max_times != UNBOUNDED and max_times < min_times:
+                self.error(q.span, "repetition-bounds",
+                           f"{q.op}: the maximum is below the minimum (llama.cpp does not refuse it but "
+                           "loops until it runs out of memory)")
+                return n_prev_rules
             if max_times != UNBOUNDED and max_times > MAX_REPETITION_THRESHOLD:
                 max_times = UNBOUNDED
         if last_sym_start == len(rule):
