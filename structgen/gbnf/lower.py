@@ -77,8 +77,14 @@ class _Lowerer:
         for rule in self.grammar.rules:
             rule_id = self.symbol(rule.name)
             self.alternates(rule.body, rule.name, rule_id)
-        lowered = Lowered(self.rules, self.symbol_ids, {v: k for k, v in self.symbol_ids.items()},
-                          self.token_texts, self.first_ref, self.problems)
+        lowered = Lowered(
+            self.rules,
+            self.symbol_ids,
+            {v: k for k, v in self.symbol_ids.items()},
+            self.token_texts,
+            self.first_ref,
+            self.problems,
+        )
         while len(lowered.rules) < len(self.symbol_ids):
             lowered.rules.append([])
         return lowered
@@ -136,25 +142,34 @@ class _Lowerer:
             rule.append((CHAR_ANY, 0))
         return 1
 
-    def repeat(self, q: ast.Repeat, rule_name: str, rule: list[Element], last_sym_start: int,
-               n_prev_rules: int) -> int:
+    def repeat(
+        self, q: ast.Repeat, rule_name: str, rule: list[Element], last_sym_start: int, n_prev_rules: int
+    ) -> int:
         min_times = q.min
         max_times = UNBOUNDED if q.max is None else q.max
         if q.op.startswith("{"):
             if min_times > MAX_REPETITION_THRESHOLD:
-                self.error(q.span, "repetition-limit",
-                           f"{q.op}: llama.cpp refuses more than {MAX_REPETITION_THRESHOLD} repetitions")
+                self.error(
+                    q.span,
+                    "repetition-limit",
+                    f"{q.op}: llama.cpp refuses more than {MAX_REPETITION_THRESHOLD} repetitions",
+                )
                 return n_prev_rules
             if max_times != UNBOUNDED and max_times < min_times:
-                self.error(q.span, "repetition-bounds",
-                           f"{q.op}: the maximum is below the minimum (llama.cpp does not refuse it but "
-                           "loops until it runs out of memory)")
+                self.error(
+                    q.span,
+                    "repetition-bounds",
+                    f"{q.op}: the maximum is below the minimum (llama.cpp does not refuse it but "
+                    "loops until it runs out of memory)",
+                )
                 return n_prev_rules
             if max_times != UNBOUNDED and max_times > MAX_REPETITION_THRESHOLD:
                 max_times = UNBOUNDED
         if last_sym_start == len(rule):
             # An item that lowered to nothing ([] or [^]): llama.cpp has no preceding item to repeat.
-            self.error(q.span, "empty-repeat", f"expecting preceding item to {q.op} (the item lowers to nothing)")
+            self.error(
+                q.span, "empty-repeat", f"expecting preceding item to {q.op} (the item lowers to nothing)"
+            )
             return n_prev_rules
         no_max = max_times == UNBOUNDED
         total = 1
@@ -163,9 +178,12 @@ class _Lowerer:
         elif min_times > 0:
             total = min_times
         if n_prev_rules * total > MAX_REPETITION_THRESHOLD:
-            self.error(q.span, "repetition-limit",
-                       f"{q.op} on an item that already expands to {n_prev_rules} rules makes "
-                       f"{n_prev_rules * total} > {MAX_REPETITION_THRESHOLD}: llama.cpp refuses it")
+            self.error(
+                q.span,
+                "repetition-limit",
+                f"{q.op} on an item that already expands to {n_prev_rules} rules makes "
+                f"{n_prev_rules * total} > {MAX_REPETITION_THRESHOLD}: llama.cpp refuses it",
+            )
             return n_prev_rules
         prev = rule[last_sym_start:]
         if min_times == 0:
@@ -217,9 +235,15 @@ def left_recursive_symbols(lowered: Lowered) -> list[int]:
     return found
 
 
-def _detect(rules: list[list[Element]], start: int, visited: list[bool], in_progress: list[bool],
-            may_be_empty: list[bool]) -> bool:
+def _detect(
+    rules: list[list[Element]],
+    start: int,
+    visited: list[bool],
+    in_progress: list[bool],
+    may_be_empty: list[bool],
+) -> bool:
     """Iterative port of llama.cpp's recursive left-recursion check (same visiting order)."""
+
     # Frame: (rule index, next element index, recurse flag); a frame is entered as in the C++ code.
     def enter(idx: int) -> bool:
         if in_progress[idx]:

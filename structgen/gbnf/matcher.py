@@ -14,8 +14,20 @@ from dataclasses import dataclass
 from ..errors import GrammarError
 from . import ast
 from .lower import (
-    ALT, CHAR, CHAR_ALT, CHAR_ANY, CHAR_NOT, CHAR_RNG_UPPER, END, RULE_REF, TOKEN, TOKEN_NOT,
-    Lowered, left_recursive_symbols, lower, undefined_symbols,
+    ALT,
+    CHAR,
+    CHAR_ALT,
+    CHAR_ANY,
+    CHAR_NOT,
+    CHAR_RNG_UPPER,
+    END,
+    RULE_REF,
+    TOKEN,
+    TOKEN_NOT,
+    Lowered,
+    left_recursive_symbols,
+    lower,
+    undefined_symbols,
 )
 from .parser import parse_grammar
 from .source import Source
@@ -87,8 +99,11 @@ def check_loadable(lowered: Lowered, grammar: ast.Grammar, source: Source) -> No
     if bad:
         rule = grammar.get(_base_name(lowered, bad[0], grammar))
         loc = source.location(rule.span.start if rule else 0)
-        raise GrammarError(f"left recursion in rule '{_base_name(lowered, bad[0], grammar)}' (llama.cpp refuses it)",
-                           loc, source.line_text(loc.line))
+        raise GrammarError(
+            f"left recursion in rule '{_base_name(lowered, bad[0], grammar)}' (llama.cpp refuses it)",
+            loc,
+            source.line_text(loc.line),
+        )
 
 
 def _base_name(lowered: Lowered, sym: int, grammar: ast.Grammar) -> str:
@@ -146,8 +161,10 @@ class Matcher:
                 out.add(cur)
                 continue
             if len(cur) > MAX_STACK_DEPTH:
-                raise GrammarError("the grammar expands without consuming input (left recursion through a "
-                                   "rule that can be empty); llama.cpp would not terminate on it")
+                raise GrammarError(
+                    "the grammar expands without consuming input (left recursion through a "
+                    "rule that can be empty); llama.cpp would not terminate on it"
+                )
             rid, idx = cur[-1]
             kind, value = rules[rid][idx]
             if kind == RULE_REF:
@@ -283,7 +300,11 @@ class Matcher:
             if rule[i][0] != CHAR_ALT:
                 break
         if kind == CHAR and len(parts) == 1 and "-" not in parts[0][1:]:
-            body = '"' + parts[0].replace("\\[", "[").replace("\\]", "]").replace("\\-", "-").replace("\\^", "^") + '"'
+            body = (
+                '"'
+                + parts[0].replace("\\[", "[").replace("\\]", "]").replace("\\-", "-").replace("\\^", "^")
+                + '"'
+            )
         else:
             body = "[" + ("^" if kind == CHAR_NOT else "") + "".join(parts) + "]"
         return f"{body} (in {where})"

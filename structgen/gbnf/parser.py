@@ -28,10 +28,24 @@ MAX_NESTING = 256
 MAX_QUANTIFIERS = 64
 
 _TOKEN_NAMES = {
-    "_NL": "newline", "_DEF": "'::='", "_BAR": "'|'", "LPAR": "'('", "RPAR": "')'", "LBRACE": "'{'",
-    "RBRACE": "'}'", "COMMA": "','", "DOT": "'.'", "STAR": "'*'", "PLUS": "'+'", "QMARK": "'?'",
-    "NAME": "a rule name", "INT": "an integer", "STRING": "a string literal", "CLASS": "a character class",
-    "TOKEN": "a token reference", "$END": "end of input",
+    "_NL": "newline",
+    "_DEF": "'::='",
+    "_BAR": "'|'",
+    "LPAR": "'('",
+    "RPAR": "')'",
+    "LBRACE": "'{'",
+    "RBRACE": "'}'",
+    "COMMA": "','",
+    "DOT": "'.'",
+    "STAR": "'*'",
+    "PLUS": "'+'",
+    "QMARK": "'?'",
+    "NAME": "a rule name",
+    "INT": "an integer",
+    "STRING": "a string literal",
+    "CLASS": "a character class",
+    "TOKEN": "a token reference",
+    "$END": "end of input",
 }
 
 
@@ -51,7 +65,9 @@ class _NewlineFilter:
             if kind == "LPAR":
                 depth += 1
                 if depth > MAX_NESTING:
-                    raise self.source.error(f"parentheses nested deeper than {MAX_NESTING}", tok.start_pos or 0)
+                    raise self.source.error(
+                        f"parentheses nested deeper than {MAX_NESTING}", tok.start_pos or 0
+                    )
             elif kind == "RPAR":
                 depth -= 1
             elif kind == "_NL" and (depth > 0 or previous in ("_NL", "_DEF", "_BAR")):
@@ -77,8 +93,10 @@ class _Builder(Transformer[Any, Any]):
 
     def _decode(self, raw: str, offset: int) -> Iterator[tuple[int, int]]:
         i = 0
+
         def err(msg: str, at: int) -> GrammarError:
             return self.source.error(msg, offset + at)
+
         while i < len(raw):
             start = i
             cp, i = read_char(raw, i, err)
@@ -127,7 +145,7 @@ class _Builder(Transformer[Any, Any]):
             assert digits is not None
             if not digits.group():
                 raise self.source.error("expecting integer token id in '<[...]>'", digits_at)
-            if inner[1 + digits.end():] != "]":
+            if inner[1 + digits.end() :] != "]":
                 raise self.source.error("expecting ']>' after the token id", digits_at + digits.end())
             value = int(digits.group())
             if value > 0xFFFFFFFF:
@@ -157,7 +175,9 @@ class _Builder(Transformer[Any, Any]):
     def item(self, children: list[Any]) -> ast.Expr:
         node: ast.Expr = children[0]
         if len(children) - 1 > MAX_QUANTIFIERS:
-            raise self.source.error(f"more than {MAX_QUANTIFIERS} quantifiers on one item", children[-1][3].start_pos)
+            raise self.source.error(
+                f"more than {MAX_QUANTIFIERS} quantifiers on one item", children[-1][3].start_pos
+            )
         for lo, hi, op, first, last in children[1:]:
             span = _span(self.source, node.span.start, last.end_pos or 0)
             node = ast.Repeat(node, lo, hi, op, span)
@@ -166,7 +186,9 @@ class _Builder(Transformer[Any, Any]):
     def sequence(self, children: list[ast.Expr]) -> ast.Sequence:
         if not children:
             return ast.Sequence((), ast.NO_SPAN)
-        return ast.Sequence(tuple(children), _span(self.source, children[0].span.start, children[-1].span.end))
+        return ast.Sequence(
+            tuple(children), _span(self.source, children[0].span.start, children[-1].span.end)
+        )
 
     def alternates(self, children: list[ast.Sequence]) -> ast.Alternates:
         spans = [c.span for c in children if c.items]
@@ -232,7 +254,9 @@ def _expected(names: set[str] | frozenset[str]) -> str:
 def _comments(source: Source) -> tuple[ast.Comment, ...]:
     # Comments cannot occur inside literals or classes, so find them by lexing those away first.
     found = []
-    pattern = re.compile(r'"(?:[^"\\]|\\[\s\S])*"?|\[(?:[^\]\\]|\\[\s\S])*\]?|!?<(?:\[[0-9]*\]|[^>]*)>|#[^\r\n]*')
+    pattern = re.compile(
+        r'"(?:[^"\\]|\\[\s\S])*"?|\[(?:[^\]\\]|\\[\s\S])*\]?|!?<(?:\[[0-9]*\]|[^>]*)>|#[^\r\n]*'
+    )
     for m in pattern.finditer(source.text):
         if m.group().startswith("#"):
             loc = source.location(m.start())
@@ -254,7 +278,9 @@ def parse_grammar(text: str | bytes, filename: str | None = None) -> ast.Grammar
         raise
     except lark.exceptions.UnexpectedCharacters as exc:
         ch = source.text[exc.pos_in_stream] if exc.pos_in_stream < len(source.text) else ""
-        what = f"character {ch!r}" if ch.isprintable() and ch else f"character U+{ord(ch):04X}" if ch else "end"
+        what = (
+            f"character {ch!r}" if ch.isprintable() and ch else f"character U+{ord(ch):04X}" if ch else "end"
+        )
         if ch == '"':
             what = "unterminated string literal"
         elif ch == "[":
@@ -265,9 +291,13 @@ def parse_grammar(text: str | bytes, filename: str | None = None) -> ast.Grammar
     except lark.exceptions.UnexpectedToken as exc:
         tok = exc.token
         offset = len(source.text) if tok.type == "$END" else (tok.start_pos or 0)
-        raise source.error(f"unexpected {_describe(tok.type, str(tok))}{_expected(exc.expected)}", offset) from None
+        raise source.error(
+            f"unexpected {_describe(tok.type, str(tok))}{_expected(exc.expected)}", offset
+        ) from None
     except lark.exceptions.UnexpectedEOF as exc:
-        raise source.error(f"unexpected end of input{_expected(set(exc.expected))}", len(source.text)) from None
+        raise source.error(
+            f"unexpected end of input{_expected(set(exc.expected))}", len(source.text)
+        ) from None
     except lark.exceptions.VisitError as exc:
         if isinstance(exc.orig_exc, GrammarError):
             raise exc.orig_exc from None

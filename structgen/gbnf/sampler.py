@@ -18,8 +18,14 @@ _POOL = [chr(c) for c in range(0x20, 0x7F)] + list("\n\té中ß€😀Ωж")
 class Sampler:
     """Generates strings the grammar accepts (every one is checked with :class:`Matcher`)."""
 
-    def __init__(self, grammar: ast.Grammar | str | Matcher, *, seed: int | None = None,
-                 max_depth: int = 40, max_length: int = 400) -> None:
+    def __init__(
+        self,
+        grammar: ast.Grammar | str | Matcher,
+        *,
+        seed: int | None = None,
+        max_depth: int = 40,
+        max_length: int = 400,
+    ) -> None:
         self.matcher = grammar if isinstance(grammar, Matcher) else Matcher(grammar)
         self.rules = self.matcher.rules
         self.random = random.Random(seed)
@@ -84,7 +90,9 @@ class Sampler:
                 cp = self.random.randint(lo, hi)
                 if not 0xD800 <= cp <= 0xDFFF:
                     return chr(cp), j
-        excluded = (lambda cp: any(lo <= cp <= hi for lo, hi in ranges)) if kind == CHAR_NOT else (lambda cp: False)
+        excluded = (
+            (lambda cp: any(lo <= cp <= hi for lo, hi in ranges)) if kind == CHAR_NOT else (lambda cp: False)
+        )
         choices = [c for c in _POOL if not excluded(ord(c))]
         if choices:
             return self.random.choice(choices), j
@@ -143,6 +151,8 @@ class Sampler:
         return [self.sample_one() for _ in range(n)]
 
 
-def sample(grammar: ast.Grammar | str, n: int = 1, *, seed: int | None = None, max_length: int = 400) -> list[str]:
+def sample(
+    grammar: ast.Grammar | str, n: int = 1, *, seed: int | None = None, max_length: int = 400
+) -> list[str]:
     """``n`` random strings that ``grammar`` accepts."""
     return Sampler(grammar, seed=seed, max_length=max_length).sample(n)

@@ -52,7 +52,9 @@ def decode(data: bytes | str, filename: str | None = None) -> Source:
         except UnicodeDecodeError as exc:
             good = data[: exc.start].decode("utf-8")
             src = Source.of(good, filename)
-            raise src.error(f"invalid UTF-8 byte 0x{data[exc.start]:02x} (byte offset {exc.start})", len(good)) from None
+            raise src.error(
+                f"invalid UTF-8 byte 0x{data[exc.start]:02x} (byte offset {exc.start})", len(good)
+            ) from None
     else:
         text = data
         bad = next((i for i, ch in enumerate(text) if 0xD800 <= ord(ch) <= 0xDFFF), None)

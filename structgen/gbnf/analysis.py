@@ -1,0 +1,222 @@
+"""Facts about a lowered grammar's rules: which can be empty, which match only whitespace, left recursion.
+
+All work on llama.cpp's rule arrays (:mod:`structgen.gbnf.lower`) in time linear in their size, without
+recursion, so they are safe on any grammar the parser accepts.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+from .lower import ALT, CHAR, CHAR_ALT, CHAR_RNG_UPPER, END, RULE_REF, Element, Lowered
+
+# A range longer than this cannot consist of whitespace only (Unicode has no such run).
+_MAX_WHITESPACE_RUN = 32
+
+
+def generated_base(name: str) -> str:
+    """The user rule a generated symbol (``name_12``) belongs to; user names never contain ``_``."""
+    return name.partition("_")[0]
+
+
+def split_alternatives(rule: list[Element]) -> list[list[Element]]:
+    """The alternatives of a lowered rule, without their ``ALT``/``END`` separators."""
+    alts: list[list[Element]] = []
+    current: list[Element] = []
+    for element in rule:
+        if element[0] in (ALT, END):
+            alts.append(current)
+            current = []
+        else:
+            current.append(element)
+    return alts
+
+
+def directly_empty(lowered: Lowered) -> list[bool]:
+    """Rules with an empty alternative: llama.cpp's (non-transitive) ``rules_may_be_empty``."""
+    return [any(not alt for alt in split_alternatives(rule)) for rule in lowered.rules]
+
+
+def nullable(lowered: Lowered) -> list[bool]:
+    """Rules that can match the empty string, transitively (undefined rules cannot)."""
+    n = len(lowered.rules)
+    result = [False] * n
+    owner: list[int] = []
+    waiting: list[int] = []  # per alternative: rule references not yet known to be nullable
+    users: list[list[int]] = [[] for _ in range(n)]
+    ready: deque[int] = deque()
+    for sym, rule in enumerate(lowered.rules):
+        for alt in split_alternatives(rule):
+            if any(kind != RULE_REF for kind, _ in alt):
+                continue
+            index = len(owner)
+            owner.append(sym)
+            waiting.append(len(alt))
+            for _, ref in alt:
+                if ref < n:
+                    users[ref].append(index)
+            if not alt:
+                ready.append(sym)
+    while ready:
+        sym = ready.popleft()
+        if result[sym]:
+            continue
+        result[sym] = True
+        for index in users[sym]:
+            waiting[index] -= 1
+            if waiting[index] == 0:
+                ready.append(owner[index])
+    return result
+
+
+def is_whitespace(cp: int) -> bool:
+    """True for a code point Python's ``str.isspace`` counts as whitespace."""
+    return cp <= 0x10FFFF and chr(cp).isspace()
+
+
+def whitespace_only(lowered: Lowered) -> list[bool]:
+    """Rules whose every string consists of whitespace only (the greatest such set; undefined rules are not)."""
+    n = len(lowered.rules)
+    bad = [not rule for rule in lowered.rules]
+    referrers: list[set[int]] = [set() for _ in range(n)]
+    for sym, rule in enumerate(lowered.rules):
+        for i, (kind, value) in enumerate(rule):
+            if kind == RULE_REF:
+                if value < n:
+                    referrers[value].add(sym)
+            elif kind in (CHAR, CHAR_ALT):
+                hi = rule[i + 1][1] if rule[i + 1][0] == CHAR_RNG_UPPER else value
+                if not _all_whitespace(value, hi):
+                    bad[sym] = True
+            elif kind not in (ALT, END, CHAR_RNG_UPPER):
+                bad[sym] = True  # negated class, '.', token
+    queue = deque(sym for sym in range(n) if bad[sym])
+    while queue:
+        sym = queue.popleft()
+        for user in referrers[sym]:
+            if not bad[user]:
+                bad[user] = True
+                queue.append(user)
+    return [not b for b in bad]
+
+
+def _all_whitespace(lo: int, hi: int) -> bool:
+    if hi < lo:
+        return True  # an empty range adds nothing
+    if hi - lo > _MAX_WHITESPACE_RUN:
+        return False
+    return all(is_whitespace(cp) for cp in range(lo, hi + 1))
+
+
+@dataclass(frozen=True)
+class LeftCycle:
+    """Rules that reach themselves without consuming input; ``path`` is one such cycle (first == last).
+
+    ``growing`` is True when some step leaves work behind on the stack (the reference is not the last
+    element of its alternative): llama.cpp's stack expansion then never ends.
+    """
+
+    path: tuple[int, ...]
+    members: frozenset[int]
+    growing: bool
+
+
+def left_cycles(lowered: Lowered, transitive: bool) -> list[LeftCycle]:
+    """Left-recursive cycles, one per strongly connected group of rules.
+
+    With ``transitive=False`` a rule counts as possibly empty only when it has an empty alternative, as in
+    llama.cpp's check (so these are exactly the cycles llama.cpp refuses); with ``transitive=True`` every
+    rule that can match the empty string counts, which finds all left recursion.
+    """
+    empty = nullable(lowered) if transitive else directly_empty(lowered)
+    n = len(lowered.rules)
+    edges: list[dict[int, bool]] = [{} for _ in range(n)]  # target -> some reference to it leaves work behind
+    for sym, rule in enumerate(lowered.rules):
+        for alt in split_alternatives(rule):
+            for i, (kind, value) in enumerate(alt):
+                if kind != RULE_REF:
+                    break
+                if value < n:
+                    edges[sym][value] = edges[sym].get(value, False) or i + 1 < len(alt)
+                if value >= n or not empty[value]:
+                    break
+    cycles = []
+    for component in _strongly_connected(edges):
+        members = frozenset(component)
+        start = min(component)
+        if len(component) == 1 and start not in edges[start]:
+            continue
+        growing = any(
+            leaves and target in members for sym in component for target, leaves in edges[sym].items()
+        )
+        cycles.append(LeftCycle(_cycle_path(edges, members, start), members, growing))
+    cycles.sort(key=lambda c: c.path[0])
+    return cycles
+
+
+def _strongly_connected(edges: list[dict[int, bool]]) -> list[list[int]]:
+    """Tarjan's algorithm, iteratively."""
+    n = len(edges)
+    index = [-1] * n
+    low = [0] * n
+    on_stack = [False] * n
+    stack: list[int] = []
+    components: list[list[int]] = []
+    counter = 0
+    for root in range(n):
+        if index[root] >= 0:
+            continue
+        work: list[tuple[int, list[int], int]] = [(root, list(edges[root]), 0)]
+        index[root] = low[root] = counter
+        counter += 1
+        stack.append(root)
+        on_stack[root] = True
+        while work:
+            node, targets, i = work[-1]
+            if i < len(targets):
+                work[-1] = (node, targets, i + 1)
+                target = targets[i]
+                if index[target] < 0:
+                    index[target] = low[target] = counter
+                    counter += 1
+                    stack.append(target)
+                    on_stack[target] = True
+                    work.append((target, list(edges[target]), 0))
+                elif on_stack[target]:
+                    low[node] = min(low[node], index[target])
+                continue
+            work.pop()
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[node])
+            if low[node] == index[node]:
+                component = []
+                while True:
+                    member = stack.pop()
+                    on_stack[member] = False
+                    component.append(member)
+                    if member == node:
+                        break
+                components.append(component)
+    return components
+
+
+def _cycle_path(edges: list[dict[int, bool]], members: frozenset[int], start: int) -> tuple[int, ...]:
+    """A shortest cycle through ``start`` inside ``members`` (breadth-first)."""
+    parent: dict[int, int] = {}
+    queue = deque([start])
+    while queue:
+        node = queue.popleft()
+        for target in edges[node]:
+            if target not in members:
+                continue
+            if target == start:
+                path = [start, node]
+                while path[-1] != start:
+                    path.append(parent[path[-1]])
+                return tuple(reversed(path)) if node != start else (start, start)
+            if target not in parent:
+                parent[target] = node
+                queue.append(target)
+    return (start, start)  # pragma: no cover - members form a cycle through start

@@ -1,0 +1,275 @@
+"""Print a grammar in one canonical layout that parses back to the same rules.
+
+Layout: ``name ::= alt | alt`` on one line when it fits in :data:`WIDTH` columns, otherwise
+``name ::=`` followed by one alternative per line, indented, each but the last ending in ``|``
+(a GBNF line may not start with ``|``). Literals and classes use canonical escapes; comments are
+kept: full-line comments above what they preceded, trailing ones at the end of their line. One
+blank line is kept where the source had one or more between rules or comment blocks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from . import ast
+from .parser import parse_grammar
+from .source import Source
+
+WIDTH = 100
+INDENT = "  "
+
+_SIMPLE = {0x09: "\\t", 0x0A: "\\n", 0x0D: "\\r", 0x5C: "\\\\"}
+
+
+def _char(cp: int, special: str) -> str:
+    """One code point: raw when printable (and not in ``special``), else its escape."""
+    if cp in _SIMPLE:
+        return _SIMPLE[cp]
+    if cp <= 0x10FFFF and not 0xD800 <= cp <= 0xDFFF:
+        ch = chr(cp)
+        if ch in special:
+            return "\\" + ch
+        if ch.isprintable():
+            return ch
+    if cp <= 0xFF:
+        return f"\\x{cp:02X}"
+    if cp <= 0xFFFF:
+        return f"\\u{cp:04X}"
+    return f"\\U{cp:08X}"
+
+
+def format_literal(chars: tuple[int, ...]) -> str:
+    """A string literal for ``chars``."""
+    return '"' + "".join(_char(cp, '"') for cp in chars) + '"'
+
+
+def format_class(ranges: tuple[tuple[int, int], ...], negated: bool) -> str:
+    """A character class for ``ranges`` (kept in order: llama.cpp's rules depend on it)."""
+    parts = []
+    for i, (lo, hi) in enumerate(ranges):
+        first = _char(lo, "]-")
+        if i == 0 and not negated and lo == 0x5E:
+            first = "\\x5E"  # a leading '^' would negate the class; llama.cpp has no '\^'
+        parts.append(first if lo == hi else f"{first}-{_char(hi, ']-')}")
+    return "[" + ("^" if negated else "") + "".join(parts) + "]"
+
+
+def format_expr(expr: ast.Expr) -> str:
+    """One expression on one line (groups stay inline)."""
+    ops: list[str] = []
+    while isinstance(expr, ast.Repeat):
+        ops.append(expr.op)
+        expr = expr.item
+    if isinstance(expr, ast.Literal):
+        text = format_literal(expr.chars)
+    elif isinstance(expr, ast.CharClass):
+        text = format_class(expr.ranges, expr.negated)
+    elif isinstance(expr, ast.RuleRef):
+        text = expr.name
+    elif isinstance(expr, ast.AnyChar):
+        text = "."
+    elif isinstance(expr, ast.Token):
+        inner = f"<[{expr.token_id}]>" if expr.token_id is not None else (expr.text or "<>")
+        text = ("!" if expr.negated else "") + inner
+    else:
+        text = "(" + format_alternates(expr.body) + ")"
+    return text + "".join(reversed(ops))
+
+
+def format_sequence(seq: ast.Sequence) -> str:
+    return " ".join(format_expr(item) for item in seq.items)
+
+
+def format_alternates(alts: ast.Alternates) -> str:
+    """Alternatives joined by `` | `` on one line (empty ones stay empty: ``| "a"``)."""
+    return _join([format_sequence(s) for s in alts.options])
+
+
+def _join(texts: list[str]) -> str:
+    out = texts[0]
+    for text in texts[1:]:
+        out = (out + " |" if out else "|") + (" " + text if text else "")
+    return out
+
+
+@dataclass
+class _RuleComments:
+    leading: list[ast.Comment] = field(default_factory=list)  # full-line comments above the rule
+    before_alt: dict[int, list[str]] = field(default_factory=dict)  # inside the rule, above an alternative
+    after_alt: dict[int, list[str]] = field(default_factory=dict)  # at the end of an alternative's line
+
+
+def _comment(c: ast.Comment) -> str:
+    return ("#" + c.text).rstrip()
+
+
+class _Layout:
+    """Places comments relative to rules and alternatives, then prints."""
+
+    def __init__(self, grammar: ast.Grammar) -> None:
+        self.grammar = grammar
+        self.text = grammar.source
+        self.source = Source.of(grammar.source, grammar.filename)
+        self.has_source = bool(grammar.source)
+        self.anchors = [self._anchors(rule) for rule in grammar.rules] if self.has_source else []
+
+    def line_of(self, offset: int) -> int:
+        return self.source.location(offset).line
+
+    def _skip_blank(self, i: int) -> int:
+        text = self.text
+        while i < len(text):
+            if text[i] in " \t\r\n":
+                i += 1
+            elif text[i] == "#":
+                while i < len(text) and text[i] not in "\r\n":
+                    i += 1
+            else:
+                break
+        return i
+
+    def _anchors(self, rule: ast.Rule) -> list[tuple[int, int]]:
+        """Source offsets [start, end) of each top-level alternative.
+
+        An empty alternative sits on the '|' that ends it, or (the last one) just after the '|' before it,
+        the places where the printed layout puts it too.
+        """
+        options = rule.body.options
+        defined = self.text.find("::=", rule.span.start)
+        after = defined + 3 if defined >= 0 else rule.span.end
+        bars: list[int] = []
+        for i, seq in enumerate(options[:-1]):
+            at = self._skip_blank(seq.span.end if seq.items else after)
+            if at >= len(self.text) or self.text[at] != "|":
+                return [(s.span.start, s.span.end) for s in options]  # spans not from this text
+            bars.append(at)
+            after = at + 1
+        anchors = []
+        for i, seq in enumerate(options):
+            if seq.items:
+                anchors.append((seq.span.start, seq.span.end))
+            elif i < len(bars):
+                anchors.append((bars[i], bars[i]))
+            else:
+                anchors.append((after, after))
+        return anchors
+
+    def rule_end(self, index: int) -> int:
+        rule = self.grammar.rules[index]
+        return max([rule.span.end] + [end for _, end in self.anchors[index]])
+
+    def assign_comments(self) -> tuple[list[_RuleComments], list[ast.Comment]]:
+        rules = self.grammar.rules
+        per_rule = [_RuleComments() for _ in rules]
+        if not self.has_source or not rules:
+            if rules:
+                per_rule[0].leading.extend(self.grammar.comments)
+                return per_rule, []
+            return per_rule, list(self.grammar.comments)
+        trailer: list[ast.Comment] = []
+        starts = [r.span.start for r in rules]
+        for c in self.grammar.comments:
+            k = _last_at_or_before(starts, c.span.start)
+            if k < 0:
+                per_rule[0].leading.append(c)
+                continue
+            end = self.rule_end(k)
+            if c.span.start >= end and c.span.line > self.line_of(end):
+                if k + 1 < len(rules):
+                    per_rule[k + 1].leading.append(c)
+                else:
+                    trailer.append(c)
+                continue
+            self._place_inner(self.anchors[k], per_rule[k], c)
+        return per_rule, trailer
+
+    def _place_inner(self, anchors: list[tuple[int, int]], slot: _RuleComments, c: ast.Comment) -> None:
+        k = _last_at_or_before([a[0] for a in anchors], c.span.start)
+        text = _comment(c)
+        if k < 0:
+            slot.before_alt.setdefault(0, []).append(text)
+            return
+        end = anchors[k][1]
+        if c.span.start < end:
+            slot.before_alt.setdefault(k, []).append(text)
+        elif c.span.line == self.line_of(end) or k + 1 == len(anchors):
+            slot.after_alt.setdefault(k, []).append(text)
+        else:
+            slot.before_alt.setdefault(k + 1, []).append(text)
+
+    def rule_lines(self, rule: ast.Rule, comments: _RuleComments, is_last: bool) -> list[str]:
+        texts = [format_sequence(s) for s in rule.body.options]
+        n = len(texts)
+        if not is_last and not texts[-1]:
+            # An empty last alternative needs the end of the file after it ('|' and '::=' continue
+            # onto the next line); elsewhere write it as "", which lowers to the same nothing.
+            texts[-1] = '""'
+        head = f"{rule.name} ::="
+        trailing = comments.after_alt.get(n - 1, [])
+        others = any(v for k, v in comments.after_alt.items() if k != n - 1)
+        if not comments.before_alt and not others and len(trailing) <= 1:
+            body = _join(texts)
+            line = head + (" " + body if body else "")
+            if len(line) <= WIDTH or n == 1:
+                return [line + "".join("  " + t for t in trailing)]
+        lines = [head]
+        for i, text in enumerate(texts):
+            lines.extend(INDENT + t for t in comments.before_alt.get(i, []))
+            after = comments.after_alt.get(i, [])
+            body = " ".join(p for p in (text, "" if i == n - 1 else "|") if p)
+            if body:
+                lines.append(INDENT + body + ("  " + after[0] if after else ""))
+                after = after[1:]
+            elif after and len(lines) > 1 and "#" not in lines[-1]:
+                # The empty last alternative: its comment goes on the line of the '|' before it.
+                lines[-1] += "  " + after[0]
+                after = after[1:]
+            lines.extend(INDENT + t for t in after)
+        return lines
+
+    def render(self) -> str:
+        per_rule, trailer = self.assign_comments()
+        out: list[str] = []
+        prev_line: int | None = None
+
+        def emit(block: list[str], first_line: int | None, last_line: int | None) -> None:
+            nonlocal prev_line
+            if out and prev_line is not None and first_line is not None and first_line - prev_line > 1:
+                out.append("")
+            out.extend(block)
+            prev_line = last_line
+
+        rules = self.grammar.rules
+        for i, rule in enumerate(rules):
+            for c in per_rule[i].leading:
+                line = c.span.line if self.has_source else None
+                emit([_comment(c)], line, line)
+            first = rule.span.line if self.has_source else None
+            last = self.line_of(self.rule_end(i)) if self.has_source else None
+            emit(self.rule_lines(rule, per_rule[i], i == len(rules) - 1), first, last)
+        for c in trailer:
+            line = c.span.line if self.has_source else None
+            emit([_comment(c)], line, line)
+        return "".join(line.rstrip() + "\n" for line in out)
+
+
+def _last_at_or_before(starts: list[int], offset: int) -> int:
+    """Index of the last start <= offset (starts ascending), or -1."""
+    lo, hi = 0, len(starts)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if starts[mid] <= offset:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo - 1
+
+
+def format_grammar(grammar: ast.Grammar | str | bytes, filename: str | None = None) -> str:
+    """The canonical text of a grammar (GBNF text or a parsed Grammar); raises GrammarError on bad syntax.
+
+    Formatting is idempotent and keeps the language: the result parses to the same rules.
+    """
+    if not isinstance(grammar, ast.Grammar):
+        grammar = parse_grammar(grammar, filename)
+    return _Layout(grammar).render()
