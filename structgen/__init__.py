@@ -1,0 +1,61 @@
+"""structgen: typed, grammar-constrained output from llama.cpp-style servers."""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from .errors import GrammarError, InvalidSchemaError, SchemaError, StructgenError, UnsupportedSchemaError
+
+if TYPE_CHECKING:
+    from .client import ClientError, Completion, LlamaClient
+    from .gbnf import Matcher, Sampler, parse_grammar
+    from .generate import (
+        GenerationError,
+        OutputTruncatedError,
+        Result,
+        ValidationFailedError,
+        classify,
+        extract,
+        fn,
+        generate,
+        generate_result,
+        stream,
+    )
+    from .schema import CompiledSchema, compile, to_gbnf
+    from .server import LocalServer, default_client
+
+__version__ = "0.1.0"
+
+# Public names and the submodule each lives in; loaded on first use so `import structgen.gbnf`
+# does not pull in the HTTP client or the compiler.
+_LAZY = {
+    "ClientError": "client", "Completion": "client", "LlamaClient": "client",
+    "Matcher": "gbnf", "Sampler": "gbnf", "parse_grammar": "gbnf",
+    "GenerationError": "generate", "OutputTruncatedError": "generate", "Result": "generate",
+    "ValidationFailedError": "generate", "classify": "generate", "extract": "generate", "fn": "generate",
+    "generate": "generate", "generate_result": "generate", "stream": "generate",
+    "CompiledSchema": "schema", "compile": "schema", "to_gbnf": "schema",
+    "LocalServer": "server", "default_client": "server",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'structgen' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
+
+__all__ = [
+    "ClientError", "CompiledSchema", "Completion", "GenerationError", "GrammarError", "InvalidSchemaError",
+    "LlamaClient", "LocalServer", "Matcher", "OutputTruncatedError", "Result", "Sampler", "SchemaError",
+    "StructgenError", "UnsupportedSchemaError", "ValidationFailedError", "classify", "compile",
+    "default_client", "extract", "fn", "generate", "generate_result", "parse_grammar", "stream", "to_gbnf",
+]

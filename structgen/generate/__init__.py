@@ -1,0 +1,26 @@
+"""Typed generation: ask a llama.cpp-style server for Python objects and get valid ones back."""
+
+from .decorator import StructuredFunction, fn
+from .errors import GenerationError, OutputTruncatedError, ValidationFailedError
+from .output import Output
+from .pipeline import generate, generate_result
+from .result import Attempt, Result
+from .streaming import Partial, stream
+from .tasks import classify, extract
+
+__all__ = [
+    "Attempt",
+    "GenerationError",
+    "Output",
+    "OutputTruncatedError",
+    "Partial",
+    "Result",
+    "StructuredFunction",
+    "ValidationFailedError",
+    "classify",
+    "extract",
+    "fn",
+    "generate",
+    "generate_result",
+    "stream",
+]

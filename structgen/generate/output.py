@@ -1,0 +1,70 @@
+"""The output side of a generation: the compiled grammar for a type and validation of raw text into it."""
+
+from __future__ import annotations
+
+import functools
+import json
+from typing import Any, Generic, TypeVar
+
+import jsonschema
+import pydantic
+
+from ..schema import CompiledSchema, compile as compile_schema
+
+T = TypeVar("T")
+
+
+def _key(output: Any) -> Any:
+    if isinstance(output, (dict, list, bool)):
+        return ("schema", json.dumps(output, sort_keys=True, default=str))
+    try:
+        hash(output)
+    except TypeError:
+        return ("repr", repr(output))
+    return ("type", output)
+
+
+@functools.lru_cache(maxsize=256)
+def _compiled(key: Any, output: Any, whitespace: str) -> CompiledSchema:
+    return compile_schema(output, additional_properties=False, whitespace=whitespace)
+
+
+class Output(Generic[T]):
+    """A type (or JSON Schema) to generate: its grammar (cached) and a validator for raw text."""
+
+    def __init__(self, output_type: Any, *, whitespace: str = "compact") -> None:
+        self.output_type = output_type
+        self.is_schema = isinstance(output_type, (dict, bool))
+        self.compiled = _compiled(_key(output_type), output_type, whitespace)
+        self._adapter: pydantic.TypeAdapter[Any] | None = None if self.is_schema else pydantic.TypeAdapter(output_type)
+        self._validator = jsonschema.validators.validator_for(self.compiled.schema)(self.compiled.schema)
+
+    @property
+    def grammar(self) -> str:
+        return self.compiled.grammar
+
+    @property
+    def schema(self) -> Any:
+        return self.compiled.schema
+
+    def parse(self, text: str) -> tuple[T | None, list[str]]:
+        """The validated value of ``text``, or None and the list of what is wrong with it."""
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            return None, [f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"]
+        errors = [
+            f"{'/' + '/'.join(str(p) for p in e.absolute_path) if e.absolute_path else '(root)'}: {e.message}"
+            for e in sorted(self._validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
+        ]
+        if errors:
+            return None, errors[:10]
+        if self._adapter is None:
+            return data, []
+        try:
+            return self._adapter.validate_json(text), []
+        except pydantic.ValidationError as exc:
+            return None, [
+                f"{'/' + '/'.join(str(p) for p in err['loc']) if err['loc'] else '(root)'}: {err['msg']}"
+                for err in exc.errors()[:10]
+            ]

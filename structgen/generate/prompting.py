@@ -1,0 +1,60 @@
+"""Prompts: chat messages rendered with the server's own template, and re-asks that carry the errors."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Mapping, Sequence
+from typing import Any, Union
+
+from ..client import ClientError, LlamaClient
+
+Message = Mapping[str, Any]
+PromptInput = Union[str, Sequence[Message]]
+
+_templates: dict[str, bool] = {}
+_lock = threading.Lock()
+
+
+def _fallback(messages: Sequence[Message]) -> str:
+    parts = [f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in messages]
+    return "".join(parts) + "<|im_start|>assistant\n"
+
+
+def render(prompt: PromptInput, client: LlamaClient) -> str:
+    """The text to send: a string as is; messages through the server's chat template (``/apply-template``).
+
+    Servers without that endpoint (older versions) get a ChatML rendering; which one a server needs is
+    remembered per server URL.
+    """
+    if isinstance(prompt, str):
+        return prompt
+    messages = [dict(m) for m in prompt]
+    with _lock:
+        supported = _templates.get(client.base_url, True)
+    if supported:
+        try:
+            return client.apply_template(messages)
+        except ClientError as exc:
+            if getattr(exc, "status", None) not in (404, 405, 501):
+                raise
+            with _lock:
+                _templates[client.base_url] = False
+    return _fallback(messages)
+
+
+def with_feedback(prompt: PromptInput, raw: str, errors: Sequence[str]) -> PromptInput:
+    """The next attempt's prompt: the previous output and a short list of what was wrong with it."""
+    problems = "\n".join(f"- {e}" for e in errors[:8])
+    note = (
+        f"Your previous answer was invalid.\nPrevious answer:\n{raw}\nProblems:\n{problems}\n"
+        "Answer again with corrected JSON only."
+    )
+    if isinstance(prompt, str):
+        return f"{prompt}{raw}\n\n{note}\n"
+    return [*prompt, {"role": "assistant", "content": raw}, {"role": "user", "content": note}]
+
+
+def describe_schema(schema: Any) -> str:
+    """A compact JSON rendering of a schema for prompts."""
+    return json.dumps(schema, separators=(",", ":"), ensure_ascii=False)

@@ -1,0 +1,60 @@
+"""Ready-made tasks on top of generate(): extraction and classification."""
+
+from __future__ import annotations
+
+import enum
+import typing
+from collections.abc import Sequence
+from typing import Any, Literal, TypeVar
+
+from ..client import LlamaClient
+from .output import Output
+from .pipeline import generate
+from .prompting import describe_schema
+
+T = TypeVar("T")
+
+
+def extract(text: str, output_type: type[T] | Any, *, client: LlamaClient | None = None,
+            instructions: str | None = None, max_retries: int = 2, **sampling: Any) -> T:
+    """Extract a value of ``output_type`` from ``text`` (chat prompt with the schema, grammar-constrained)."""
+    output: Output[T] = Output(output_type)
+    system = (instructions or "Extract the requested information from the user's text.") + (
+        " Reply with JSON that follows this JSON Schema: " + describe_schema(output.schema)
+    )
+    messages = [{"role": "system", "content": system}, {"role": "user", "content": text}]
+    value: T = generate(messages, output, client=client, max_retries=max_retries, **sampling)
+    return value
+
+
+def _label_values(labels: Sequence[str] | type[enum.Enum] | Any) -> tuple[list[str], Any]:
+    """The label strings and a function turning a chosen string back into the caller's label type."""
+    if isinstance(labels, type) and issubclass(labels, enum.Enum):
+        members = list(labels)
+        return [str(m.value) for m in members], lambda s: next(m for m in members if str(m.value) == s)
+    if typing.get_origin(labels) is Literal:
+        return [str(a) for a in typing.get_args(labels)], lambda s: s
+    values = [str(v) for v in labels]
+    if not values:
+        raise ValueError("classify() needs at least one label")
+    return values, lambda s: s
+
+
+def classify(text: str, labels: Sequence[str] | type[enum.Enum] | Any, *, multi: bool = False,
+             client: LlamaClient | None = None, instructions: str | None = None, max_retries: int = 2,
+             **sampling: Any) -> Any:
+    """Classify ``text`` into one of ``labels`` (a list, an Enum or a Literal); several with ``multi=True``.
+
+    The grammar only admits the labels, so the answer is always one of them.
+    """
+    values, back = _label_values(labels)
+    one: dict[str, Any] = {"enum": values}
+    schema: dict[str, Any] = {"type": "array", "items": one, "uniqueItems": True, "minItems": 1} if multi else one
+    task = instructions or ("Choose every label that applies to the text." if multi else
+                            "Choose the one label that best fits the text.")
+    system = f"{task} Labels: {', '.join(values)}. Reply with JSON only."
+    messages = [{"role": "system", "content": system}, {"role": "user", "content": text}]
+    answer = generate(messages, schema, client=client, max_retries=max_retries, **sampling)
+    if multi:
+        return [back(a) for a in answer]
+    return back(answer)
