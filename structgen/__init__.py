@@ -10,7 +10,7 @@ from .errors import GrammarError, InvalidSchemaError, SchemaError, StructgenErro
 if TYPE_CHECKING:
     from .client import ClientError, Completion, LlamaClient
     from .gbnf import Matcher, Sampler, parse_grammar
-    from .generate import (
+    from .generation import (
         GenerationError,
         OutputTruncatedError,
         Result,
@@ -32,9 +32,9 @@ __version__ = "0.1.0"
 _LAZY = {
     "ClientError": "client", "Completion": "client", "LlamaClient": "client",
     "Matcher": "gbnf", "Sampler": "gbnf", "parse_grammar": "gbnf",
-    "GenerationError": "generate", "OutputTruncatedError": "generate", "Result": "generate",
-    "ValidationFailedError": "generate", "classify": "generate", "extract": "generate", "fn": "generate",
-    "generate": "generate", "generate_result": "generate", "stream": "generate",
+    "GenerationError": "generation", "OutputTruncatedError": "generation", "Result": "generation",
+    "ValidationFailedError": "generation", "classify": "generation", "extract": "generation", "fn": "generation",
+    "generate": "generation", "generate_result": "generation", "stream": "generation",
     "CompiledSchema": "schema", "compile": "schema", "to_gbnf": "schema",
     "LocalServer": "server", "default_client": "server",
 }

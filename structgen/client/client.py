@@ -9,6 +9,7 @@ from types import TracebackType
 from typing import Any, Literal, overload
 
 import requests
+import urllib3
 
 from structgen.client._compat import Self, Unpack
 from structgen.client.errors import (
@@ -31,7 +32,15 @@ from structgen.client.responses import (
     parse_model,
 )
 from structgen.client.sse import iter_events
-from structgen.client.transport import NO_RETRY, RetryPolicy, Timeout, Transport, decode_json, map_exception
+from structgen.client.transport import (
+    NO_RETRY,
+    RetryPolicy,
+    Timeout,
+    Transport,
+    decode_json,
+    iter_body,
+    map_exception,
+)
 
 __all__ = ["CompletionStream", "Conversation", "LlamaClient"]
 
@@ -55,7 +64,7 @@ class CompletionStream:
         self._parts: list[str] = []
         self._tokens: list[int] = []
         self._probs: list[TokenProbability] = []
-        self._started = False
+        self._deltas: Iterator[StreamDelta] | None = None
 
     @property
     def final(self) -> Completion:
@@ -70,16 +79,19 @@ class CompletionStream:
         return "".join(self._parts)
 
     def __iter__(self) -> Iterator[StreamDelta]:
-        if self._started:
-            raise RuntimeError("a CompletionStream can be iterated only once")
-        self._started = True
+        """The deltas not yet read (iterating again resumes where the last loop stopped)."""
+        if self._deltas is None:
+            self._deltas = self._read_deltas()
+        return self._deltas
+
+    def _read_deltas(self) -> Iterator[StreamDelta]:
         try:
             content_type = self._response.headers.get("Content-Type", "")
             if "text/event-stream" not in content_type and "json" in content_type:
                 yield from self._whole_json()
             else:
                 yield from self._events()
-        except requests.RequestException as exc:
+        except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:
             error = map_exception(exc, self._url)
             if type(error) is TransportError:
                 error = StreamInterruptedError(f"the stream broke off: {error.message}", url=self._url)
@@ -88,7 +100,7 @@ class CompletionStream:
             self._response.close()
 
     def _events(self) -> Iterator[StreamDelta]:
-        for event in iter_events(self._response.iter_content(chunk_size=None)):
+        for event in iter_events(iter_body(self._response)):
             if event.data.strip() == "[DONE]":
                 break
             try:

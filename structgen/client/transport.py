@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from enum import Enum
@@ -23,7 +23,7 @@ from structgen.client.errors import (
     error_from_response,
 )
 
-__all__ = ["RetryPolicy", "Timeout", "Transport"]
+__all__ = ["RetryPolicy", "Timeout", "Transport", "iter_body"]
 
 log = logging.getLogger("structgen.client")
 
@@ -88,15 +88,15 @@ def _causes(exc: BaseException) -> list[BaseException]:
     return seen
 
 
-def never_reached_server(exc: requests.RequestException) -> bool:
+def never_reached_server(exc: Exception) -> bool:
     """True when the request failed before it was sent (refused, unreachable, connect timeout)."""
     return isinstance(exc, requests.ConnectTimeout) or any(
         isinstance(c, (NewConnectionError, ConnectTimeoutError)) for c in _causes(exc)
     )
 
 
-def map_exception(exc: requests.RequestException, url: str) -> ClientError:
-    """The typed error for a failure of ``requests`` (no HTTP answer at all)."""
+def map_exception(exc: Exception, url: str) -> ClientError:
+    """The typed error for a failure of ``requests`` or ``urllib3`` below HTTP."""
     causes = _causes(exc)
     if isinstance(exc, requests.Timeout) or any(
         isinstance(c, (ReadTimeoutError, TimeoutError)) for c in causes
@@ -115,6 +115,15 @@ def _short(exc: BaseException) -> str:
     if marker in text:
         text = text.split(marker, 1)[1]
     return text.strip().rstrip("'\")").strip() or type(exc).__name__
+
+
+def iter_body(response: requests.Response, size: int = 65536) -> Iterator[bytes]:
+    """The body as it arrives: each piece is whatever the socket had (no waiting for ``size`` bytes)."""
+    while True:
+        data = response.raw.read1(size)
+        if not data:
+            return
+        yield data
 
 
 def decode_json(response: requests.Response, url: str) -> Any:

@@ -87,7 +87,7 @@ def whitespace_only(lowered: Lowered) -> list[bool]:
                     referrers[value].add(sym)
             elif kind in (CHAR, CHAR_ALT):
                 hi = rule[i + 1][1] if rule[i + 1][0] == CHAR_RNG_UPPER else value
-                if not _all_whitespace(value, hi):
+                if not whitespace_range(value, hi):
                     bad[sym] = True
             elif kind not in (ALT, END, CHAR_RNG_UPPER):
                 bad[sym] = True  # negated class, '.', token
@@ -101,7 +101,8 @@ def whitespace_only(lowered: Lowered) -> list[bool]:
     return [not b for b in bad]
 
 
-def _all_whitespace(lo: int, hi: int) -> bool:
+def whitespace_range(lo: int, hi: int) -> bool:
+    """Whether every code point in ``lo..hi`` is whitespace (an empty range is)."""
     if hi < lo:
         return True  # an empty range adds nothing
     if hi - lo > _MAX_WHITESPACE_RUN:

@@ -44,45 +44,85 @@ def format_literal(chars: tuple[int, ...]) -> str:
 
 
 def format_class(ranges: tuple[tuple[int, int], ...], negated: bool) -> str:
-    """A character class for ``ranges`` (kept in order: llama.cpp's rules depend on it)."""
+    """A character class for ``ranges`` (kept in order: llama.cpp's rules depend on it).
+
+    A lone ``-`` stays raw as the last item or as the first (``[-+]``, ``[a-]``); elsewhere it is ``\\-``.
+    """
     parts = []
     for i, (lo, hi) in enumerate(ranges):
         first = _char(lo, "]-")
         if i == 0 and not negated and lo == 0x5E:
-            first = "\\x5E"  # a leading '^' would negate the class; llama.cpp has no '\^'
+            first = "\\x5E"  # a leading '^' would negate the class; llama.cpp has no '\\^'
+        if lo == hi == 0x2D and (i == len(ranges) - 1 or (i == 0 and ranges[1][0] != 0x2D)):
+            first = "-"
         parts.append(first if lo == hi else f"{first}-{_char(hi, ']-')}")
     return "[" + ("^" if negated else "") + "".join(parts) + "]"
 
 
+def _atom(expr: ast.Expr) -> str:
+    if isinstance(expr, ast.Literal):
+        return format_literal(expr.chars)
+    if isinstance(expr, ast.CharClass):
+        return format_class(expr.ranges, expr.negated)
+    if isinstance(expr, ast.RuleRef):
+        return expr.name
+    if isinstance(expr, ast.AnyChar):
+        return "."
+    if isinstance(expr, ast.Token):
+        inner = f"<[{expr.token_id}]>" if expr.token_id is not None else (expr.text or "<>")
+        return ("!" if expr.negated else "") + inner
+    raise TypeError(f"not an atom: {type(expr).__name__}")
+
+
+def _render(node: ast.Expr | ast.Sequence | ast.Alternates) -> str:
+    """Print a node on one line, iteratively (nesting depth costs no stack)."""
+    out: list[str] = []
+    todo: list[ast.Expr | ast.Sequence | ast.Alternates | str] = [node]
+    while todo:
+        top = todo.pop()
+        if isinstance(top, str):
+            out.append(top)
+        elif isinstance(top, ast.Alternates):
+            pieces: list[ast.Sequence | str] = []
+            for i, seq in enumerate(top.options):
+                if i:
+                    # "a | b", "| b", "a |", "a | | b": a bar has a space on each side that has text.
+                    left = i > 1 or bool(top.options[0].items)
+                    pieces.append((" |" if left else "|") + (" " if seq.items else ""))
+                pieces.append(seq)
+            todo.extend(reversed(pieces))
+        elif isinstance(top, ast.Sequence):
+            items: list[ast.Expr | str] = []
+            for i, item in enumerate(top.items):
+                if i:
+                    items.append(" ")
+                items.append(item)
+            todo.extend(reversed(items))
+        else:
+            ops: list[str] = []
+            while isinstance(top, ast.Repeat):
+                ops.append(top.op)
+                top = top.item
+            todo.append("".join(reversed(ops)))
+            if isinstance(top, ast.Group):
+                todo.extend((")", top.body, "("))
+            else:
+                todo.append(_atom(top))
+    return "".join(out)
+
+
 def format_expr(expr: ast.Expr) -> str:
     """One expression on one line (groups stay inline)."""
-    ops: list[str] = []
-    while isinstance(expr, ast.Repeat):
-        ops.append(expr.op)
-        expr = expr.item
-    if isinstance(expr, ast.Literal):
-        text = format_literal(expr.chars)
-    elif isinstance(expr, ast.CharClass):
-        text = format_class(expr.ranges, expr.negated)
-    elif isinstance(expr, ast.RuleRef):
-        text = expr.name
-    elif isinstance(expr, ast.AnyChar):
-        text = "."
-    elif isinstance(expr, ast.Token):
-        inner = f"<[{expr.token_id}]>" if expr.token_id is not None else (expr.text or "<>")
-        text = ("!" if expr.negated else "") + inner
-    else:
-        text = "(" + format_alternates(expr.body) + ")"
-    return text + "".join(reversed(ops))
+    return _render(expr)
 
 
 def format_sequence(seq: ast.Sequence) -> str:
-    return " ".join(format_expr(item) for item in seq.items)
+    return _render(seq)
 
 
 def format_alternates(alts: ast.Alternates) -> str:
     """Alternatives joined by `` | `` on one line (empty ones stay empty: ``| "a"``)."""
-    return _join([format_sequence(s) for s in alts.options])
+    return _render(alts)
 
 
 def _join(texts: list[str]) -> str:
@@ -111,7 +151,7 @@ class _Layout:
         self.text = grammar.source
         self.source = Source.of(grammar.source, grammar.filename)
         self.has_source = bool(grammar.source)
-        self.anchors = [self._anchors(rule) for rule in grammar.rules] if self.has_source else []
+        self.anchors = [self._anchors(rule) for rule in grammar.rules]
 
     def line_of(self, offset: int) -> int:
         return self.source.location(offset).line
@@ -197,14 +237,14 @@ class _Layout:
         else:
             slot.before_alt.setdefault(k + 1, []).append(text)
 
-    def rule_lines(self, rule: ast.Rule, comments: _RuleComments, is_last: bool) -> list[str]:
+    def rule_lines(self, rule: ast.Rule, comments: _RuleComments, is_last: bool, width: int) -> list[str]:
         texts = [format_sequence(s) for s in rule.body.options]
         n = len(texts)
         if not is_last and not texts[-1]:
             # An empty last alternative needs the end of the file after it ('|' and '::=' continue
             # onto the next line); elsewhere write it as "", which lowers to the same nothing.
             texts[-1] = '""'
-        head = f"{rule.name} ::="
+        head = f"{rule.name.ljust(width)} ::="
         trailing = comments.after_alt.get(n - 1, [])
         others = any(v for k, v in comments.after_alt.items() if k != n - 1)
         if not comments.before_alt and not others and len(trailing) <= 1:
@@ -213,44 +253,62 @@ class _Layout:
             if len(line) <= WIDTH or n == 1:
                 return [line + "".join("  " + t for t in trailing)]
         lines = [head]
+        commented = False  # whether the last line printed ends in a comment
         for i, text in enumerate(texts):
-            lines.extend(INDENT + t for t in comments.before_alt.get(i, []))
+            for t in comments.before_alt.get(i, []):
+                lines.append(INDENT + t)
+                commented = True
             after = comments.after_alt.get(i, [])
             body = " ".join(p for p in (text, "" if i == n - 1 else "|") if p)
             if body:
-                lines.append(INDENT + body + ("  " + after[0] if after else ""))
-                after = after[1:]
-            elif after and len(lines) > 1 and "#" not in lines[-1]:
-                # The empty last alternative: its comment goes on the line of the '|' before it.
+                lines.append(INDENT + body)
+                commented = False
+            if after and not commented and len(lines) > 1:
+                # An empty last alternative's comment goes on the line of the '|' before it.
                 lines[-1] += "  " + after[0]
                 after = after[1:]
             lines.extend(INDENT + t for t in after)
+            commented = commented or bool(after)
         return lines
 
     def render(self) -> str:
         per_rule, trailer = self.assign_comments()
-        out: list[str] = []
-        prev_line: int | None = None
-
-        def emit(block: list[str], first_line: int | None, last_line: int | None) -> None:
-            nonlocal prev_line
-            if out and prev_line is not None and first_line is not None and first_line - prev_line > 1:
-                out.append("")
-            out.extend(block)
-            prev_line = last_line
-
         rules = self.grammar.rules
+        # The layout as entries: (comment line, or rule index), first and last source line.
+        entries: list[tuple[str | int, int | None, int | None]] = []
         for i, rule in enumerate(rules):
             for c in per_rule[i].leading:
-                line = c.span.line if self.has_source else None
-                emit([_comment(c)], line, line)
-            first = rule.span.line if self.has_source else None
-            last = self.line_of(self.rule_end(i)) if self.has_source else None
-            emit(self.rule_lines(rule, per_rule[i], i == len(rules) - 1), first, last)
+                entries.append((_comment(c), *self._at(c.span.line, c.span.line)))
+            entries.append((i, *self._at(rule.span.line, self.line_of(self.rule_end(i)))))
         for c in trailer:
-            line = c.span.line if self.has_source else None
-            emit([_comment(c)], line, line)
+            entries.append((_comment(c), *self._at(c.span.line, c.span.line)))
+        # One blank line wherever the source had at least one.
+        blank = [False] * len(entries)
+        for k in range(1, len(entries)):
+            first, last = entries[k][1], entries[k - 1][2]
+            blank[k] = first is not None and last is not None and first - last > 1
+        # Rules not separated by a blank line form a block that aligns its '::='.
+        width: dict[int, int] = {}
+        block: list[int] = []
+        for k, (what, _, _) in enumerate([*entries, ("", None, None)]):
+            if (k == len(entries) or blank[k]) and block:
+                widest = max(len(rules[i].name) for i in block)
+                width.update((i, widest) for i in block)
+                block = []
+            if isinstance(what, int):
+                block.append(what)
+        out: list[str] = []
+        for k, (what, _, _) in enumerate(entries):
+            if blank[k]:
+                out.append("")
+            if isinstance(what, int):
+                out.extend(self.rule_lines(rules[what], per_rule[what], what == len(rules) - 1, width[what]))
+            else:
+                out.append(what)
         return "".join(line.rstrip() + "\n" for line in out)
+
+    def _at(self, first: int, last: int) -> tuple[int | None, int | None]:
+        return (first, last) if self.has_source else (None, None)
 
 
 def _last_at_or_before(starts: list[int], offset: int) -> int:

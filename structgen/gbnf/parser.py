@@ -26,6 +26,13 @@ from .source import Source, decode
 
 MAX_NESTING = 256
 MAX_QUANTIFIERS = 64
+UINT64_MAX = 2**64 - 1
+
+
+def _count(digits: str) -> int:
+    """A decimal count; anything past 64 bits is clamped (Python refuses to convert very long digit runs)."""
+    digits = digits.lstrip("0") or "0"
+    return int(digits) if len(digits) <= 20 else UINT64_MAX + 1
 
 _TOKEN_NAMES = {
     "_NL": "newline",
@@ -147,7 +154,7 @@ class _Builder(Transformer[Any, Any]):
                 raise self.source.error("expecting integer token id in '<[...]>'", digits_at)
             if inner[1 + digits.end() :] != "]":
                 raise self.source.error("expecting ']>' after the token id", digits_at + digits.end())
-            value = int(digits.group())
+            value = _count(digits.group())
             if value > 0xFFFFFFFF:
                 raise self.source.error("token id is too big", tok.start_pos or 0)
             return ast.Token(value, None, negated, span)
@@ -157,18 +164,24 @@ class _Builder(Transformer[Any, Any]):
         lpar, body, rpar = children
         return ast.Group(body, _span(self.source, lpar.start_pos or 0, rpar.end_pos or 0))
 
+    def _bound(self, tok: LarkToken) -> int:
+        value = _count(tok.value)
+        if value > UINT64_MAX:
+            raise self.source.error("repetition count does not fit in 64 bits", tok.start_pos or 0)
+        return value
+
     def quantifier(self, children: list[LarkToken]) -> tuple[int, int | None, str, LarkToken, LarkToken]:
         tok = children[0]
         bounds = {"*": (0, None), "+": (1, None), "?": (0, 1)}[tok.value]
         return bounds[0], bounds[1], tok.value, tok, tok
 
     def exact(self, children: list[LarkToken]) -> tuple[int, int | None, str, LarkToken, LarkToken]:
-        n = int(children[1])
+        n = self._bound(children[1])
         return n, n, "{%d}" % n, children[0], children[-1]
 
     def range(self, children: list[LarkToken]) -> tuple[int, int | None, str, LarkToken, LarkToken]:
-        lo = int(children[1])
-        hi = int(children[3]) if len(children) == 5 else None
+        lo = self._bound(children[1])
+        hi = self._bound(children[3]) if len(children) == 5 else None
         op = "{%d,%s}" % (lo, "" if hi is None else hi)
         return lo, hi, op, children[0], children[-1]
 

@@ -51,6 +51,7 @@ class NumberNode:
     exclusive_maximum: bool = False
     multiple_of: Fraction | None = None
     integer_zero_fraction: bool = True
+    pointer: str = field(default="", compare=False)
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,7 @@ class StringNode:
     literals: frozenset[str] | None = None
     excluded: frozenset[str] = frozenset()
     negated: tuple[StringNode, ...] = ()
+    pointer: str = field(default="", compare=False)
 
     def is_unconstrained(self) -> bool:
         return self == ANY_STRING
@@ -108,6 +110,7 @@ class ArrayNode:
     contains: tuple[Contains, ...] = ()
     unique: bool = False
     items_evaluated: bool = False
+    pointer: str = field(default="", compare=False)
 
 
 @dataclass(frozen=True)
@@ -136,6 +139,7 @@ class ObjectNode:
     extras: tuple[KeyClass, ...] = (KeyClass(ANY_STRING, AnyValue()),)
     min_properties: int = 0
     max_properties: int | None = None
+    pointer: str = field(default="", compare=False)
 
     def declared(self) -> dict[str, Node]:
         return dict(self.properties)
@@ -155,7 +159,9 @@ class Ref:
     name: str
 
 
-Node = Union[Never, AnyValue, NullNode, BooleanNode, NumberNode, StringNode, ArrayNode, ObjectNode, AnyOf, Ref]
+Node = Union[
+    Never, AnyValue, NullNode, BooleanNode, NumberNode, StringNode, ArrayNode, ObjectNode, AnyOf, Ref
+]
 TypedNode = Union[NullNode, BooleanNode, NumberNode, StringNode, ArrayNode, ObjectNode]
 
 NEVER = Never()

@@ -1,9 +1,9 @@
 """A real llama-server that structgen starts itself, and where a server URL comes from."""
 
 from structgen.server.default import default_client, resolve_url, serve_forever, shared_server
+from structgen.server.discover import find_llama_server, find_model, locate
 from structgen.server.errors import LocalServerError, LocalServerNotInstalledError, LocalServerStartError
 from structgen.server.local import LocalServer, free_port
-from structgen.server.locate import find_llama_server, find_model, locate
 
 __all__ = [
     "LocalServer",

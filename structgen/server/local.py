@@ -21,8 +21,8 @@ from typing import IO, Any
 
 from structgen.client import ClientTimeoutError, LlamaClient, ServerUnavailableError
 from structgen.client._compat import Self
+from structgen.server.discover import locate
 from structgen.server.errors import LocalServerError, LocalServerStartError
-from structgen.server.locate import locate
 
 __all__ = ["LocalServer", "free_port"]
 

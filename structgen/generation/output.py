@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import functools
 import json
+import threading
 from typing import Any, Generic, TypeVar
 
 import jsonschema
@@ -24,9 +24,22 @@ def _key(output: Any) -> Any:
     return ("type", output)
 
 
-@functools.lru_cache(maxsize=256)
-def _compiled(key: Any, output: Any, whitespace: str) -> CompiledSchema:
-    return compile_schema(output, additional_properties=False, whitespace=whitespace)
+_cache: dict[Any, CompiledSchema] = {}
+_cache_lock = threading.Lock()
+
+
+def _compiled(output: Any, whitespace: str) -> CompiledSchema:
+    """The compiled grammar for ``output``, cached by type or by the schema's JSON text."""
+    key = (_key(output), whitespace)
+    with _cache_lock:
+        hit = _cache.get(key)
+    if hit is None:
+        hit = compile_schema(output, additional_properties=False, whitespace=whitespace)
+        with _cache_lock:
+            if len(_cache) > 512:
+                _cache.clear()
+            _cache[key] = hit
+    return hit
 
 
 class Output(Generic[T]):
@@ -35,7 +48,7 @@ class Output(Generic[T]):
     def __init__(self, output_type: Any, *, whitespace: str = "compact") -> None:
         self.output_type = output_type
         self.is_schema = isinstance(output_type, (dict, bool))
-        self.compiled = _compiled(_key(output_type), output_type, whitespace)
+        self.compiled = _compiled(output_type, whitespace)
         self._adapter: pydantic.TypeAdapter[Any] | None = None if self.is_schema else pydantic.TypeAdapter(output_type)
         self._validator = jsonschema.validators.validator_for(self.compiled.schema)(self.compiled.schema)
 

@@ -1,0 +1,410 @@
+"""The ``structgen`` command line.
+
+Each subcommand is two functions, one adding its arguments to its parser and one running it, tied
+together by :func:`command`; :func:`main` builds the parser from the registry in registration order.
+Exit status: 0 = fine / match, 1 = problems found / no match, 2 = usage error (bad arguments, an
+unreadable file, an unknown library grammar, or a grammar that ``match``/``sample`` cannot use).
+
+Adding a subcommand (the schema layer's ``compile``/``explain`` and the client's ``serve``/``run``
+go in the sections marked below)::
+
+    def _configure_compile(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("schema")
+
+    @command("compile", "compile a JSON Schema to GBNF", _configure_compile)
+    def _compile(args: argparse.Namespace, console: Console) -> int:
+        ...
+        return EXIT_OK
+
+Import heavy layers inside the run function, so ``structgen --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, TYPE_CHECKING
+
+from . import grammars
+from .errors import GrammarError, StructgenError
+
+if TYPE_CHECKING:
+    from .gbnf.matcher import Matcher
+
+EXIT_OK = 0
+EXIT_FAIL = 1
+EXIT_USAGE = 2
+
+STDIN = "-"
+
+Runner = Callable[[argparse.Namespace, "Console"], int]
+Configure = Callable[[argparse.ArgumentParser], None]
+
+
+class UsageError(StructgenError):
+    """A problem with how the command was called (exit status 2); the message is shown as is."""
+
+
+@dataclass
+class Console:
+    """Where a command writes: ``out`` for results, ``err`` for problems; ``color`` enables ANSI styles."""
+
+    out: IO[str]
+    err: IO[str]
+    stdin: IO[bytes] | None = None
+    color: bool = False
+
+    def print(self, text: str = "") -> None:
+        self.out.write(text + "\n")
+
+    def warn(self, text: str) -> None:
+        self.err.write(text + "\n")
+
+    def style(self, text: str, code: str) -> str:
+        """``text`` in an SGR style (``"1;31"`` bold red, ``"32"`` green, ...) when colour is on."""
+        return f"\x1b[{code}m{text}\x1b[0m" if self.color else text
+
+    def read_stdin(self) -> bytes:
+        stream = self.stdin if self.stdin is not None else sys.stdin.buffer
+        return stream.read()
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    help: str
+    configure: Configure
+    run: Runner
+
+
+COMMANDS: dict[str, Command] = {}
+
+
+def command(name: str, help: str, configure: Configure) -> Callable[[Runner], Runner]:
+    """Register a subcommand: ``configure`` adds its arguments, the decorated function runs it."""
+
+    def register(run: Runner) -> Runner:
+        if name in COMMANDS:
+            raise ValueError(f"subcommand {name!r} registered twice")
+        COMMANDS[name] = Command(name, help, configure, run)
+        return run
+
+    return register
+
+
+# -- shared helpers ---------------------------------------------------------------------------------
+
+
+def read_source(spec: str, console: Console, library: bool = False) -> tuple[bytes, str]:
+    """The bytes and display name of a file (``-`` = standard input) or, with ``library``, a library grammar."""
+    if spec == STDIN:
+        return console.read_stdin(), "<stdin>"
+    path = Path(spec)
+    if library and not path.exists() and "/" not in spec and os.sep not in spec:
+        try:
+            path = grammars.path(spec)
+        except grammars.GrammarNotFoundError:
+            raise UsageError(f"{spec}: no such file or library grammar (see 'structgen grammars list')") from None
+        return path.read_bytes(), path.name
+    try:
+        return path.read_bytes(), spec
+    except OSError as exc:
+        raise UsageError(f"{spec}: cannot read: {exc.strerror or exc}") from None
+
+
+def load_usable_grammar(spec: str, console: Console) -> Matcher:
+    """A Matcher for ``GRAMMAR`` (a path or library name); its errors are printed and raise UsageError."""
+    from .gbnf.checker import check
+    from .gbnf.matcher import Matcher
+    from .gbnf.parser import parse_grammar
+
+    data, name = read_source(spec, console, library=True)
+    diagnostics = check(data, name)
+    errors = [d for d in diagnostics if d.is_error]
+    if errors:
+        for d in errors:
+            console.warn(d.render(console.color))
+        raise UsageError(f"{name}: the grammar cannot be used ({len(errors)} error{'s' * (len(errors) != 1)})")
+    try:
+        return Matcher(parse_grammar(data, name))
+    except GrammarError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+# -- check ------------------------------------------------------------------------------------------
+
+
+def _configure_check(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("files", nargs="+", metavar="FILE", help="grammar files ('-' = stdin) or library names")
+    parser.add_argument("--strict", action="store_true", help="count warnings as problems (exit status 1)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="show errors only")
+
+
+@command("check", "report what llama.cpp refuses (errors) and handles badly (warnings)", _configure_check)
+def _check(args: argparse.Namespace, console: Console) -> int:
+    from .gbnf.checker import check
+
+    n_errors = n_warnings = 0
+    unreadable = False
+    for spec in args.files:
+        try:
+            data, name = read_source(spec, console, library=True)
+        except UsageError as exc:
+            console.warn(str(exc))
+            unreadable = True
+            continue
+        for d in check(data, name):
+            if d.is_error:
+                n_errors += 1
+            else:
+                n_warnings += 1
+                if args.quiet:
+                    continue
+            console.print(d.render(console.color))
+    summary = f"{_plural(len(args.files), 'file')} checked: {_plural(n_errors, 'error')}, " \
+              f"{_plural(n_warnings, 'warning')}"
+    console.print(summary)
+    if unreadable:
+        return EXIT_USAGE
+    return EXIT_FAIL if n_errors or (args.strict and n_warnings) else EXIT_OK
+
+
+# -- fmt --------------------------------------------------------------------------------------------
+
+
+def _configure_fmt(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("files", nargs="+", metavar="FILE", help="grammar files ('-' = stdin)")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--check", action="store_true", help="only report files that would change (status 1)")
+    mode.add_argument("--write", action="store_true", help="rewrite the files in place")
+    mode.add_argument("--diff", action="store_true", help="print a unified diff of the changes (status 1)")
+
+
+@command("fmt", "print grammars in the canonical layout", _configure_fmt)
+def _fmt(args: argparse.Namespace, console: Console) -> int:
+    from .gbnf.formatter import format_grammar
+
+    status = EXIT_OK
+    for spec in args.files:
+        try:
+            data, name = read_source(spec, console)
+            formatted = format_grammar(data, name)
+        except UsageError as exc:
+            console.warn(str(exc))
+            status = EXIT_USAGE
+            continue
+        except GrammarError as exc:
+            console.warn(str(exc))
+            status = EXIT_USAGE
+            continue
+        original = data.decode("utf-8")
+        changed = formatted != original
+        if args.check:
+            if changed:
+                console.print(f"would reformat {name}")
+                status = max(status, EXIT_FAIL)
+        elif args.diff:
+            if changed:
+                console.out.writelines(difflib.unified_diff(
+                    original.splitlines(keepends=True), formatted.splitlines(keepends=True),
+                    f"{name} (original)", f"{name} (formatted)"))
+                status = max(status, EXIT_FAIL)
+        elif args.write and spec != STDIN:
+            if changed:
+                Path(spec).write_text(formatted, encoding="utf-8", newline="")
+                console.print(f"reformatted {name}")
+        else:
+            console.out.write(formatted)
+    return status
+
+
+# -- match ------------------------------------------------------------------------------------------
+
+
+def _configure_match(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("grammar", metavar="GRAMMAR", help="a grammar file or a library grammar name")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--text", "-t", help="the text to match")
+    source.add_argument("--file", "-f", help="read the text from this file ('-' = stdin)")
+    source.add_argument(STDIN, dest="stdin", action="store_true", help="read the text from standard input")
+    parser.add_argument("--prefix", action="store_true",
+                        help="succeed when the text can still be completed to a match")
+    parser.add_argument("--strip-newline", action="store_true", help="drop one trailing newline from the text")
+
+
+@command("match", "does a text match a grammar? if not, say where and what was expected", _configure_match)
+def _match(args: argparse.Namespace, console: Console) -> int:
+    if args.text is not None:
+        text, name = args.text, "<text>"
+    else:
+        data, name = read_source(args.file if args.file is not None else STDIN, console)
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise UsageError(f"{name}: not UTF-8 text (byte offset {exc.start})") from None
+    if args.strip_newline:
+        text = text[:-2] if text.endswith("\r\n") else text[:-1] if text.endswith("\n") else text
+    matcher = load_usable_grammar(args.grammar, console)
+    try:
+        result = matcher.match(text)
+    except GrammarError as exc:
+        raise UsageError(str(exc)) from None
+    if result.matched:
+        console.print(console.style("match", "32"))
+        return EXIT_OK
+    expected = ", ".join(result.expected) or "end of input"
+    if result.is_prefix:
+        message = f"the text ends before the grammar does; expected {expected}"
+        ok = args.prefix
+    else:
+        message = f"unexpected {text[result.position]!r} (offset {result.position}); expected {expected}"
+        ok = False
+    label = console.style("prefix" if ok else "no match", "32" if ok else "1;31")
+    console.print(f"{name}:{result.line}:{result.column}: {label}: {message}")
+    excerpt, caret = _excerpt(text.split("\n")[result.line - 1].rstrip("\r"), result.column)
+    console.print(excerpt)
+    console.print(" " * caret + "^")
+    return EXIT_OK if ok else EXIT_FAIL
+
+
+def _excerpt(line: str, column: int, width: int = 100) -> tuple[str, int]:
+    """At most ``width`` characters of ``line`` around a 1-based column, and the caret's 0-based place in them."""
+    start = max(0, min(column - 1 - width // 2, len(line) - width))
+    text = "".join(ch if ch.isprintable() else " " for ch in line[start : start + width])
+    return text, column - 1 - start
+
+
+# -- sample -----------------------------------------------------------------------------------------
+
+
+def _positive(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {number}")
+    return number
+
+
+def _configure_sample(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("grammar", metavar="GRAMMAR", help="a grammar file or a library grammar name")
+    parser.add_argument("-n", type=_positive, default=1, help="how many strings (default 1)")
+    parser.add_argument("--seed", type=int, default=None, help="random seed, for repeatable output")
+    parser.add_argument("--json", action="store_true", help="print each string as a JSON string on one line")
+    parser.add_argument("--max-length", type=_positive, default=400, help="aim for strings up to this long")
+    parser.add_argument("--max-depth", type=_positive, default=40, help="how deeply rules may nest")
+
+
+@command("sample", "print random strings the grammar accepts", _configure_sample)
+def _sample(args: argparse.Namespace, console: Console) -> int:
+    from .gbnf.sampler import Sampler
+
+    matcher = load_usable_grammar(args.grammar, console)
+    try:
+        sampler = Sampler(matcher, seed=args.seed, max_length=args.max_length, max_depth=args.max_depth)
+        for _ in range(args.n):
+            text = sampler.sample_one()
+            console.print(json.dumps(text, ensure_ascii=False) if args.json else text)
+    except GrammarError as exc:
+        raise UsageError(str(exc)) from None
+    return EXIT_OK
+
+
+# -- grammars ---------------------------------------------------------------------------------------
+
+
+def _configure_grammars(parser: argparse.ArgumentParser) -> None:
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    actions.add_parser("list", help="list the library grammars")
+    show = actions.add_parser("show", help="print a library grammar")
+    show.add_argument("name", metavar="NAME")
+    where = actions.add_parser("path", help="print the file of a library grammar")
+    where.add_argument("name", metavar="NAME")
+
+
+@command("grammars", "the grammar library: list, show NAME, path NAME", _configure_grammars)
+def _grammars(args: argparse.Namespace, console: Console) -> int:
+    try:
+        if args.action == "list":
+            found = grammars.names()
+            width = max((len(n) for n in found), default=0)
+            for name in found:
+                console.print(f"{name.ljust(width)}  {grammars.describe(name)}".rstrip())
+        elif args.action == "show":
+            console.out.write(grammars.load(args.name))
+        else:
+            console.print(str(grammars.path(args.name)))
+    except grammars.GrammarNotFoundError as exc:
+        raise UsageError(str(exc)) from None
+    return EXIT_OK
+
+
+# -- schema: compile, explain (added by the schema layer) --------------------------------------------
+
+# -- client: serve, run (added by the client layer) -------------------------------------------------
+
+
+# -- entry point ------------------------------------------------------------------------------------
+
+
+def _use_color(choice: str, stream: IO[str]) -> bool:
+    if choice != "auto":
+        return choice == "always"
+    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
+        return False
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every registered subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="structgen",
+        description="Typed, grammar-constrained output from llama.cpp-style servers; GBNF tools.",
+    )
+    parser.add_argument("--color", choices=["auto", "always", "never"], default="auto",
+                        help="colour the output (default: auto, on a terminal unless NO_COLOR is set)")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for cmd in COMMANDS.values():
+        sub = subparsers.add_parser(cmd.name, help=cmd.help, description=cmd.help)
+        cmd.configure(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, *, stdout: IO[str] | None = None, stderr: IO[str] | None = None,
+         stdin: IO[bytes] | None = None) -> int:
+    """Run the command line; returns the exit status (the console script exits with it)."""
+    out = stdout if stdout is not None else sys.stdout
+    err = stderr if stderr is not None else sys.stderr
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse exits on --help (0) and on bad arguments (2)
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    console = Console(out, err, stdin, _use_color(args.color, out))
+    try:
+        return COMMANDS[args.command].run(args, console)
+    except UsageError as exc:
+        console.warn(f"structgen {args.command}: {exc}")
+        return EXIT_USAGE
+    except BrokenPipeError:
+        # The reader went away (`structgen sample ... | head`): stop quietly.
+        try:
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - keep Python's exit-time flush from failing
+        except OSError:
+            pass
+        return EXIT_FAIL
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,193 @@
+"""The compiler's entry points: :func:`compile` and :func:`to_gbnf`."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from structgen.errors import InvalidSchemaError, SchemaError, UnsupportedSchemaError
+
+from .defs import CycleError, cycle_error
+from .emit import Emitter, Options, Whitespace
+from .model import AnyOf, ArrayNode, Contains, KeyClass, Node, ObjectNode, Ref
+from .normalize import Normalizer
+from .refs import Document, RemoteResolver, draft_of
+from .report import Report, ReportItem
+from .types import is_type_like, schema_for_type
+
+RECURSION_LIMIT = 20_000
+
+
+@dataclass(frozen=True)
+class CompiledSchema:
+    """A compiled schema: the GBNF ``grammar``, the ``report`` of keywords it does not fully enforce,
+    and the JSON ``schema`` to validate generated values against afterwards."""
+
+    grammar: str
+    report: tuple[ReportItem, ...]
+    schema: Any
+    draft: int
+    satisfiable: bool = True
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def exact(self) -> bool:
+        """True when the grammar alone enforces the whole schema."""
+        return not any(item.severity == "loosened" for item in self.report)
+
+    def validator(self) -> Any:
+        """A python-jsonschema validator for :attr:`schema` (formats checked)."""
+        from jsonschema.validators import validator_for
+
+        cls = validator_for(self.schema, default=_default_validator(self.draft))
+        return cls(self.schema, format_checker=cls.FORMAT_CHECKER)
+
+
+def compile(
+    schema_or_type: Any,
+    *,
+    whitespace: Whitespace = "flexible",
+    additional_properties: bool = True,
+    any_order: bool = False,
+    strict: bool = False,
+    resolver: RemoteResolver | None = None,
+    draft: int | None = None,
+    check_schema: bool = True,
+) -> CompiledSchema:
+    """Compile a JSON Schema (dict, boolean or JSON text) or a Python type to a GBNF grammar.
+
+    ``whitespace``: ``"compact"`` (none), ``"flexible"`` (bounded; accepts ``json.dumps`` output, plain
+    or indented) or ``"pretty"`` (a newline after each opening bracket and comma).
+    ``additional_properties=False`` closes objects that declare properties but do not say
+    ``additionalProperties`` (the spec's default is open).  ``any_order`` lets small objects list
+    their properties in any order (else schema order).  ``strict`` refuses (UnsupportedSchemaError)
+    instead of reporting a keyword the grammar cannot enforce.  ``resolver`` maps absolute URIs of
+    remote ``$ref`` targets to schemas (nothing is fetched otherwise).  ``draft`` (4, 6, 7, 2019,
+    2020) applies when the schema has no ``$schema``; 2020-12 by default.
+    """
+    if whitespace not in ("compact", "flexible", "pretty"):
+        raise ValueError(f"whitespace must be 'compact', 'flexible' or 'pretty', not {whitespace!r}")
+    schema = _load(schema_or_type)
+    default_draft = draft if draft is not None else 2020
+    the_draft = draft_of(schema, default_draft)
+    if check_schema:
+        _check_schema(schema, the_draft)
+    report = Report(strict=strict)
+    options = Options(whitespace=whitespace, any_order=any_order)
+    previous = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(previous, RECURSION_LIMIT))
+    try:
+        document = Document(schema, the_draft, resolver)
+        normalizer = Normalizer(document, report)
+        try:
+            root = normalizer.root()
+            normalizer.defs.finish()
+        except CycleError as error:
+            raise cycle_error(error.name, normalizer.defs.pointers.get(error.name, "")) from None
+        definitions = dict(normalizer.defs.nodes)
+        if not additional_properties:
+            root = _close_objects(root, definitions)
+        emitter = Emitter(definitions, normalizer.algebra, report, options, normalizer.defs.pointers)
+        grammar = emitter.emit(root)
+        satisfiable = emitter.productive(root)
+    except RecursionError:
+        raise UnsupportedSchemaError("the schema is nested too deeply to compile", "") from None
+    finally:
+        sys.setrecursionlimit(previous)
+    return CompiledSchema(
+        grammar=grammar,
+        report=tuple(report.items),
+        schema=schema,
+        draft=the_draft,
+        satisfiable=satisfiable,
+        options={"whitespace": whitespace, "additional_properties": additional_properties, "any_order": any_order},
+    )
+
+
+def to_gbnf(schema_or_type: Any, **options: Any) -> str:
+    """The GBNF grammar of a schema or Python type (see :func:`compile` for the options)."""
+    return compile(schema_or_type, **options).grammar
+
+
+def _load(schema_or_type: Any) -> Any:
+    if isinstance(schema_or_type, (str, bytes)):
+        try:
+            return json.loads(schema_or_type)
+        except json.JSONDecodeError as error:
+            raise InvalidSchemaError(f"invalid JSON at line {error.lineno} column {error.colno}: {error.msg}",
+                                     "") from None
+    if isinstance(schema_or_type, (bool, Mapping)):
+        return schema_or_type
+    if is_type_like(schema_or_type):
+        return schema_for_type(schema_or_type)
+    raise InvalidSchemaError(f"a schema must be an object or a boolean, not {type(schema_or_type).__name__}", "")
+
+
+def _default_validator(draft: int) -> Any:
+    import jsonschema
+
+    return {
+        4: jsonschema.Draft4Validator,
+        6: jsonschema.Draft6Validator,
+        7: jsonschema.Draft7Validator,
+        2019: jsonschema.Draft201909Validator,
+    }.get(draft, jsonschema.Draft202012Validator)
+
+
+def _check_schema(schema: Any, draft: int) -> None:
+    """InvalidSchemaError (with the pointer of the worst problem) when ``schema`` breaks its metaschema."""
+    from jsonschema.exceptions import best_match
+    from jsonschema.validators import validator_for
+
+    try:
+        cls = validator_for(schema, default=_default_validator(draft))
+        errors = cls(cls.META_SCHEMA).iter_errors(schema)
+        error = best_match(errors)
+    except SchemaError:
+        raise
+    except Exception as problem:  # non-JSON values inside the schema, and similar
+        raise InvalidSchemaError(f"not a valid schema: {problem}", "") from None
+    if error is None:
+        return
+    pointer = "".join("/" + str(token).replace("~", "~0").replace("/", "~1") for token in error.absolute_path)
+    raise InvalidSchemaError(f"invalid schema: {error.message}", pointer, str(error.validator))
+
+
+def _close_objects(root: Node, definitions: dict[str, Node]) -> Node:
+    """Forbid undeclared keys in objects that declare properties and leave other keys implicit."""
+    memo: dict[Node, Node] = {}
+
+    def close(node: Node) -> Node:
+        if isinstance(node, Ref):
+            return node
+        cached = memo.get(node)
+        if cached is not None:
+            return cached
+        result: Node = node
+        if isinstance(node, AnyOf):
+            result = AnyOf(tuple(close(alt) for alt in node.alternatives))
+        elif isinstance(node, ArrayNode):
+            result = replace(
+                node,
+                prefix=tuple(close(item) for item in node.prefix),
+                items=close(node.items),
+                contains=tuple(Contains(close(c.node), c.minimum, c.maximum) for c in node.contains),
+            )
+        elif isinstance(node, ObjectNode):
+            extras = node.extras
+            if node.properties:
+                extras = tuple(cls for cls in extras if cls.evaluated)
+            result = replace(
+                node,
+                properties=tuple((name, close(value)) for name, value in node.properties),
+                extras=tuple(KeyClass(cls.keys, close(cls.value), cls.evaluated) for cls in extras),
+            )
+        memo[node] = result
+        return result
+
+    for name in list(definitions):
+        definitions[name] = close(definitions[name])
+    return close(root)

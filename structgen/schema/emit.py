@@ -1,0 +1,909 @@
+"""Nodes to GBNF: one rule per composite node, named from its schema path, equal rules shared.
+
+Output is deterministic (no set iteration), free of left recursion, and uses only unambiguous
+constructions for objects (an ordered automaton over declared keys), arrays and repetition.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any, Literal
+
+
+from . import numeric, strings
+from .gbnftext import RepeatTooLarge, group, is_atom as _is_atom, json_literal, repeat, seq
+from .intersect import Algebra, Inexpressible, is_never
+from .model import (
+    AnyOf,
+    AnyValue,
+    ArrayNode,
+    BooleanNode,
+    Contains,
+    Never,
+    Node,
+    NullNode,
+    NumberNode,
+    ObjectNode,
+    Ref,
+    StringNode,
+    alternatives,
+    union,
+)
+from .report import Report
+
+Whitespace = Literal["compact", "flexible", "pretty"]
+
+MAX_OBJECT_STATES = 3000
+MAX_ANY_ORDER = 6
+MAX_UNIQUE_DOMAIN = 8
+MAX_CONTAINS_STATES = 400
+FLEXIBLE_INDENT = 40
+NOTHING = "[^\\x00-\\U0010FFFF]"
+
+JSON_CHAR = (
+    '[^"\\\\\\x00-\\x1F] | "\\\\" ["\\\\/bfnrt] | "\\\\u" ([0-9a-cA-CeEfF] [0-9a-fA-F]{3} | [dD] [0-7] [0-9a-fA-F]{2})'
+    ' | "\\\\u" [dD] [89abAB] [0-9a-fA-F]{2} "\\\\u" [dD] [c-fC-F] [0-9a-fA-F]{2}'
+)
+
+
+@dataclass
+class Options:
+    """Emission options (see :func:`structgen.schema.compiler.compile`)."""
+
+    whitespace: Whitespace = "flexible"
+    any_order: bool = False
+
+
+@dataclass
+class _Tokens:
+    open_obj: str
+    close_obj: str
+    open_arr: str
+    close_arr: str
+    empty_obj: str
+    empty_arr: str
+    comma: str
+    colon: str
+
+
+def _tokens(whitespace: Whitespace) -> _Tokens:
+    if whitespace == "compact":
+        return _Tokens('"{"', '"}"', '"["', '"]"', '"{}"', '"[]"', '","', '":"')
+    if whitespace == "pretty":
+        return _Tokens('"{" nl', 'nl "}"', '"[" nl', 'nl "]"', '"{}"', '"[]"', '"," nl', '": "')
+    return _Tokens('"{" ws', 'ws "}"', '"[" ws', 'ws "]"', '"{" ws "}"', '"[" ws "]"', 'ws "," ws', 'ws ":" ws')
+
+
+class Emitter:
+    """Turns the root node and its definitions into grammar text."""
+
+    def __init__(self, definitions: dict[str, Node], algebra: Algebra, report: Report, options: Options,
+                 pointers: dict[str, str]):
+        self.definitions = definitions
+        self.algebra = algebra
+        self.report = report
+        self.options = options
+        self.pointers = pointers
+        self.tokens = _tokens(options.whitespace)
+        self.rules: dict[str, str] = {}
+        self._by_node: dict[Node, str] = {}
+        self._by_body: dict[str, str] = {}
+        self._names: set[str] = set()
+        self._productive: dict[str, bool] = {}
+        self._primitives: set[str] = set()
+
+    # ------------------------------------------------------------------ entry
+    def emit(self, root: Node) -> str:
+        """The grammar whose ``root`` rule matches exactly the JSON texts of ``root``."""
+        self._analyse(root)
+        self._names.add("root")
+        self.rules["root"] = ""
+        if isinstance(root, Ref):
+            self._by_node[root] = "root"
+            content = self.definitions[root.name]
+            body = self.body(content, "root") if self.productive(content) else None
+        else:
+            body = self.body(root, "root")
+        self.rules["root"] = NOTHING if body is None else body
+        used = " ".join(self.rules.values())
+        if self.options.whitespace == "flexible" and re.search(r"(?<![\w-])ws(?![\w-])", used):
+            self.primitive("ws")
+        if self.options.whitespace == "pretty" and re.search(r"(?<![\w-])nl(?![\w-])", used):
+            self.primitive("nl")
+        lines = [f"{name} ::= {body}" for name, body in self.rules.items()]
+        return "\n".join(lines) + "\n"
+
+    # ------------------------------------------------------------------ analysis
+    def _analyse(self, root: Node) -> None:
+        """Remove left recursion through definitions and find definitions that match nothing."""
+        reachable = self._reachable(root)
+        heads: dict[str, list[str]] = {name: self._head_refs(self.definitions[name]) for name in reachable}
+        for component in _cycles(heads):
+            members = set(component)
+            for name in component:
+                content = self.definitions[name]
+                kept = [alt for alt in alternatives(content) if not (isinstance(alt, Ref) and alt.name in members)]
+                self.definitions[name] = union(kept)
+        productive = {name: False for name in reachable}
+        changed = True
+        while changed:
+            changed = False
+            for name in reachable:
+                if not productive[name] and self._node_productive(self.definitions[name], productive):
+                    productive[name] = True
+                    changed = True
+        self._productive = productive
+
+    def _reachable(self, root: Node) -> list[str]:
+        seen: list[str] = []
+        known: set[str] = set()
+        stack: list[Node] = [root]
+        while stack:
+            node = stack.pop()
+            for ref in _refs_in(node):
+                if ref not in known and ref in self.definitions:
+                    known.add(ref)
+                    seen.append(ref)
+                    stack.append(self.definitions[ref])
+        return seen
+
+    def _head_refs(self, node: Node) -> list[str]:
+        return [alt.name for alt in alternatives(node) if isinstance(alt, Ref)]
+
+    def _node_productive(self, node: Node, productive: dict[str, bool]) -> bool:
+        if isinstance(node, Never):
+            return False
+        if isinstance(node, Ref):
+            return productive.get(node.name, False)
+        if isinstance(node, AnyOf):
+            return any(self._node_productive(alt, productive) for alt in node.alternatives)
+        if isinstance(node, ArrayNode):
+            for index in range(min(node.min_items, len(node.prefix))):
+                if not self._node_productive(node.prefix[index], productive):
+                    return False
+            if node.min_items > len(node.prefix) and not self._node_productive(node.items, productive):
+                return False
+            return all(
+                c.minimum == 0 or self._node_productive(c.node, productive) for c in node.contains
+            )
+        if isinstance(node, ObjectNode):
+            return all(self._node_productive(value, productive) for name, value in node.properties
+                       if name in node.required)
+        if isinstance(node, StringNode):
+            return not is_never(node)
+        return True
+
+    def productive(self, node: Node) -> bool:
+        return self._node_productive(node, self._productive)
+
+    # ------------------------------------------------------------------ rules
+    def _fresh(self, hint: str) -> str:
+        base = "".join(c if c.isalnum() or c == "-" else "-" for c in hint).strip("-") or "r"
+        while "--" in base:
+            base = base.replace("--", "-")
+        if base[0].isdigit():
+            base = "r" + base
+        base = base[:60].rstrip("-")
+        name = base
+        counter = 1
+        while name in self._names or name in self.definitions and name != hint:
+            counter += 1
+            name = f"{base}-{counter}"
+        self._names.add(name)
+        return name
+
+    def define(self, hint: str, body: str) -> str:
+        """A rule with ``body`` (an existing one when some rule already has that body)."""
+        existing = self._by_body.get(body)
+        if existing is not None:
+            return existing
+        name = self._fresh(hint)
+        self.rules[name] = body
+        self._by_body[body] = name
+        return name
+
+    def primitive(self, name: str) -> str:
+        """A shared rule for JSON building blocks (``ws``, ``string``, ``number``, ``value``...)."""
+        if name in self._primitives:
+            return name
+        self._primitives.add(name)
+        self._names.add(name)
+        self.rules[name] = ""
+        t = self.tokens
+        if self.options.whitespace == "flexible" and name != "ws":
+            self.primitive("ws")
+        if self.options.whitespace == "pretty" and name != "nl":
+            self.primitive("nl")
+        bodies: dict[str, Callable[[], str]] = {
+            "ws": lambda: f'| " " | "\\n" [ \\t]{{0,{FLEXIBLE_INDENT}}}',
+            "nl": lambda: f'"\\n" [ \\t]{{0,{FLEXIBLE_INDENT}}}',
+            "char": lambda: JSON_CHAR,
+            "string": lambda: f'"\\"" {self.primitive("char")}* "\\""',
+            "integer": lambda: '"-"? ("0" | [1-9] [0-9]*)',
+            "number": lambda: '"-"? ("0" | [1-9] [0-9]*) ("." [0-9]+)? ([eE] [-+]? [0-9]+)?',
+            "boolean": lambda: '"true" | "false"',
+            "value": lambda: " | ".join(
+                [self.primitive("object"), self.primitive("array"), self.primitive("string"),
+                 self.primitive("number"), '"true"', '"false"', '"null"']
+            ),
+            "object": lambda: (
+                f"{t.empty_obj} | "
+                + seq(t.open_obj, self.primitive("member"), group(seq(t.comma, "member")) + "*", t.close_obj)
+            ),
+            "member": lambda: seq(self.primitive("string"), t.colon, self.primitive("value")),
+            "array": lambda: (
+                f"{t.empty_arr} | "
+                + seq(t.open_arr, self.primitive("value"), group(seq(t.comma, "value")) + "*", t.close_arr)
+            ),
+        }
+        self.rules[name] = bodies[name]()
+        return name
+
+    # ------------------------------------------------------------------ expressions
+    def expr(self, node: Node, hint: str) -> str | None:
+        """An atom (rule name or literal) for ``node``; None when it matches nothing."""
+        if not self.productive(node):
+            return None
+        if isinstance(node, Ref):
+            return self._ref(node)
+        existing = self._by_node.get(node)
+        if existing is not None:
+            return existing
+        body = self.body(node, hint)
+        if body is None:
+            return None
+        result = body if _is_atom(body) else self.define(hint, body)
+        self._by_node[node] = result
+        return result
+
+    def body(self, node: Node, hint: str) -> str | None:
+        """A rule body for ``node``; None when it matches nothing."""
+        if not self.productive(node):
+            return None
+        if isinstance(node, AnyValue):
+            return self.primitive("value")
+        if isinstance(node, NullNode):
+            return '"null"'
+        if isinstance(node, BooleanNode):
+            if len(node.values) == 2:
+                return self.primitive("boolean")
+            return '"true"' if True in node.values else '"false"'
+        if isinstance(node, Ref):
+            return self._ref(node)
+        existing = self._by_node.get(node)
+        if existing is not None:
+            return existing
+        if isinstance(node, StringNode):
+            return self._string(node, hint)
+        if isinstance(node, NumberNode):
+            return self._number(node, hint)
+        if isinstance(node, AnyOf):
+            return self._any_of(node, hint)
+        if isinstance(node, ArrayNode):
+            return self._array(node, hint)
+        if isinstance(node, ObjectNode):
+            return self._object(node, hint)
+        raise AssertionError(node)  # pragma: no cover
+
+    def _ref(self, ref: Ref) -> str | None:
+        existing = self._by_node.get(ref)
+        if existing is not None:
+            return existing
+        content = self.definitions[ref.name]
+        if not self.productive(content):
+            return None
+        if not isinstance(content, (ObjectNode, ArrayNode, AnyOf, Ref)):
+            return self.expr(content, ref.name)
+        known = self._by_node.get(content)
+        if known is not None:
+            self._by_node[ref] = known
+            return known
+        rule = self._fresh(ref.name)
+        self._by_node[ref] = rule
+        self.rules[rule] = ""
+        body = self.body(content, rule)
+        self.rules[rule] = body if body is not None else NOTHING
+        self._by_node.setdefault(content, rule)
+        return rule
+
+    def _any_of(self, node: AnyOf, hint: str) -> str | None:
+        parts: list[str] = []
+        for index, alt in enumerate(node.alternatives):
+            expr = self.expr(alt, f"{hint}-{index}")
+            if expr is not None and expr not in parts:
+                parts.append(expr)
+        if not parts:
+            return None
+        return " | ".join(parts)
+
+    # ------------------------------------------------------------------ strings
+    def _string(self, node: StringNode, hint: str) -> str | None:
+        if node.is_unconstrained():
+            return self.primitive("string")
+        if node.literals is not None:
+            values = sorted(node.literals)
+            if not values:
+                return None
+            body = " | ".join(json_literal(value) for value in values)
+            return json_literal(values[0]) if len(values) == 1 else body
+        if not (node.patterns or node.formats or node.negated or node.excluded):
+            return self._string_length(node.min_length, node.max_length, hint, node.pointer)
+        return self._string_language(node, hint)
+
+    def _string_length(self, low: int, high: int | None, hint: str, pointer: str) -> str:
+        char = self.primitive("char")
+        try:
+            body = seq('"\\""', repeat(char, low, high), '"\\""')
+        except RepeatTooLarge:
+            self.report.loosened(pointer, "maxLength", "length bound too large for a grammar")
+            return self.primitive("string")
+        return body
+
+    def _string_language(self, node: StringNode, hint: str) -> str | None:
+        pointer = node.pointer
+        if not strings.available():
+            self.report.loosened(pointer, "pattern", "no regular-language support")
+            return self._string_length(node.min_length, node.max_length, hint, node.pointer)
+        attempts = [node]
+        if node.min_length or node.max_length is not None:
+            attempts.append(StringNode(patterns=node.patterns, formats=node.formats, literals=node.literals,
+                                       excluded=node.excluded, negated=node.negated))
+        for attempt in attempts:
+            try:
+                lang = strings.realize(attempt, self.report, pointer)
+                if lang.is_empty():
+                    return None
+                expr, rules = strings.emit_content(lang, self._fresh(hint + "-s"))
+            except strings.StringTooComplex:
+                continue
+            if attempt is not node:
+                self.report.loosened(pointer, "maxLength", "length bounds dropped: the language is too large")
+            self._add_rules(rules)
+            return seq('"\\""', expr, '"\\""')
+        self.report.loosened(pointer, "pattern", "string constraints not enforced: the language is too large")
+        return self._string_length(node.min_length, node.max_length, hint, pointer)
+
+    # ------------------------------------------------------------------ numbers
+    def _number(self, node: NumberNode, hint: str) -> str | None:
+        zero_fraction = node.integer and node.integer_zero_fraction
+        bounded = node.minimum is not None or node.maximum is not None or node.multiple_of is not None
+        if not bounded:
+            base = self.primitive("integer" if node.integer else "number")
+            if zero_fraction:
+                return self.define("integer-value", seq(base, '("." "0"+)?'))
+            return base
+        try:
+            expr, rules, note = numeric.emit(node, self._fresh(hint + "-n"))
+        except numeric.NotExpressible as error:
+            self.report.loosened(node.pointer, error.keyword, str(error))
+            return self.primitive("integer" if node.integer else "number")
+        if note:
+            self.report.restricted(node.pointer, "minimum" if node.multiple_of is None else "multipleOf", note)
+        self._add_rules(rules)
+        return expr
+
+    def _add_rules(self, rules: dict[str, str]) -> None:
+        for name, body in rules.items():
+            self._names.add(name)
+            self.rules[name] = body
+
+    # ------------------------------------------------------------------ arrays
+    def _array(self, node: ArrayNode, hint: str) -> str | None:
+        t = self.tokens
+        contains = list(node.contains)
+        if node.unique:
+            body = self._unique_array(node, hint)
+            if body is not None:
+                return body
+        if contains:
+            if node.prefix or len(contains) > 1:
+                self.report.loosened(node.pointer, "contains", "only one 'contains' without a prefix is enforced")
+            if not node.prefix:
+                body = self._contains_array(node, contains[0], hint)
+                if body is not None:
+                    return body
+                self.report.loosened(node.pointer, "contains", "not enforced")
+        prefix = [self.expr(item, f"{hint}-{index}") for index, item in enumerate(node.prefix)]
+        max_items = node.max_items
+        for index, expr in enumerate(prefix):
+            if expr is None:
+                max_items = index if max_items is None else min(max_items, index)
+                break
+        prefix = prefix[: max_items if max_items is not None else len(prefix)]
+        items = self.expr(node.items, f"{hint}-item") if max_items is None or max_items > len(prefix) else None
+        if items is None:
+            limit = len(prefix)
+            max_items = limit if max_items is None else min(max_items, limit)
+        if node.min_items > (max_items if max_items is not None else node.min_items):
+            return None
+        low = node.min_items
+        if max_items == 0:
+            return t.empty_arr
+        first = prefix[0] if prefix else items
+        assert first is not None
+        tail = self._array_tail(prefix, items, 1, low, max_items, hint, node.pointer)
+        body = seq(t.open_arr, first, tail, t.close_arr)
+        if low == 0:
+            body = f"{t.empty_arr} | {body}"
+        return body
+
+    def _array_tail(self, prefix: list[str | None], items: str | None, index: int, low: int,
+                    high: int | None, hint: str, pointer: str) -> str:
+        t = self.tokens
+        if index < len(prefix):
+            element = prefix[index]
+            assert element is not None
+            rest = self._array_tail(prefix, items, index + 1, low, high, hint, pointer)
+            inner = seq(t.comma, element, rest)
+            return inner if index < low else f"({inner})?"
+        if items is None:
+            return ""
+        remaining_low = max(0, low - index)
+        remaining_high = None if high is None else high - index
+        if remaining_high == 0:
+            return ""
+        atom = group(seq(t.comma, items))
+        if (remaining_low > 2000 or (remaining_high or 0) > 2000) and not atom.isidentifier():
+            atom = self.define(hint + "-next", seq(t.comma, items))
+        try:
+            return repeat(atom, remaining_low, remaining_high)
+        except RepeatTooLarge:
+            self.report.loosened(pointer, "maxItems", "item count bound too large for a grammar")
+            return f"{atom}*"
+
+    def _contains_array(self, node: ArrayNode, contains: Contains, hint: str) -> str | None:
+        """Arrays counting the items that match ``contains`` (states: matches so far, items so far)."""
+        t = self.tokens
+        try:
+            matching = self.algebra.intersect(node.items, contains.node)
+        except Inexpressible:
+            return None
+        try:
+            other: Node | None = self.algebra.difference(node.items, contains.node)
+        except Inexpressible:
+            other = None
+        low_c, high_c = contains.minimum, contains.maximum
+        if other is None:
+            if high_c is not None:
+                self.report.loosened(node.pointer, "maxContains", "matching items cannot be told apart")
+            high_c = None
+        yes = self.expr(matching, f"{hint}-match")
+        no = self.expr(other if other is not None else node.items, f"{hint}-other")
+        if yes is None:
+            return None if low_c > 0 else self._array(replace(node, contains=()), hint)
+        count_cap = high_c if high_c is not None else low_c
+        track_total = node.max_items is not None or node.min_items > low_c
+        total_cap = (node.max_items if node.max_items is not None else node.min_items) if track_total else 0
+        if (count_cap + 1) * (total_cap + 1) > MAX_CONTAINS_STATES:
+            self.report.loosened(node.pointer, "contains", "count bounds too large to track")
+            return None
+
+        def bump_c(c: int) -> int | None:
+            if high_c is not None:
+                return c + 1 if c + 1 <= high_c else None
+            return min(c + 1, low_c)
+
+        def bump_n(n: int) -> int | None:
+            if not track_total:
+                return 0
+            if node.max_items is not None:
+                return n + 1 if n + 1 <= node.max_items else None
+            return min(n + 1, node.min_items)
+
+        def step(c: int, n: int, sep: list[str]) -> list[list[Any]]:
+            alts: list[list[Any]] = []
+            n2 = bump_n(n)
+            if n2 is None:
+                return alts
+            c2 = bump_c(c)
+            if c2 is not None:
+                alts.append([*sep, yes, (c2, n2)])
+            if no is not None:
+                alts.append([*sep, no, (c, n2)])
+            return alts
+
+        firsts = step(0, 0, [])
+        local: dict[tuple[int, int], list[list[Any]]] = {}
+        todo = [x for alt in firsts for x in alt if _is_state(x)]
+        while todo:
+            state = todo.pop()
+            if state in local:
+                continue
+            c, n = state
+            alts = step(c, n, [t.comma])
+            if c >= low_c and (not track_total or n >= node.min_items):
+                alts.append([])
+            local[state] = alts
+            todo.extend(x for alt in alts for x in alt if _is_state(x))
+        names = self._local_grammar(local, hint)
+        first_parts = [seq(*(x if not _is_state(x) else names[x] for x in alt)) for alt in firsts
+                       if all(not _is_state(x) or x in names for x in alt)]
+        parts = []
+        if low_c == 0 and node.min_items == 0:
+            parts.append(t.empty_arr)
+        if first_parts:
+            parts.append(seq(t.open_arr, group(" | ".join(first_parts)), t.close_arr))
+        return " | ".join(parts) if parts else None
+
+    def _unique_array(self, node: ArrayNode, hint: str) -> str | None:
+        domain = _points(node.items)
+        if node.prefix or node.contains or domain is None or len(domain) > MAX_UNIQUE_DOMAIN:
+            self.report.loosened(node.pointer, "uniqueItems", "items are not checked for duplicates")
+            return None
+        t = self.tokens
+        exprs = [self.expr(value, f"{hint}-{index}") for index, value in enumerate(domain)]
+        local: dict[frozenset[int], list[list[str | frozenset[int]]]] = {}
+        high = node.max_items if node.max_items is not None else len(domain)
+        todo: list[frozenset[int]] = [frozenset({i}) for i, e in enumerate(exprs) if e is not None]
+        while todo:
+            used = todo.pop()
+            if used in local:
+                continue
+            alts: list[list[str | frozenset[int]]] = []
+            if len(used) < high:
+                for i, e in enumerate(exprs):
+                    if e is not None and i not in used:
+                        alts.append([t.comma, e, used | {i}])
+            if len(used) >= node.min_items:
+                alts.append([])
+            local[used] = alts
+            todo.extend(s for alt in alts for s in alt if isinstance(s, frozenset))
+        names = self._local_grammar(local, hint)
+        firsts = [seq(e, names[frozenset({i})]) for i, e in enumerate(exprs)
+                  if e is not None and frozenset({i}) in names and high >= 1]
+        parts = []
+        if firsts:
+            parts.append(seq(t.open_arr, group(" | ".join(firsts)), t.close_arr))
+        if node.min_items == 0:
+            parts.insert(0, t.empty_arr)
+        return " | ".join(parts) if parts else None
+
+    # ------------------------------------------------------------------ objects
+    def _object(self, node: ObjectNode, hint: str) -> str | None:
+        t = self.tokens
+        props: list[tuple[str, str, bool]] = []
+        for name, value in node.properties:
+            required = name in node.required
+            expr = self.expr(value, f"{hint}-{name}")
+            if expr is None:
+                if required:
+                    return None
+                continue
+            props.append((name, seq(json_literal(name), t.colon, expr), required))
+        extra = self._extras(node, hint)
+        low, high = node.min_properties, node.max_properties
+        required_count = sum(1 for _, _, r in props if r)
+        if high is not None and high < required_count:
+            return None
+        if not props and extra is None:
+            return t.empty_obj if low == 0 else None
+        if self.options.any_order and 1 < len(props) <= MAX_ANY_ORDER:
+            body = self._object_any_order(props, extra, low, high, hint)
+            if body is not None:
+                return body
+        if not props and extra is not None:
+            assert extra is not None
+            first_low = max(low - 1, 0)
+            rest_high = None if high is None else high - 1
+            if high == 0:
+                return t.empty_obj
+            atom = group(seq(t.comma, extra))
+            if first_low > 2000 or (rest_high or 0) > 2000:
+                atom = self.define(hint + "-next", seq(t.comma, extra))
+            try:
+                tail = repeat(atom, first_low, rest_high)
+            except RepeatTooLarge:
+                self.report.loosened(node.pointer, "maxProperties", "bound too large for a grammar")
+                tail = f"{atom}*"
+            body = seq(t.open_obj, extra, tail, t.close_obj)
+            if low == 0:
+                body = f"{t.empty_obj} | {body}"
+            return body
+        counting = high is not None or low > required_count
+        cap = (high if high is not None else low) if counting else 0
+        if counting and (len(props) + 1) * (cap + 1) > MAX_OBJECT_STATES:
+            self.report.loosened(node.pointer, "maxProperties" if high is not None else "minProperties",
+                                 "property count bounds too large to track with this many properties")
+            counting, cap = False, 0
+        return self._object_ordered(props, extra, low if counting else 0, high if counting else None,
+                                    cap, counting, hint)
+
+    def _extras(self, node: ObjectNode, hint: str) -> str | None:
+        t = self.tokens
+        declared = frozenset(name for name, _ in node.properties)
+        members: list[str] = []
+        for index, cls in enumerate(node.extras):
+            if not self.productive(cls.value):
+                continue
+            keys = cls.keys
+            if declared:
+                from .intersect import intersect_strings
+
+                narrowed = intersect_strings(keys, StringNode(excluded=declared))
+                if isinstance(narrowed, Never):
+                    continue
+                keys = narrowed
+            key_expr = self.expr(keys, f"{hint}-key" if len(node.extras) == 1 else f"{hint}-key-{index}")
+            if key_expr is None:
+                continue
+            value_expr = self.expr(cls.value, f"{hint}-value" if len(node.extras) == 1 else f"{hint}-value-{index}")
+            if value_expr is None:
+                continue
+            members.append(seq(key_expr, t.colon, value_expr))
+        if not members:
+            return None
+        return self.define(hint + "-extra", " | ".join(members))
+
+    def _object_ordered(self, props: list[tuple[str, str, bool]], extra: str | None, low: int,
+                        high: int | None, cap: int, counting: bool, hint: str) -> str | None:
+        t = self.tokens
+        n = len(props)
+
+        def bump(c: int) -> int | None:
+            if not counting:
+                return 0
+            if high is not None:
+                return c + 1 if c + 1 <= high else None
+            return min(c + 1, cap)
+
+        local: dict[tuple[str, int, int], list[list[str | tuple[str, int, int]]]] = {}
+        # R(i, c): after a member, next declared index i; S(i, c): the same without extras first
+        todo: list[tuple[str, int, int]] = []
+        firsts: list[list[str | tuple[str, int, int]]] = []
+        c1 = bump(0)
+        if c1 is not None:
+            if extra is not None:
+                firsts.append([extra, ("R", 0, c1)])
+            for i in range(n):
+                firsts.append([props[i][1], ("R", i + 1, c1)])
+                if props[i][2]:
+                    break
+        todo = [s for alt in firsts for s in alt if isinstance(s, tuple)]
+        while todo:
+            state = todo.pop()
+            if state in local:
+                continue
+            kind, i, c = state
+            alts: list[list[str | tuple[str, int, int]]] = []
+            if kind == "R":
+                nxt = bump(c)
+                if extra is not None and nxt is not None:
+                    alts.append([t.comma, extra, ("R", i, nxt)])
+                alts.append([("S", i, c)])
+            else:
+                if i < n:
+                    nxt = bump(c)
+                    if nxt is not None:
+                        alts.append([t.comma, props[i][1], ("R", i + 1, nxt)])
+                    if not props[i][2]:
+                        alts.append([("S", i + 1, c)])
+                elif not counting or c >= low:
+                    alts.append([])
+            local[state] = alts
+            todo.extend(s for alt in alts for s in alt if isinstance(s, tuple))
+        names = self._local_grammar(local, hint)
+        first_parts = []
+        for alt in firsts:
+            if all(not isinstance(x, tuple) or x in names for x in alt):
+                first_parts.append(seq(*(x if isinstance(x, str) else names[x] for x in alt)))
+        parts = []
+        if not any(r for _, _, r in props) and low == 0:
+            parts.append(t.empty_obj)
+        if first_parts:
+            inner = first_parts[0] if len(first_parts) == 1 else group(" | ".join(first_parts))
+            parts.append(seq(t.open_obj, inner, t.close_obj))
+        if not parts:
+            return None
+        return " | ".join(parts)
+
+    def _object_any_order(self, props: list[tuple[str, str, bool]], extra: str | None, low: int,
+                          high: int | None, hint: str) -> str | None:
+        if extra is not None and (low > 0 or high is not None):
+            return None
+        t = self.tokens
+        n = len(props)
+        required = frozenset(i for i, p in enumerate(props) if p[2])
+        local: dict[frozenset[int], list[list[str | frozenset[int]]]] = {}
+        firsts: list[list[str | frozenset[int]]] = []
+        if extra is not None:
+            firsts.append([extra, frozenset()])
+        for i in range(n):
+            firsts.append([props[i][1], frozenset({i})])
+        todo = [s for alt in firsts for s in alt if isinstance(s, frozenset)]
+        while todo:
+            used = todo.pop()
+            if used in local:
+                continue
+            alts: list[list[str | frozenset[int]]] = []
+            count = len(used)
+            if extra is not None:
+                alts.append([t.comma, extra, used])
+            if high is None or count < high:
+                for i in range(n):
+                    if i not in used:
+                        alts.append([t.comma, props[i][1], used | {i}])
+            if required <= used and count >= low:
+                alts.append([])
+            local[used] = alts
+            todo.extend(s for alt in alts for s in alt if isinstance(s, frozenset) and s not in local)
+        names = self._local_grammar(local, hint)
+        first_parts = [seq(*(x if isinstance(x, str) else names[x] for x in alt)) for alt in firsts
+                       if all(not isinstance(x, frozenset) or x in names for x in alt)]
+        parts = []
+        if not required and low == 0:
+            parts.append(t.empty_obj)
+        if first_parts:
+            parts.append(seq(t.open_obj, group(" | ".join(first_parts)), t.close_obj))
+        return " | ".join(parts) if parts else None
+
+    def _local_grammar(self, local: dict[Any, list[list[Any]]], hint: str) -> dict[Any, str]:
+        """Expressions for the states of a small state grammar.
+
+        Alternatives are lists of text and states; an empty list is the empty alternative.  States
+        that derive nothing are dropped, states with one alternative are inlined, the rest become
+        rules named after ``hint``.
+        """
+        productive: set[Any] = set()
+        changed = True
+        while changed:
+            changed = False
+            for state, alts in local.items():
+                if state not in productive and any(
+                    all(not _is_state(x) or x in productive for x in alt) for alt in alts
+                ):
+                    productive.add(state)
+                    changed = True
+        pruned = {
+            state: [alt for alt in alts if all(not _is_state(x) or x in productive for x in alt)]
+            for state, alts in local.items()
+            if state in productive
+        }
+        inline = {state: alts[0] for state, alts in pruned.items() if len(alts) == 1 and state not in alts[0]}
+        names: dict[Any, str] = {}
+        pending: list[Any] = []
+
+        def name_of(state: Any) -> str:
+            if state not in names:
+                names[state] = self._fresh(f"{hint}-{_state_label(state)}")
+                self.rules[names[state]] = ""
+                pending.append(state)
+            return names[state]
+
+        def render(alt: list[Any], depth: int = 0) -> str:
+            out: list[str] = []
+            for x in alt:
+                if not _is_state(x):
+                    out.append(str(x))
+                elif x in inline and depth < 100:
+                    out.append(render(inline[x], depth + 1))
+                else:
+                    out.append(name_of(x))
+            return seq(*out)
+
+        result: dict[Any, str] = {}
+        for state in sorted(pruned, key=_state_key):
+            if state in inline:
+                rendered = render(inline[state])
+                result[state] = group(rendered) if rendered else ""
+            else:
+                result[state] = name_of(state)
+        while pending:
+            state = pending.pop()
+            rendered = [render(alt) for alt in pruned[state]]
+            nonempty = [r for r in rendered if r]
+            body = " | ".join(nonempty)
+            if len(nonempty) < len(rendered):
+                body = "| " + body if body else '""'
+            self.rules[names[state]] = body
+        return result
+
+
+def _is_state(x: object) -> bool:
+    return isinstance(x, (tuple, frozenset))
+
+
+def _state_key(state: object) -> tuple[object, ...]:
+    if isinstance(state, frozenset):
+        return (len(state), sorted(state))
+    assert isinstance(state, tuple)
+    return tuple(state)
+
+
+def _state_label(state: object) -> str:
+    if isinstance(state, frozenset):
+        return "u" + "-".join(str(i) for i in sorted(state)) if state else "u"
+    assert isinstance(state, tuple)
+    return "".join(str(x) for x in state) if len(state) else "s"
+
+
+def _points(node: Node) -> list[Node] | None:
+    """The distinct values of a small finite node, each as its own node (None when not finite)."""
+    out: list[Node] = []
+    for alt in alternatives(node):
+        if isinstance(alt, NullNode):
+            out.append(alt)
+        elif isinstance(alt, BooleanNode):
+            out.extend(BooleanNode(frozenset({v})) for v in sorted(alt.values))
+        elif isinstance(alt, StringNode) and alt.literals is not None:
+            out.extend(StringNode(literals=frozenset({v})) for v in sorted(alt.literals))
+        elif isinstance(alt, NumberNode) and alt.minimum is not None and alt.minimum == alt.maximum:
+            out.append(alt)
+        elif isinstance(alt, NumberNode) and alt.integer and alt.minimum is not None and alt.maximum is not None \
+                and alt.maximum - alt.minimum < MAX_UNIQUE_DOMAIN:
+            value = alt.minimum
+            while value <= alt.maximum:
+                out.append(NumberNode(integer=True, minimum=value, maximum=value))
+                value += 1
+        else:
+            return None
+        if len(out) > MAX_UNIQUE_DOMAIN:
+            return None
+    return out
+
+
+def _refs_in(node: Node) -> list[str]:
+    out: list[str] = []
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, Ref):
+            out.append(current.name)
+        elif isinstance(current, AnyOf):
+            stack.extend(current.alternatives)
+        elif isinstance(current, ArrayNode):
+            stack.extend(current.prefix)
+            stack.append(current.items)
+            stack.extend(c.node for c in current.contains)
+        elif isinstance(current, ObjectNode):
+            stack.extend(value for _, value in current.properties)
+            stack.extend(cls.value for cls in current.extras)
+    return out
+
+
+def _cycles(graph: dict[str, list[str]]) -> list[list[str]]:
+    """Strongly connected components with a cycle (Tarjan, iterative)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    on_stack: set[str] = set()
+    stack: list[str] = []
+    out: list[list[str]] = []
+    counter = 0
+    for start in graph:
+        if start in index:
+            continue
+        work: list[tuple[str, int]] = [(start, 0)]
+        while work:
+            v, i = work.pop()
+            if i == 0:
+                index[v] = low[v] = counter
+                counter += 1
+                stack.append(v)
+                on_stack.add(v)
+            edges = [w for w in graph.get(v, []) if w in graph]
+            if i < len(edges):
+                work.append((v, i + 1))
+                w = edges[i]
+                if w not in index:
+                    work.append((w, 0))
+                elif w in on_stack:
+                    low[v] = min(low[v], index[w])
+                continue
+            for w in edges:
+                if w in on_stack:
+                    low[v] = min(low[v], low[w])
+            if low[v] == index[v]:
+                component = []
+                while True:
+                    w = stack.pop()
+                    on_stack.discard(w)
+                    component.append(w)
+                    if w == v:
+                        break
+                if len(component) > 1 or v in graph.get(v, []):
+                    out.append(sorted(component))
+    return out
+
+
+__all__ = ["Emitter", "Options"]

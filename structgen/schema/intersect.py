@@ -1,0 +1,590 @@
+"""Set algebra on nodes: intersection (``allOf``) and difference (``not``, ``oneOf``, ``if``/``else``).
+
+Both distribute over unions and work type by type.  A difference that a grammar cannot express
+(for instance "has duplicate items") returns None, and the caller reports the keyword.
+References to definitions are expanded lazily and memoized, so recursive schemas terminate.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from fractions import Fraction
+
+from .defs import CycleError, Definitions
+from .model import (
+    ANY,
+    ANY_STRING,
+    NEVER,
+    AnyOf,
+    AnyValue,
+    ArrayNode,
+    BooleanNode,
+    Contains,
+    KeyClass,
+    Never,
+    Node,
+    NullNode,
+    NumberNode,
+    ObjectNode,
+    Ref,
+    StringNode,
+    TypedNode,
+    alternatives,
+    everything_but,
+    kind_of,
+    union,
+)
+from .strings import is_empty as string_is_empty
+from .strings import string_matches
+
+MAX_PRODUCT = 256
+
+
+class Inexpressible(Exception):
+    """A difference the grammar cannot express."""
+
+
+class Algebra:
+    """Intersection and difference of nodes over a shared table of definitions."""
+
+    def __init__(self, defs: Definitions):
+        self.defs = defs
+
+    # ------------------------------------------------------------------ references
+    def deref(self, ref: Ref) -> Node | None:
+        """The content of ``ref``'s definition, or None while it is being computed (guarded)."""
+        content = self.defs.content(ref.name)
+        if content is None:
+            if self.defs.unguarded(ref.name):
+                raise CycleError(ref.name)
+            return None
+        return content
+
+    def _memo(self, key: tuple[object, ...], hint: str, compute: "_Thunk", deferred: bool) -> Node:
+        defs = self.defs
+        name = defs.memo.get(key)
+        if name is not None:
+            done = defs.nodes.get(name)
+            if done is not None and name not in defs.recursive:
+                return done
+            defs.recursive.add(name)
+            return Ref(name)
+        name = defs.new_name(hint)
+        defs.memo[key] = name
+        if deferred:
+            defs.defer(name, compute)
+            return Ref(name)
+        node = defs.compute(name, compute)
+        if name in defs.recursive:
+            return Ref(name)
+        return node
+
+    # ------------------------------------------------------------------ intersection
+    def intersect(self, a: Node, b: Node) -> Node:
+        """The values matching both ``a`` and ``b``."""
+        self.defs.tick()
+        if isinstance(a, Never) or isinstance(b, Never):
+            return NEVER
+        if isinstance(a, AnyValue):
+            return b
+        if isinstance(b, AnyValue) or a == b:
+            return a
+        if isinstance(a, Ref) or isinstance(b, Ref):
+            return self._intersect_ref(a, b)
+        if isinstance(a, AnyOf) or isinstance(b, AnyOf):
+            alts_a, alts_b = alternatives(a), alternatives(b)
+            if len(alts_a) * len(alts_b) > MAX_PRODUCT:
+                raise Inexpressible("intersection of large unions")
+            out: list[Node] = []
+            for x in alts_a:
+                for y in alts_b:
+                    out.append(self.intersect(x, y))
+            return union(out)
+        assert not isinstance(a, (Never, AnyValue, AnyOf, Ref))
+        assert not isinstance(b, (Never, AnyValue, AnyOf, Ref))
+        if kind_of(a) != kind_of(b):
+            return NEVER
+        return self._intersect_typed(a, b)
+
+    def intersect_all(self, nodes: list[Node]) -> Node:
+        result: Node = ANY
+        for node in nodes:
+            result = self.intersect(result, node)
+            if isinstance(result, Never):
+                break
+        return result
+
+    def _intersect_ref(self, a: Node, b: Node) -> Node:
+        if isinstance(b, Ref) and not isinstance(a, Ref):
+            a, b = b, a
+        assert isinstance(a, Ref)
+        key = ("and", a, b) if repr(a) <= repr(b) else ("and", b, a)
+        hint = a.name + ("-and-" + b.name if isinstance(b, Ref) else "-and")
+        content_a = self.deref(a)
+        content_b = self.deref(b) if isinstance(b, Ref) else b
+        if content_a is None or content_b is None:
+            return self._memo(key, hint, lambda: self.intersect(self._force(a), self._force(b)), True)
+        return self._memo(key, hint, lambda: self.intersect(content_a, content_b), False)
+
+    def _force(self, node: Node) -> Node:
+        if isinstance(node, Ref):
+            content = self.defs.content(node.name)
+            if content is None:
+                raise CycleError(node.name)
+            return content
+        return node
+
+    def _intersect_typed(self, a: TypedNode, b: TypedNode) -> Node:
+        if isinstance(a, NullNode):
+            return a
+        if isinstance(a, BooleanNode) and isinstance(b, BooleanNode):
+            values = a.values & b.values
+            return BooleanNode(values) if values else NEVER
+        if isinstance(a, NumberNode) and isinstance(b, NumberNode):
+            return intersect_numbers(a, b)
+        if isinstance(a, StringNode) and isinstance(b, StringNode):
+            return intersect_strings(a, b)
+        if isinstance(a, ArrayNode) and isinstance(b, ArrayNode):
+            return self._intersect_arrays(a, b)
+        if isinstance(a, ObjectNode) and isinstance(b, ObjectNode):
+            return self._intersect_objects(a, b)
+        raise AssertionError((a, b))
+
+    def _intersect_arrays(self, a: ArrayNode, b: ArrayNode) -> Node:
+        size = max(len(a.prefix), len(b.prefix))
+        with self.defs.descend():
+            prefix = tuple(
+                self.intersect(
+                    a.prefix[i] if i < len(a.prefix) else a.items,
+                    b.prefix[i] if i < len(b.prefix) else b.items,
+                )
+                for i in range(size)
+            )
+            items = self.intersect(a.items, b.items)
+        maxima = [m for m in (a.max_items, b.max_items) if m is not None]
+        node = ArrayNode(
+            prefix=prefix,
+            items=items,
+            min_items=max(a.min_items, b.min_items),
+            max_items=min(maxima) if maxima else None,
+            contains=tuple(dict.fromkeys(a.contains + b.contains)),
+            unique=a.unique or b.unique,
+            items_evaluated=a.items_evaluated or b.items_evaluated,
+            pointer=a.pointer or b.pointer,
+        )
+        return make_array(node)
+
+    def _lookup(self, node: ObjectNode, key: str) -> Node:
+        for name, value in node.properties:
+            if name == key:
+                return value
+        for cls in node.extras:
+            if string_matches(cls.keys, key):
+                return cls.value
+        return NEVER
+
+    def _intersect_objects(self, a: ObjectNode, b: ObjectNode) -> Node:
+        names = list(dict.fromkeys([name for name, _ in a.properties] + [name for name, _ in b.properties]))
+        props: list[tuple[str, Node]] = []
+        with self.defs.descend():
+            for name in names:
+                props.append((name, self.intersect(self._lookup(a, name), self._lookup(b, name))))
+            extras: list[KeyClass] = []
+            for x in a.extras:
+                for y in b.extras:
+                    keys = intersect_strings(x.keys, y.keys)
+                    if isinstance(keys, Never):
+                        continue
+                    value = self.intersect(x.value, y.value)
+                    if isinstance(value, Never):
+                        continue
+                    extras.append(KeyClass(keys, value, x.evaluated or y.evaluated))
+        maxima = [m for m in (a.max_properties, b.max_properties) if m is not None]
+        node = ObjectNode(
+            properties=tuple(props),
+            required=a.required | b.required,
+            extras=tuple(extras),
+            min_properties=max(a.min_properties, b.min_properties),
+            max_properties=min(maxima) if maxima else None,
+            pointer=a.pointer or b.pointer,
+        )
+        return make_object(node)
+
+    # ------------------------------------------------------------------ difference
+    def difference(self, a: Node, b: Node) -> Node:
+        """The values matching ``a`` but not ``b``; raises :class:`Inexpressible`."""
+        self.defs.tick()
+        if isinstance(a, Never) or isinstance(b, Never):
+            return a
+        if isinstance(b, AnyValue) or a == b:
+            return NEVER
+        if isinstance(b, Ref) or isinstance(a, Ref):
+            return self._difference_ref(a, b)
+        if isinstance(b, AnyOf):
+            result = a
+            for alt in b.alternatives:
+                result = self.difference(result, alt)
+            return result
+        if isinstance(a, AnyValue):
+            a = union(everything_but(set()))
+        if isinstance(a, AnyOf):
+            return union([self.difference(alt, b) for alt in a.alternatives])
+        assert not isinstance(a, (Never, AnyValue, AnyOf, Ref))
+        assert not isinstance(b, (Never, AnyValue, AnyOf, Ref))
+        if kind_of(a) != kind_of(b):
+            return a
+        return self._difference_typed(a, b)
+
+    def _difference_ref(self, a: Node, b: Node) -> Node:
+        key = ("minus", a, b)
+        hint = (
+            (a.name if isinstance(a, Ref) else "value")
+            + "-not"
+            + ("-" + b.name if isinstance(b, Ref) else "")
+        )
+        content_a = self.deref(a) if isinstance(a, Ref) else a
+        content_b = self.deref(b) if isinstance(b, Ref) else b
+        if content_a is None or content_b is None:
+            return self._memo(key, hint, lambda: self.difference(self._force(a), self._force(b)), True)
+        return self._memo(key, hint, lambda: self.difference(content_a, content_b), False)
+
+    def _difference_typed(self, a: TypedNode, b: TypedNode) -> Node:
+        if isinstance(a, NullNode):
+            return NEVER
+        if isinstance(a, BooleanNode) and isinstance(b, BooleanNode):
+            values = a.values - b.values
+            return BooleanNode(values) if values else NEVER
+        if isinstance(a, NumberNode) and isinstance(b, NumberNode):
+            return union([intersect_numbers(a, part) for part in number_complement(a, b)])
+        if isinstance(a, StringNode) and isinstance(b, StringNode):
+            return intersect_strings(a, string_complement(b))
+        if isinstance(a, ArrayNode) and isinstance(b, ArrayNode):
+            return union([self.intersect(a, part) for part in self._array_complement(b)])
+        if isinstance(a, ObjectNode) and isinstance(b, ObjectNode):
+            return union([self.intersect(a, part) for part in self._object_complement(b)])
+        raise AssertionError((a, b))
+
+    def complement(self, node: Node) -> Node:
+        """Every JSON value not matching ``node``."""
+        return self.difference(ANY, node)
+
+    def _array_complement(self, b: ArrayNode) -> list[Node]:
+        parts: list[Node] = []
+        if b.min_items > 0:
+            parts.append(ArrayNode(max_items=b.min_items - 1))
+        if b.max_items is not None:
+            parts.append(ArrayNode(min_items=b.max_items + 1))
+        with self.defs.descend():
+            for index, item in enumerate(b.prefix):
+                if isinstance(item, AnyValue):
+                    continue
+                negated = self.complement(item)
+                if not isinstance(negated, Never):
+                    parts.append(
+                        make_array(ArrayNode(prefix=(ANY,) * index + (negated,), min_items=index + 1))
+                    )
+            if not isinstance(b.items, AnyValue):
+                if b.prefix:
+                    raise Inexpressible("the negation of 'items' after a prefix")
+                negated = self.complement(b.items)
+                if not isinstance(negated, Never):
+                    parts.append(ArrayNode(contains=(Contains(negated),)))
+            for contains in b.contains:
+                if contains.minimum > 0:
+                    parts.append(ArrayNode(contains=(Contains(contains.node, 0, contains.minimum - 1),)))
+                if contains.maximum is not None:
+                    parts.append(ArrayNode(contains=(Contains(contains.node, contains.maximum + 1, None),)))
+        if b.unique:
+            raise Inexpressible("the negation of 'uniqueItems'")
+        return parts
+
+    def _object_complement(self, b: ObjectNode) -> list[Node]:
+        parts: list[Node] = []
+        if b.min_properties > 0:
+            parts.append(ObjectNode(max_properties=b.min_properties - 1))
+        if b.max_properties is not None:
+            parts.append(ObjectNode(min_properties=b.max_properties + 1))
+        with self.defs.descend():
+            for name, value in b.properties:
+                if name in b.required:
+                    parts.append(ObjectNode(properties=((name, NEVER),)))
+                if isinstance(value, AnyValue):
+                    continue
+                negated = self.complement(value)
+                if not isinstance(negated, Never):
+                    parts.append(
+                        make_object(ObjectNode(properties=((name, negated),), required=frozenset({name})))
+                    )
+        if not extras_unconstrained(b):
+            if all(isinstance(cls.value, AnyValue) for cls in b.extras):
+                raise Inexpressible("the negation of 'propertyNames'/'additionalProperties: false'")
+            raise Inexpressible("the negation of 'additionalProperties'/'patternProperties'")
+        return parts
+
+
+def extras_unconstrained(node: ObjectNode) -> bool:
+    """True when ``node`` accepts any undeclared key with any value."""
+    declared = frozenset(name for name, _ in node.properties)
+    if not all(isinstance(cls.value, AnyValue) for cls in node.extras):
+        return False
+    for cls in node.extras:
+        keys = cls.keys
+        if keys.excluded <= declared and keys == StringNode(excluded=keys.excluded, pointer=keys.pointer):
+            return True
+    if not node.extras:
+        return False
+    try:
+        from .strings import realize
+
+        covered = realize(node.extras[0].keys)
+        for cls in node.extras[1:]:
+            covered = covered | realize(cls.keys)
+        missing = realize(StringNode(excluded=declared)) - covered
+        return bool(missing.is_empty())
+    except Exception:
+        return False
+
+
+class _Thunk:
+    def __call__(self) -> Node: ...
+
+
+# ---------------------------------------------------------------------- numbers
+def _lower(a: NumberNode, b: NumberNode) -> tuple[Fraction | None, bool]:
+    if a.minimum is None:
+        return b.minimum, b.exclusive_minimum
+    if b.minimum is None:
+        return a.minimum, a.exclusive_minimum
+    if a.minimum != b.minimum:
+        return (a.minimum, a.exclusive_minimum) if a.minimum > b.minimum else (b.minimum, b.exclusive_minimum)
+    return a.minimum, a.exclusive_minimum or b.exclusive_minimum
+
+
+def _upper(a: NumberNode, b: NumberNode) -> tuple[Fraction | None, bool]:
+    if a.maximum is None:
+        return b.maximum, b.exclusive_maximum
+    if b.maximum is None:
+        return a.maximum, a.exclusive_maximum
+    if a.maximum != b.maximum:
+        return (a.maximum, a.exclusive_maximum) if a.maximum < b.maximum else (b.maximum, b.exclusive_maximum)
+    return a.maximum, a.exclusive_maximum or b.exclusive_maximum
+
+
+def fraction_lcm(x: Fraction, y: Fraction) -> Fraction:
+    """The least common multiple of two positive rationals."""
+    numerator = math.lcm(x.numerator, y.numerator)
+    denominator = math.gcd(x.denominator, y.denominator)
+    return Fraction(numerator, denominator)
+
+
+def intersect_numbers(a: NumberNode, b: NumberNode) -> Node:
+    lo, lo_excl = _lower(a, b)
+    hi, hi_excl = _upper(a, b)
+    if a.multiple_of is None:
+        step = b.multiple_of
+    elif b.multiple_of is None:
+        step = a.multiple_of
+    else:
+        step = fraction_lcm(a.multiple_of, b.multiple_of)
+    node = NumberNode(
+        integer=a.integer or b.integer,
+        minimum=lo,
+        maximum=hi,
+        exclusive_minimum=lo_excl,
+        exclusive_maximum=hi_excl,
+        multiple_of=step,
+        integer_zero_fraction=a.integer_zero_fraction and b.integer_zero_fraction,
+        pointer=a.pointer or b.pointer,
+    )
+    return make_number(node)
+
+
+def make_number(node: NumberNode) -> Node:
+    """``node`` in canonical form (integer bounds tightened, multiples of integers as integers), or Never."""
+    lo, hi = node.minimum, node.maximum
+    lo_excl, hi_excl = node.exclusive_minimum, node.exclusive_maximum
+    integer = node.integer
+    step = node.multiple_of
+    if step is not None and step.denominator == 1:
+        integer = True
+    if step is not None and step == 1:
+        step = None
+    if integer:
+        if lo is not None:
+            if lo.denominator == 1:
+                lo = lo + 1 if lo_excl else lo
+            else:
+                lo = Fraction(math.ceil(lo))
+            lo_excl = False
+        if hi is not None:
+            if hi.denominator == 1:
+                hi = hi - 1 if hi_excl else hi
+            else:
+                hi = Fraction(math.floor(hi))
+            hi_excl = False
+    if step is not None:
+        if lo is not None:
+            k = math.ceil(lo / step)
+            if lo_excl and k * step == lo:
+                k += 1
+            lo, lo_excl = k * step, False
+        if hi is not None:
+            k = math.floor(hi / step)
+            if hi_excl and k * step == hi:
+                k -= 1
+            hi, hi_excl = k * step, False
+    if lo is not None and hi is not None:
+        if lo > hi or (lo == hi and (lo_excl or hi_excl)):
+            return NEVER
+    return NumberNode(integer, lo, hi, lo_excl, hi_excl, step, node.integer_zero_fraction, node.pointer)
+
+
+def number_complement(context: NumberNode, b: NumberNode) -> list[NumberNode]:
+    """Numbers (within ``context``'s integer and multiple constraints) that ``b`` rejects."""
+    if (
+        b.integer
+        and not context.integer
+        and not (context.multiple_of and context.multiple_of.denominator == 1)
+    ):
+        raise Inexpressible("the negation of 'type: integer'")
+    if b.multiple_of is not None:
+        implied = context.multiple_of is not None and (context.multiple_of / b.multiple_of).denominator == 1
+        if not implied:
+            raise Inexpressible("the negation of 'multipleOf'")
+    parts: list[NumberNode] = []
+    if b.minimum is not None:
+        parts.append(NumberNode(maximum=b.minimum, exclusive_maximum=not b.exclusive_minimum))
+    if b.maximum is not None:
+        parts.append(NumberNode(minimum=b.maximum, exclusive_minimum=not b.exclusive_maximum))
+    return parts
+
+
+# ---------------------------------------------------------------------- strings
+def intersect_strings(a: StringNode, b: StringNode) -> StringNode | Never:
+    if a.is_unconstrained():
+        return b
+    if b.is_unconstrained() or a == b:
+        return a
+    if a.literals is None:
+        literals = b.literals
+    elif b.literals is None:
+        literals = a.literals
+    else:
+        literals = a.literals & b.literals
+    maxima = [m for m in (a.max_length, b.max_length) if m is not None]
+    node = StringNode(
+        min_length=max(a.min_length, b.min_length),
+        max_length=min(maxima) if maxima else None,
+        patterns=tuple(dict.fromkeys(a.patterns + b.patterns)),
+        formats=tuple(dict.fromkeys(a.formats + b.formats)),
+        literals=literals,
+        excluded=a.excluded | b.excluded,
+        negated=tuple(dict.fromkeys(a.negated + b.negated)),
+        pointer=a.pointer or b.pointer,
+    )
+    return make_string(node)
+
+
+def make_string(node: StringNode) -> StringNode | Never:
+    """``node`` with literal sets filtered by the other constraints, or Never when empty."""
+    if node.max_length is not None and node.min_length > node.max_length:
+        return NEVER
+    if node.literals is not None:
+        kept = frozenset(text for text in node.literals if string_matches(node, text))
+        if not kept:
+            return NEVER
+        return StringNode(literals=kept, pointer=node.pointer)
+    return node
+
+
+def string_complement(b: StringNode) -> StringNode:
+    """The strings ``b`` rejects."""
+    if b.literals is not None and not (b.patterns or b.formats or b.negated or b.excluded):
+        return StringNode(excluded=b.literals)
+    only_min = StringNode(min_length=b.min_length)
+    if b == only_min and b.min_length > 0:
+        return StringNode(max_length=b.min_length - 1)
+    if b.max_length is not None and b == StringNode(max_length=b.max_length):
+        return StringNode(min_length=b.max_length + 1)
+    if len(b.negated) == 1 and b == StringNode(negated=b.negated):
+        return b.negated[0]
+    return StringNode(negated=(b,))
+
+
+# ---------------------------------------------------------------------- canonical forms
+def make_array(node: ArrayNode) -> Node:
+    """``node`` with impossible items turned into length limits, or Never when empty."""
+    max_items = node.max_items
+    for index, item in enumerate(node.prefix):
+        if isinstance(item, Never):
+            max_items = index if max_items is None else min(max_items, index)
+            break
+    if isinstance(node.items, Never):
+        limit = len(node.prefix)
+        max_items = limit if max_items is None else min(max_items, limit)
+    if max_items is not None and node.min_items > max_items:
+        return NEVER
+    for contains in node.contains:
+        if contains.maximum is not None and contains.minimum > contains.maximum:
+            return NEVER
+        if max_items is not None and contains.minimum > max_items:
+            return NEVER
+        if isinstance(contains.node, Never) and contains.minimum > 0:
+            return NEVER
+    prefix = node.prefix
+    if max_items is not None and len(prefix) > max_items:
+        prefix = prefix[:max_items]
+    while prefix and prefix[-1] == node.items and len(prefix) >= node.min_items:
+        prefix = prefix[:-1]
+    unique = node.unique and (max_items is None or max_items > 1)
+    min_items = node.min_items
+    for contains in node.contains:
+        min_items = max(min_items, contains.minimum)
+    if max_items is not None and min_items > max_items:
+        return NEVER
+    contains_list = tuple(c for c in node.contains if not (c.minimum == 0 and c.maximum is None))
+    return ArrayNode(prefix, node.items, min_items, max_items, contains_list, unique, node.items_evaluated,
+                     node.pointer)
+
+
+def make_object(node: ObjectNode) -> Node:
+    """``node`` with required-but-impossible keys detected (Never) and required keys declared."""
+    declared = dict(node.properties)
+    props = list(node.properties)
+    for name in sorted(node.required - declared.keys()):
+        value: Node = NEVER
+        for cls in node.extras:
+            if string_matches(cls.keys, name):
+                value = cls.value
+                break
+        props.append((name, value))
+        declared[name] = value
+    for name in node.required:
+        if isinstance(declared[name], Never):
+            return NEVER
+    if node.max_properties is not None:
+        if node.min_properties > node.max_properties or len(node.required) > node.max_properties:
+            return NEVER
+    possible = sum(1 for _, value in props if not isinstance(value, Never))
+    if not node.extras and node.min_properties > possible:
+        return NEVER
+    extras = tuple(
+        cls for cls in node.extras if not isinstance(cls.value, Never) and not _empty_keys(cls.keys)
+    )
+    return ObjectNode(tuple(props), node.required, extras, node.min_properties, node.max_properties, node.pointer)
+
+
+def _empty_keys(keys: StringNode) -> bool:
+    if keys.literals is not None:
+        return not keys.literals
+    return False
+
+
+def is_never(node: Node) -> bool:
+    """True when ``node`` obviously matches nothing (including empty string languages)."""
+    if isinstance(node, Never):
+        return True
+    if isinstance(node, StringNode):
+        return string_is_empty(node)
+    return False

@@ -1,0 +1,890 @@
+"""One small function per JSON Schema keyword, folding it into the node being built.
+
+Like python-jsonschema's ``_keywords.py``: :data:`KEYWORDS` maps each keyword to its function and
+:data:`DRAFT_KEYWORDS` says which keywords each draft knows.  Type-specific keywords update the
+per-type node of a :class:`Fold`; applicators (``allOf``, ``$ref``, ``not``...) add steps that combine
+whole nodes, run in order by :meth:`Fold.finish`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from fractions import Fraction
+from typing import TYPE_CHECKING, Any
+
+from structgen.errors import InvalidSchemaError
+
+from .intersect import Inexpressible, intersect_strings, is_never, make_array, make_object, make_string
+from .model import (
+    ANY,
+    ANY_STRING,
+    NEVER,
+    AnyValue,
+    ArrayNode,
+    BooleanNode,
+    Contains,
+    KeyClass,
+    Never,
+    Node,
+    NullNode,
+    NumberNode,
+    ObjectNode,
+    Pattern,
+    StringNode,
+    alternatives,
+    everything_but,
+    full_type,
+    union,
+)
+from .refs import Scope, escape_token
+from .strings import check_pattern, format_known, realize, string_matches
+
+if TYPE_CHECKING:
+    from .normalize import Normalizer
+
+Step = Callable[[Node], Node]
+KeywordFunction = Callable[["Fold", Any], None]
+
+STANDARD_FORMATS = frozenset(
+    {
+        "date",
+        "time",
+        "date-time",
+        "duration",
+        "email",
+        "idn-email",
+        "hostname",
+        "idn-hostname",
+        "ipv4",
+        "ipv6",
+        "uri",
+        "uri-reference",
+        "iri",
+        "iri-reference",
+        "uuid",
+        "uri-template",
+        "json-pointer",
+        "relative-json-pointer",
+        "regex",
+    }
+)
+MAX_PATTERN_SUBSETS = 4
+
+
+@dataclass
+class Fold:
+    """The node of one schema object under construction."""
+
+    n: Normalizer
+    schema: Mapping[str, Any]
+    scope: Scope
+    types: set[str] | None = None
+    string: StringNode = ANY_STRING
+    number: NumberNode = field(default_factory=NumberNode)
+    prefix: tuple[Node, ...] = ()
+    items: Node = ANY
+    items_evaluated: bool = False
+    min_items: int = 0
+    max_items: int | None = None
+    contains: tuple[Contains, ...] = ()
+    unique: bool = False
+    properties: dict[str, Node] = field(default_factory=dict)
+    required: set[str] = field(default_factory=set)
+    patterns: list[tuple[Pattern, Node]] = field(default_factory=list)
+    additional: Node | None = None
+    property_names: Node = ANY
+    min_properties: int = 0
+    max_properties: int | None = None
+    nullable: bool = False
+    touched: set[str] = field(default_factory=set)
+    steps: list[Step] = field(default_factory=list)
+    late_steps: list[Step] = field(default_factory=list)
+
+    @property
+    def draft(self) -> int:
+        return self.scope.draft
+
+    def at(self, *tokens: str | int) -> str:
+        return self.scope.child(*tokens).pointer
+
+    def child(self, schema: Any, *tokens: str | int) -> Node:
+        """The node of a sub-schema that describes a part of the value (an item, a property)."""
+        with self.n.defs.descend():
+            return self.n.node(schema, self.scope.child(*tokens))
+
+    def sub(self, schema: Any, *tokens: str | int) -> Node:
+        """The node of a sub-schema that applies to the value itself (``allOf``, ``not``...)."""
+        return self.n.node(schema, self.scope.child(*tokens))
+
+    def loosened(self, keyword: str, reason: str, *tokens: str | int) -> None:
+        self.n.report.loosened(self.at(keyword, *tokens), keyword, reason)
+
+    # ------------------------------------------------------------------ building
+    def own_node(self) -> Node:
+        names = self.types
+        if names is None:
+            if not self.touched:
+                return ANY
+            names = {"null", "boolean", "number", "string", "array", "object"}
+        nodes: list[Node] = []
+        for name in ("null", "boolean", "number", "integer", "string", "array", "object"):
+            if name not in names:
+                continue
+            if name == "integer" and "number" in names:
+                continue
+            if name in ("number", "integer"):
+                integer = self.number.integer or name == "integer"
+                number = replace(self.number, integer=integer, pointer=self.scope.pointer,
+                                 integer_zero_fraction=self.draft > 4)
+                nodes.append(_make_number(number))
+            elif name == "string":
+                nodes.append(make_string(replace(self.string, pointer=self.scope.pointer)))
+            elif name == "array":
+                nodes.append(self._array())
+            elif name == "object":
+                nodes.append(self._object())
+            else:
+                nodes.append(full_type(name))
+        if self.nullable:
+            nodes.append(NullNode())
+        return union(nodes)
+
+    def finish(self) -> Node:
+        node = self.own_node()
+        for step in self.steps + self.late_steps:
+            if isinstance(node, Never):
+                break
+            node = step(node)
+        return node
+
+    def _array(self) -> Node:
+        if "array" not in self.touched:
+            return ArrayNode()
+        node = ArrayNode(
+            prefix=self.prefix,
+            items=self.items,
+            min_items=self.min_items,
+            max_items=self.max_items,
+            contains=self.contains,
+            unique=self.unique,
+            items_evaluated=self.items_evaluated,
+            pointer=self.scope.pointer,
+        )
+        return make_array(node)
+
+    def _object(self) -> Node:
+        if "object" not in self.touched:
+            return ObjectNode()
+        algebra = self.n.algebra
+        names = self._key_language()
+        extras = self._extras(names)
+        props: list[tuple[str, Node]] = []
+        with self.n.defs.descend():
+            for name, value in self.properties.items():
+                for pattern, pattern_value in self.patterns:
+                    if _pattern_matches(pattern, name):
+                        value = algebra.intersect(value, pattern_value)
+                if names is not None and not string_matches(names, name):
+                    value = NEVER
+                props.append((name, value))
+        node = ObjectNode(
+            properties=tuple(props),
+            required=frozenset(self.required),
+            extras=tuple(extras),
+            min_properties=self.min_properties,
+            max_properties=self.max_properties,
+            pointer=self.scope.pointer,
+        )
+        return make_object(node)
+
+    def _key_language(self) -> StringNode | None:
+        """The string language of ``propertyNames`` (None when unconstrained)."""
+        node = self.property_names
+        if isinstance(node, AnyValue):
+            return None
+        strings = [alt for alt in alternatives(node) if isinstance(alt, StringNode)]
+        others = [
+            alt
+            for alt in alternatives(node)
+            if not isinstance(alt, (StringNode, NullNode, BooleanNode, NumberNode, ArrayNode, ObjectNode))
+        ]
+        if others:
+            self.loosened("propertyNames", "a reference in propertyNames is not expanded")
+            return None
+        if not strings:
+            return StringNode(literals=frozenset())
+        return string_union(strings)
+
+    def _extras(self, names: StringNode | None) -> list[KeyClass]:
+        algebra = self.n.algebra
+        additional = ANY if self.additional is None else self.additional
+        evaluated = self.additional is not None
+        declared = frozenset(self.properties)
+        base_keys = ANY_STRING if names is None else names
+        if declared:
+            base = intersect_strings(base_keys, StringNode(excluded=declared))
+            base_keys = base if isinstance(base, StringNode) else StringNode(literals=frozenset())
+        classes: list[KeyClass] = []
+        patterns = self.patterns
+        if not patterns:
+            return [KeyClass(base_keys, additional, evaluated)]
+        languages = [StringNode(patterns=(pattern,)) for pattern, _ in patterns]
+        with self.n.defs.descend():
+            if len(patterns) <= MAX_PATTERN_SUBSETS:
+                for mask in range(1, 1 << len(patterns)):
+                    keys: StringNode | Never = base_keys
+                    value: Node = ANY
+                    outside: list[StringNode] = []
+                    for index, (_, pattern_value) in enumerate(patterns):
+                        if mask >> index & 1:
+                            keys = (
+                                intersect_strings(keys, languages[index])
+                                if isinstance(keys, StringNode)
+                                else keys
+                            )
+                            value = algebra.intersect(value, pattern_value)
+                        else:
+                            outside.append(languages[index])
+                    if isinstance(keys, Never) or isinstance(value, Never):
+                        continue
+                    if outside:
+                        keys = intersect_strings(keys, StringNode(negated=tuple(outside)))
+                    if isinstance(keys, Never) or (mask & (mask - 1) and is_never(keys)):
+                        continue
+                    classes.append(KeyClass(keys, value, True))
+            else:
+                self.loosened(
+                    "patternProperties", "a key matching several patterns is checked against one only"
+                )
+                earlier: list[StringNode] = []
+                for index, (_, pattern_value) in enumerate(patterns):
+                    keys = intersect_strings(base_keys, languages[index])
+                    if earlier and isinstance(keys, StringNode):
+                        keys = intersect_strings(keys, StringNode(negated=tuple(earlier)))
+                    earlier.append(languages[index])
+                    if isinstance(keys, StringNode) and not isinstance(pattern_value, Never):
+                        classes.append(KeyClass(keys, pattern_value, True))
+        rest = intersect_strings(base_keys, StringNode(negated=tuple(languages)))
+        if isinstance(rest, StringNode):
+            classes.append(KeyClass(rest, additional, evaluated))
+        return classes
+
+
+def _pattern_matches(pattern: Pattern, text: str) -> bool:
+    return string_matches(StringNode(patterns=(pattern,)), text)
+
+
+def _make_number(node: NumberNode) -> Node:
+    from .intersect import make_number
+
+    return make_number(node)
+
+
+def string_union(nodes: list[StringNode]) -> StringNode:
+    """One string node accepting what any of ``nodes`` accepts."""
+    if len(nodes) == 1:
+        return nodes[0]
+    if all(node.literals is not None for node in nodes):
+        values: set[str] = set()
+        for node in nodes:
+            values |= node.literals or frozenset()
+        return StringNode(literals=frozenset(values))
+    if any(node.is_unconstrained() for node in nodes):
+        return ANY_STRING
+    return StringNode(negated=(StringNode(negated=tuple(nodes)),))
+
+
+# ---------------------------------------------------------------------- JSON values
+def to_fraction(value: Any, pointer: str, keyword: str) -> Fraction:
+    """An exact rational for a JSON number (floats through their shortest decimal form)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InvalidSchemaError(f"{keyword} must be a number", pointer, keyword)
+    if isinstance(value, float):
+        if math.isnan(value) or math.isinf(value):
+            raise InvalidSchemaError(f"{keyword} must be finite", pointer, keyword)
+        return Fraction(repr(value))
+    return Fraction(value)
+
+
+def value_node(value: Any, pointer: str = "") -> Node:
+    """The node matching exactly the JSON value ``value`` (numbers by numeric equality)."""
+    if value is None:
+        return NullNode()
+    if isinstance(value, bool):
+        return BooleanNode(frozenset({value}))
+    if isinstance(value, (int, float)):
+        number = to_fraction(value, pointer, "const")
+        return NumberNode(minimum=number, maximum=number)
+    if isinstance(value, str):
+        return StringNode(literals=frozenset({value}))
+    if isinstance(value, list):
+        return ArrayNode(
+            prefix=tuple(value_node(item, pointer) for item in value),
+            items=NEVER,
+            min_items=len(value),
+            max_items=len(value),
+        )
+    if isinstance(value, Mapping):
+        return ObjectNode(
+            properties=tuple((str(key), value_node(item, pointer)) for key, item in value.items()),
+            required=frozenset(str(key) for key in value),
+            extras=(),
+        )
+    raise InvalidSchemaError(f"not a JSON value: {value!r}", pointer)
+
+
+def values_node(values: list[Any], pointer: str) -> Node:
+    strings = frozenset(value for value in values if isinstance(value, str))
+    nodes: list[Node] = [StringNode(literals=strings)] if strings else []
+    nodes.extend(value_node(value, pointer) for value in values if not isinstance(value, str))
+    return union(nodes)
+
+
+def _non_negative(value: Any, pointer: str, keyword: str) -> int:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise InvalidSchemaError(f"{keyword} must be a non-negative integer", pointer, keyword)
+    return value
+
+
+def _only(kind: str, nodes: list[Node]) -> Node:
+    """``nodes`` for values of type ``kind``; values of other types pass."""
+    return union(nodes + everything_but({kind}))
+
+
+# ---------------------------------------------------------------------- type, enum, const
+def type_(fold: Fold, value: Any) -> None:
+    names = [value] if isinstance(value, str) else value
+    if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
+        raise InvalidSchemaError("type must be a string or a list of strings", fold.at("type"), "type")
+    known = {"null", "boolean", "number", "integer", "string", "array", "object"}
+    for name in names:
+        if name not in known:
+            if name == "any" and fold.draft <= 4:
+                return
+            raise InvalidSchemaError(f"unknown type {name!r}", fold.at("type"), "type")
+    fold.types = set(names)
+
+
+def enum(fold: Fold, value: Any) -> None:
+    if not isinstance(value, list):
+        raise InvalidSchemaError("enum must be an array", fold.at("enum"), "enum")
+    node = values_node(value, fold.at("enum"))
+    fold.steps.append(lambda current: fold.n.algebra.intersect(current, node))
+
+
+def const(fold: Fold, value: Any) -> None:
+    node = value_node(value, fold.at("const"))
+    fold.steps.append(lambda current: fold.n.algebra.intersect(current, node))
+
+
+def nullable(fold: Fold, value: Any) -> None:
+    if value is True and fold.types is not None:
+        fold.nullable = True
+
+
+# ---------------------------------------------------------------------- strings
+def min_length(fold: Fold, value: Any) -> None:
+    fold.touched.add("string")
+    n = _non_negative(value, fold.at("minLength"), "minLength")
+    fold.string = replace(fold.string, min_length=max(fold.string.min_length, n))
+
+
+def max_length(fold: Fold, value: Any) -> None:
+    fold.touched.add("string")
+    n = _non_negative(value, fold.at("maxLength"), "maxLength")
+    current = fold.string.max_length
+    fold.string = replace(fold.string, max_length=n if current is None else min(current, n))
+
+
+def pattern(fold: Fold, value: Any) -> None:
+    if not isinstance(value, str):
+        raise InvalidSchemaError("pattern must be a string", fold.at("pattern"), "pattern")
+    problem = check_pattern(value, fold.at("pattern"))
+    if problem is not None:
+        fold.loosened("pattern", problem)
+        return
+    fold.touched.add("string")
+    fold.string = replace(fold.string, patterns=fold.string.patterns + (Pattern(value, fold.at("pattern")),))
+
+
+def format_(fold: Fold, value: Any) -> None:
+    if not isinstance(value, str):
+        return
+    if format_known(value):
+        fold.touched.add("string")
+        fold.string = replace(fold.string, formats=fold.string.formats + (value,))
+    elif value in STANDARD_FORMATS:
+        fold.loosened("format", f"format {value!r} is not checked by the grammar")
+    else:
+        fold.n.report.ignored(fold.at("format"), "format", f"unknown format {value!r} is not checked")
+
+
+# ---------------------------------------------------------------------- numbers
+def _bound(fold: Fold, keyword: str, value: Any, lower: bool, exclusive: bool) -> None:
+    fold.touched.add("number")
+    bound = to_fraction(value, fold.at(keyword), keyword)
+    current = fold.number
+    probe = (
+        NumberNode(minimum=bound, exclusive_minimum=exclusive)
+        if lower
+        else NumberNode(maximum=bound, exclusive_maximum=exclusive)
+    )
+    from .intersect import _lower, _upper
+
+    if lower:
+        lo, lo_excl = _lower(current, probe)
+        fold.number = replace(current, minimum=lo, exclusive_minimum=lo_excl)
+    else:
+        hi, hi_excl = _upper(current, probe)
+        fold.number = replace(current, maximum=hi, exclusive_maximum=hi_excl)
+
+
+def minimum(fold: Fold, value: Any) -> None:
+    exclusive = fold.draft <= 4 and fold.schema.get("exclusiveMinimum") is True
+    _bound(fold, "minimum", value, True, exclusive)
+
+
+def maximum(fold: Fold, value: Any) -> None:
+    exclusive = fold.draft <= 4 and fold.schema.get("exclusiveMaximum") is True
+    _bound(fold, "maximum", value, False, exclusive)
+
+
+def exclusive_minimum(fold: Fold, value: Any) -> None:
+    if fold.draft <= 4 or isinstance(value, bool):
+        return
+    _bound(fold, "exclusiveMinimum", value, True, True)
+
+
+def exclusive_maximum(fold: Fold, value: Any) -> None:
+    if fold.draft <= 4 or isinstance(value, bool):
+        return
+    _bound(fold, "exclusiveMaximum", value, False, True)
+
+
+def multiple_of(fold: Fold, value: Any) -> None:
+    step = to_fraction(value, fold.at("multipleOf"), "multipleOf")
+    if step <= 0:
+        raise InvalidSchemaError("multipleOf must be positive", fold.at("multipleOf"), "multipleOf")
+    fold.touched.add("number")
+    current = fold.number.multiple_of
+    if current is not None:
+        from .intersect import fraction_lcm
+
+        step = fraction_lcm(current, step)
+    fold.number = replace(fold.number, multiple_of=step)
+
+
+# ---------------------------------------------------------------------- arrays
+def items(fold: Fold, value: Any) -> None:
+    fold.touched.add("array")
+    if isinstance(value, list):
+        if fold.draft >= 2020:
+            raise InvalidSchemaError("items must be a schema in draft 2020-12", fold.at("items"), "items")
+        fold.prefix = tuple(fold.child(item, "items", index) for index, item in enumerate(value))
+        if "additionalItems" in fold.schema:
+            fold.items = fold.child(fold.schema["additionalItems"], "additionalItems")
+            fold.items_evaluated = True
+        return
+    fold.items = fold.child(value, "items")
+    fold.items_evaluated = True
+
+
+def prefix_items(fold: Fold, value: Any) -> None:
+    if not isinstance(value, list):
+        raise InvalidSchemaError("prefixItems must be an array", fold.at("prefixItems"), "prefixItems")
+    fold.touched.add("array")
+    fold.prefix = tuple(fold.child(item, "prefixItems", index) for index, item in enumerate(value))
+
+
+def min_items(fold: Fold, value: Any) -> None:
+    fold.touched.add("array")
+    fold.min_items = max(fold.min_items, _non_negative(value, fold.at("minItems"), "minItems"))
+
+
+def max_items(fold: Fold, value: Any) -> None:
+    fold.touched.add("array")
+    n = _non_negative(value, fold.at("maxItems"), "maxItems")
+    fold.max_items = n if fold.max_items is None else min(fold.max_items, n)
+
+
+def unique_items(fold: Fold, value: Any) -> None:
+    if value is True:
+        fold.touched.add("array")
+        fold.unique = True
+
+
+def contains(fold: Fold, value: Any) -> None:
+    fold.touched.add("array")
+    node = fold.child(value, "contains")
+    low, high = 1, None
+    if fold.draft >= 2019:
+        if "minContains" in fold.schema:
+            low = _non_negative(fold.schema["minContains"], fold.at("minContains"), "minContains")
+        if "maxContains" in fold.schema:
+            high = _non_negative(fold.schema["maxContains"], fold.at("maxContains"), "maxContains")
+    fold.contains = fold.contains + (Contains(node, low, high),)
+
+
+# ---------------------------------------------------------------------- objects
+def properties(fold: Fold, value: Any) -> None:
+    if not isinstance(value, Mapping):
+        raise InvalidSchemaError("properties must be an object", fold.at("properties"), "properties")
+    fold.touched.add("object")
+    for name, schema in value.items():
+        fold.properties[str(name)] = fold.child(schema, "properties", str(name))
+
+
+def required(fold: Fold, value: Any) -> None:
+    if fold.draft <= 3 or isinstance(value, bool):
+        return
+    if not isinstance(value, list) or not all(isinstance(name, str) for name in value):
+        raise InvalidSchemaError("required must be an array of strings", fold.at("required"), "required")
+    fold.touched.add("object")
+    fold.required.update(value)
+
+
+def additional_properties(fold: Fold, value: Any) -> None:
+    fold.touched.add("object")
+    fold.additional = fold.child(value, "additionalProperties")
+
+
+def pattern_properties(fold: Fold, value: Any) -> None:
+    if not isinstance(value, Mapping):
+        raise InvalidSchemaError(
+            "patternProperties must be an object", fold.at("patternProperties"), "patternProperties"
+        )
+    fold.touched.add("object")
+    for source, schema in value.items():
+        pointer = fold.at("patternProperties", source)
+        node = fold.child(schema, "patternProperties", source)
+        problem = check_pattern(source, pointer)
+        if problem is not None:
+            fold.n.report.loosened(pointer, "patternProperties", f"{problem}; keys it would match are not checked")
+            fold.patterns.append((Pattern("", pointer), ANY))
+            continue
+        fold.patterns.append((Pattern(source, pointer), node))
+
+
+def property_names(fold: Fold, value: Any) -> None:
+    fold.touched.add("object")
+    fold.property_names = fold.child(value, "propertyNames")
+
+
+def min_properties(fold: Fold, value: Any) -> None:
+    fold.touched.add("object")
+    fold.min_properties = _non_negative(value, fold.at("minProperties"), "minProperties")
+
+
+def max_properties(fold: Fold, value: Any) -> None:
+    fold.touched.add("object")
+    fold.max_properties = _non_negative(value, fold.at("maxProperties"), "maxProperties")
+
+
+def _dependent_required(name: str, needed: list[str]) -> Node:
+    absent = make_object(ObjectNode(properties=((name, NEVER),)))
+    present = make_object(ObjectNode(required=frozenset([name, *needed])))
+    return _only("object", [absent, present])
+
+
+def _dependent_schema(fold: Fold, name: str, schema: Any, *tokens: str) -> Node:
+    absent = make_object(ObjectNode(properties=((name, NEVER),)))
+    present = fold.n.algebra.intersect(
+        make_object(ObjectNode(required=frozenset([name]))), fold.sub(schema, *tokens)
+    )
+    return union([_only("object", [absent]), present])
+
+
+def _add_constraint(fold: Fold, node: Node, keyword: str) -> None:
+    def step(current: Node) -> Node:
+        try:
+            return fold.n.algebra.intersect(current, node)
+        except Inexpressible as error:
+            fold.loosened(keyword, str(error))
+            return current
+
+    fold.steps.append(step)
+
+
+def dependent_required(fold: Fold, value: Any) -> None:
+    if not isinstance(value, Mapping):
+        raise InvalidSchemaError(
+            "dependentRequired must be an object", fold.at("dependentRequired"), "dependentRequired"
+        )
+    for name, needed in value.items():
+        if isinstance(needed, list) and needed:
+            _add_constraint(
+                fold, _dependent_required(str(name), [str(x) for x in needed]), "dependentRequired"
+            )
+
+
+def dependent_schemas(fold: Fold, value: Any) -> None:
+    if not isinstance(value, Mapping):
+        raise InvalidSchemaError(
+            "dependentSchemas must be an object", fold.at("dependentSchemas"), "dependentSchemas"
+        )
+    for name, schema in value.items():
+        node = _dependent_schema(fold, str(name), schema, "dependentSchemas", str(name))
+        _add_constraint(fold, node, "dependentSchemas")
+
+
+def dependencies(fold: Fold, value: Any) -> None:
+    if not isinstance(value, Mapping):
+        raise InvalidSchemaError("dependencies must be an object", fold.at("dependencies"), "dependencies")
+    for name, dependency in value.items():
+        if isinstance(dependency, list):
+            if dependency:
+                _add_constraint(
+                    fold, _dependent_required(str(name), [str(x) for x in dependency]), "dependencies"
+                )
+        elif isinstance(dependency, str) and fold.draft <= 3:
+            _add_constraint(fold, _dependent_required(str(name), [dependency]), "dependencies")
+        else:
+            node = _dependent_schema(fold, str(name), dependency, "dependencies", str(name))
+            _add_constraint(fold, node, "dependencies")
+
+
+# ---------------------------------------------------------------------- applicators
+def ref(fold: Fold, value: Any) -> None:
+    if not isinstance(value, str):
+        raise InvalidSchemaError("$ref must be a string", fold.at("$ref"), "$ref")
+    node = fold.n.ref(value, fold.scope, "$ref")
+    fold.steps.append(lambda current: fold.n.algebra.intersect(current, node))
+
+
+def dynamic_ref(fold: Fold, value: Any) -> None:
+    if not isinstance(value, str):
+        raise InvalidSchemaError("$dynamicRef must be a string", fold.at("$dynamicRef"), "$dynamicRef")
+    node = fold.n.ref(value, fold.scope, "$dynamicRef")
+    fold.steps.append(lambda current: fold.n.algebra.intersect(current, node))
+
+
+def recursive_ref(fold: Fold, value: Any) -> None:
+    if not isinstance(value, str):
+        raise InvalidSchemaError("$recursiveRef must be a string", fold.at("$recursiveRef"), "$recursiveRef")
+    node = fold.n.ref(value, fold.scope, "$recursiveRef")
+    fold.steps.append(lambda current: fold.n.algebra.intersect(current, node))
+
+
+def _schema_list(fold: Fold, keyword: str, value: Any) -> list[Any]:
+    if not isinstance(value, list) or not value:
+        raise InvalidSchemaError(f"{keyword} must be a non-empty array", fold.at(keyword), keyword)
+    return value
+
+
+def all_of(fold: Fold, value: Any) -> None:
+    nodes = [
+        fold.sub(schema, "allOf", index) for index, schema in enumerate(_schema_list(fold, "allOf", value))
+    ]
+    for node in nodes:
+        _add_constraint(fold, node, "allOf")
+
+
+def any_of(fold: Fold, value: Any) -> None:
+    nodes = [
+        fold.sub(schema, "anyOf", index) for index, schema in enumerate(_schema_list(fold, "anyOf", value))
+    ]
+
+    def step(current: Node) -> Node:
+        try:
+            return union([fold.n.algebra.intersect(current, node) for node in nodes])
+        except Inexpressible as error:
+            fold.loosened("anyOf", str(error))
+            return current
+
+    fold.steps.append(step)
+
+
+def one_of(fold: Fold, value: Any) -> None:
+    nodes = [
+        fold.sub(schema, "oneOf", index) for index, schema in enumerate(_schema_list(fold, "oneOf", value))
+    ]
+
+    def step(current: Node) -> Node:
+        algebra = fold.n.algebra
+        try:
+            options = [algebra.intersect(current, node) for node in nodes]
+        except Inexpressible as error:
+            fold.loosened("oneOf", str(error))
+            return current
+        live = [(i, node) for i, node in enumerate(options) if not is_never(node)]
+        exclusive: list[Node] = []
+        for i, node in live:
+            result = node
+            for j, other in live:
+                if i == j or isinstance(result, Never):
+                    continue
+                try:
+                    if isinstance(algebra.intersect(result, other), Never):
+                        continue
+                    result = algebra.difference(result, other)
+                except Inexpressible as error:
+                    fold.loosened("oneOf", f"alternatives {i} and {j} may overlap: {error}")
+            exclusive.append(result)
+        return union(exclusive)
+
+    fold.steps.append(step)
+
+
+def not_(fold: Fold, value: Any) -> None:
+    node = fold.sub(value, "not")
+
+    def step(current: Node) -> Node:
+        try:
+            return fold.n.algebra.difference(current, node)
+        except Inexpressible as error:
+            fold.loosened("not", str(error))
+            return current
+
+    fold.late_steps.append(step)
+
+
+def if_(fold: Fold, value: Any) -> None:
+    if "then" not in fold.schema and "else" not in fold.schema:
+        return
+    condition = fold.sub(value, "if")
+    then = fold.sub(fold.schema["then"], "then") if "then" in fold.schema else ANY
+    otherwise = fold.sub(fold.schema["else"], "else") if "else" in fold.schema else ANY
+
+    def step(current: Node) -> Node:
+        algebra = fold.n.algebra
+        try:
+            yes = algebra.intersect(algebra.intersect(current, condition), then)
+            no = algebra.intersect(current, otherwise)
+        except Inexpressible as error:
+            fold.loosened("if", str(error))
+            return current
+        try:
+            no = algebra.difference(no, condition)
+        except Inexpressible as error:
+            fold.loosened("if", f"'else' is also applied to values matching 'if': {error}")
+        return union([yes, no])
+
+    fold.late_steps.insert(0, step)
+
+
+def unevaluated_properties(fold: Fold, value: Any) -> None:
+    node = fold.child(value, "unevaluatedProperties")
+    fold.late_steps.append(
+        lambda current: fold.n.apply_unevaluated_properties(current, node, fold.at("unevaluatedProperties"))
+    )
+
+
+def unevaluated_items(fold: Fold, value: Any) -> None:
+    node = fold.child(value, "unevaluatedItems")
+    fold.late_steps.append(
+        lambda current: fold.n.apply_unevaluated_items(current, node, fold.at("unevaluatedItems"))
+    )
+
+
+KEYWORDS: dict[str, KeywordFunction] = {
+    "type": type_,
+    "enum": enum,
+    "const": const,
+    "nullable": nullable,
+    "minLength": min_length,
+    "maxLength": max_length,
+    "pattern": pattern,
+    "format": format_,
+    "minimum": minimum,
+    "maximum": maximum,
+    "exclusiveMinimum": exclusive_minimum,
+    "exclusiveMaximum": exclusive_maximum,
+    "multipleOf": multiple_of,
+    "items": items,
+    "prefixItems": prefix_items,
+    "minItems": min_items,
+    "maxItems": max_items,
+    "uniqueItems": unique_items,
+    "contains": contains,
+    "properties": properties,
+    "required": required,
+    "additionalProperties": additional_properties,
+    "patternProperties": pattern_properties,
+    "propertyNames": property_names,
+    "minProperties": min_properties,
+    "maxProperties": max_properties,
+    "dependentRequired": dependent_required,
+    "dependentSchemas": dependent_schemas,
+    "dependencies": dependencies,
+    "$ref": ref,
+    "$dynamicRef": dynamic_ref,
+    "$recursiveRef": recursive_ref,
+    "allOf": all_of,
+    "anyOf": any_of,
+    "oneOf": one_of,
+    "not": not_,
+    "if": if_,
+    "unevaluatedProperties": unevaluated_properties,
+    "unevaluatedItems": unevaluated_items,
+}
+
+_COMMON = {
+    "type",
+    "enum",
+    "nullable",
+    "minLength",
+    "maxLength",
+    "pattern",
+    "format",
+    "minimum",
+    "maximum",
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+    "multipleOf",
+    "items",
+    "minItems",
+    "maxItems",
+    "uniqueItems",
+    "properties",
+    "required",
+    "additionalProperties",
+    "patternProperties",
+    "minProperties",
+    "maxProperties",
+    "$ref",
+    "allOf",
+    "anyOf",
+    "oneOf",
+    "not",
+}
+DRAFT_KEYWORDS: dict[int, frozenset[str]] = {
+    4: frozenset(_COMMON | {"dependencies"}),
+    6: frozenset(_COMMON | {"dependencies", "const", "contains", "propertyNames"}),
+    7: frozenset(_COMMON | {"dependencies", "const", "contains", "propertyNames", "if"}),
+    2019: frozenset(
+        _COMMON
+        | {
+            "const",
+            "contains",
+            "propertyNames",
+            "if",
+            "dependentRequired",
+            "dependentSchemas",
+            "unevaluatedProperties",
+            "unevaluatedItems",
+            "$recursiveRef",
+        }
+    ),
+    2020: frozenset(
+        _COMMON
+        | {
+            "const",
+            "contains",
+            "propertyNames",
+            "if",
+            "dependentRequired",
+            "dependentSchemas",
+            "unevaluatedProperties",
+            "unevaluatedItems",
+            "prefixItems",
+            "$dynamicRef",
+        }
+    ),
+}
+SIBLING_KEYWORDS = frozenset({"additionalItems", "minContains", "maxContains", "then", "else"})
+
+__all__ = ["DRAFT_KEYWORDS", "KEYWORDS", "Fold", "escape_token", "realize", "value_node"]

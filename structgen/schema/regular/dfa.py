@@ -1,0 +1,407 @@
+"""Deterministic automata over code-point intervals: minimization, boolean products, length bounds.
+
+Every construction counts the states it creates and raises :class:`RegularTooLarge` past
+:data:`MAX_STATES`, so no input makes an operation hang or exhaust memory.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Literal
+
+from .charset import MAX_CP
+
+MAX_STATES = 6000
+"""Most states any intermediate or final automaton may have."""
+
+Edge = tuple[int, int, int]
+"""A transition on every code point in ``lo..hi`` (inclusive) to a target state."""
+
+
+class RegularTooLarge(Exception):
+    """An automaton would exceed :data:`MAX_STATES` states (or a counted construct is too big)."""
+
+
+@dataclass(frozen=True)
+class Dfa:
+    """A partial DFA: state 0 is initial; each state's edges are sorted, disjoint and merged;
+    a missing transition rejects. Automata returned by :func:`minimize` are minimal, trimmed and
+    numbered canonically, so two of them are equal exactly when their languages are."""
+
+    edges: tuple[tuple[Edge, ...], ...]
+    finals: frozenset[int]
+
+    @property
+    def size(self) -> int:
+        return len(self.edges)
+
+    def step(self, state: int, cp: int) -> int | None:
+        edges = self.edges[state]
+        lo_i, hi_i = 0, len(edges)
+        while lo_i < hi_i:
+            mid = (lo_i + hi_i) // 2
+            lo, hi, target = edges[mid]
+            if cp < lo:
+                hi_i = mid
+            elif cp > hi:
+                lo_i = mid + 1
+            else:
+                return target
+        return None
+
+    def accepts(self, text: str) -> bool:
+        state = 0
+        for ch in text:
+            nxt = self.step(state, ord(ch))
+            if nxt is None:
+                return False
+            state = nxt
+        return state in self.finals
+
+
+EMPTY_DFA = Dfa(((),), frozenset())
+
+
+def check_budget(count: int, what: str = "automaton") -> None:
+    if count > MAX_STATES:
+        raise RegularTooLarge(f"{what} needs more than {MAX_STATES} states")
+
+
+def merge_edges(edges: Iterable[Edge]) -> tuple[Edge, ...]:
+    """Sort edges and join adjacent intervals that lead to the same state."""
+    out: list[Edge] = []
+    for lo, hi, t in sorted(edges):
+        if out and out[-1][2] == t and out[-1][1] + 1 == lo:
+            out[-1] = (out[-1][0], hi, t)
+        else:
+            out.append((lo, hi, t))
+    return tuple(out)
+
+
+def _trim(edges: list[list[Edge]], finals: set[int]) -> tuple[list[list[Edge]], set[int]] | None:
+    """Drop unreachable and dead states; None when no string is accepted. State 0 stays initial."""
+    n = len(edges)
+    reach = [False] * n
+    reach[0] = True
+    stack = [0]
+    preds: list[list[int]] = [[] for _ in range(n)]
+    while stack:
+        q = stack.pop()
+        for _, _, t in edges[q]:
+            preds[t].append(q)
+            if not reach[t]:
+                reach[t] = True
+                stack.append(t)
+    live = [False] * n
+    stack = [q for q in finals if reach[q]]
+    for q in stack:
+        live[q] = True
+    while stack:
+        q = stack.pop()
+        for p in preds[q]:
+            if not live[p]:
+                live[p] = True
+                stack.append(p)
+    if not live[0]:
+        return None
+    keep = [q for q in range(n) if live[q]]
+    index = {q: i for i, q in enumerate(keep)}
+    new_edges = [[(lo, hi, index[t]) for lo, hi, t in edges[q] if live[t]] for q in keep]
+    return new_edges, {index[q] for q in finals if live[q]}
+
+
+def minimize(edges_in: Iterable[Iterable[Edge]], finals_in: Iterable[int]) -> Dfa:
+    """The minimal, canonically numbered DFA of a partial DFA given as edge lists (state 0 initial).
+
+    Hopcroft's partition refinement adapted to incomplete automata (both initial blocks are splitters);
+    splitting uses the intervals of the edges into each splitter, so no global alphabet is built.
+    """
+    trimmed = _trim([list(e) for e in edges_in], set(finals_in))
+    if trimmed is None:
+        return EMPTY_DFA
+    edges, finals = trimmed
+    n = len(edges)
+    inverse: list[list[Edge]] = [[] for _ in range(n)]
+    for q in range(n):
+        for lo, hi, t in edges[q]:
+            inverse[t].append((lo, hi, q))
+
+    block_of = [0 if q in finals else 1 for q in range(n)]
+    blocks: list[set[int]] = [set(), set()]
+    for q in range(n):
+        blocks[block_of[q]].add(q)
+    if not blocks[1]:
+        blocks.pop()
+    work = set(range(len(blocks)))
+    while work:
+        splitter = list(blocks[work.pop()])
+        events: list[tuple[int, int, int]] = []
+        for t in splitter:
+            for lo, hi, q in inverse[t]:
+                events.append((lo, 1, q))
+                events.append((hi + 1, -1, q))
+        if not events:
+            continue
+        events.sort()
+        active: dict[int, int] = {}
+        seen_sets: set[frozenset[int]] = set()
+        i = 0
+        while i < len(events):
+            pos = events[i][0]
+            while i < len(events) and events[i][0] == pos:
+                _, delta, q = events[i]
+                c = active.get(q, 0) + delta
+                if c:
+                    active[q] = c
+                else:
+                    del active[q]
+                i += 1
+            if not active:
+                continue
+            xs = frozenset(active)
+            if xs in seen_sets:
+                continue
+            seen_sets.add(xs)
+            touched: dict[int, list[int]] = {}
+            for q in xs:
+                touched.setdefault(block_of[q], []).append(q)
+            for b, qs in touched.items():
+                if len(qs) == len(blocks[b]):
+                    continue
+                part = set(qs)
+                blocks[b] -= part
+                nb = len(blocks)
+                blocks.append(part)
+                for q in part:
+                    block_of[q] = nb
+                if b in work or len(part) <= len(blocks[b]):
+                    work.add(nb)
+                else:
+                    work.add(b)
+
+    # Canonical numbering: breadth-first from the initial block, edges in code-point order.
+    rep = [min(b) for b in blocks]
+    order = {block_of[0]: 0}
+    queue = deque([block_of[0]])
+    out_edges: list[tuple[Edge, ...]] = []
+    out_finals: set[int] = set()
+    while queue:
+        b = queue.popleft()
+        q = rep[b]
+        if q in finals:
+            out_finals.add(order[b])
+        mapped: list[Edge] = []
+        for lo, hi, t in merge_edges((lo, hi, block_of[t]) for lo, hi, t in edges[q]):
+            if t not in order:
+                order[t] = len(order)
+                queue.append(t)
+            mapped.append((lo, hi, order[t]))
+        out_edges.append(merge_edges(mapped))
+    return Dfa(tuple(out_edges), frozenset(out_finals))
+
+
+def _segments(a: tuple[Edge, ...], b: tuple[Edge, ...]) -> Iterator[tuple[int, int, int, int]]:
+    """Split the code-point line by both edge lists: (lo, hi, target in a or -1, target in b or -1)."""
+    points = {0, MAX_CP + 1}
+    for lo, hi, _ in a:
+        points.add(lo)
+        points.add(hi + 1)
+    for lo, hi, _ in b:
+        points.add(lo)
+        points.add(hi + 1)
+    bounds = sorted(points)
+    i = j = 0
+    for k in range(len(bounds) - 1):
+        lo, hi = bounds[k], bounds[k + 1] - 1
+        while i < len(a) and a[i][1] < lo:
+            i += 1
+        while j < len(b) and b[j][1] < lo:
+            j += 1
+        ta = a[i][2] if i < len(a) and a[i][0] <= lo else -1
+        tb = b[j][2] if j < len(b) and b[j][0] <= lo else -1
+        yield lo, hi, ta, tb
+
+
+Op = Literal["and", "or", "sub"]
+
+
+def product(a: Dfa, b: Dfa, op: Op) -> Dfa:
+    """The DFA of ``a & b``, ``a | b`` or ``a - b``."""
+    index: dict[tuple[int, int], int] = {(0, 0): 0}
+    pairs = [(0, 0)]
+    edges: list[list[Edge]] = []
+    finals: set[int] = set()
+    k = 0
+    while k < len(pairs):
+        qa, qb = pairs[k]
+        fa = qa >= 0 and qa in a.finals
+        fb = qb >= 0 and qb in b.finals
+        if (fa and fb) if op == "and" else (fa or fb) if op == "or" else (fa and not fb):
+            finals.add(k)
+        out: list[Edge] = []
+        ea = a.edges[qa] if qa >= 0 else ()
+        eb = b.edges[qb] if qb >= 0 else ()
+        for lo, hi, ta, tb in _segments(ea, eb):
+            if ta < 0 and (op != "or" or tb < 0):
+                continue
+            if op == "and" and tb < 0:
+                continue
+            key = (ta, tb)
+            t = index.get(key)
+            if t is None:
+                t = index[key] = len(pairs)
+                pairs.append(key)
+                check_budget(len(pairs))
+            out.append((lo, hi, t))
+        edges.append(out)
+        k += 1
+    return minimize(edges, finals)
+
+
+def complement(d: Dfa) -> Dfa:
+    """The DFA of every string over all code points that ``d`` rejects."""
+    sink = d.size
+    edges: list[list[Edge]] = []
+    for q in range(d.size):
+        out: list[Edge] = []
+        nxt = 0
+        for lo, hi, t in d.edges[q]:
+            if lo > nxt:
+                out.append((nxt, lo - 1, sink))
+            out.append((lo, hi, t))
+            nxt = hi + 1
+        if nxt <= MAX_CP:
+            out.append((nxt, MAX_CP, sink))
+        edges.append(out)
+    edges.append([(0, MAX_CP, sink)])
+    return minimize(edges, set(range(d.size + 1)) - set(d.finals))
+
+
+def with_length(d: Dfa, low: int, high: int | None) -> Dfa:
+    """The strings of ``d`` with ``low`` to ``high`` code points (``high`` None: no upper bound)."""
+    cap = low if high is None else high
+    index: dict[tuple[int, int], int] = {(0, 0): 0}
+    pairs = [(0, 0)]
+    edges: list[list[Edge]] = []
+    finals: set[int] = set()
+    k = 0
+    while k < len(pairs):
+        q, n = pairs[k]
+        if q in d.finals and n >= low and (high is None or n <= high):
+            finals.add(k)
+        out: list[Edge] = []
+        if high is None or n < high:
+            n2 = min(n + 1, cap) if high is None else n + 1
+            for lo, hi, t in d.edges[q]:
+                key = (t, n2)
+                target = index.get(key)
+                if target is None:
+                    target = index[key] = len(pairs)
+                    pairs.append(key)
+                    check_budget(len(pairs), "length-bounded language")
+                out.append((lo, hi, target))
+        edges.append(out)
+        k += 1
+    return minimize(edges, finals)
+
+
+def from_literals(values: Iterable[str]) -> Dfa:
+    """The DFA accepting exactly ``values`` (a trie, then minimized)."""
+    edges: list[dict[int, int]] = [{}]
+    finals: set[int] = set()
+    for value in values:
+        q = 0
+        for ch in value:
+            cp = ord(ch)
+            t = edges[q].get(cp)
+            if t is None:
+                t = edges[q][cp] = len(edges)
+                edges.append({})
+                if len(edges) > 8 * MAX_STATES:
+                    raise RegularTooLarge(f"literal set needs more than {8 * MAX_STATES} trie nodes")
+            q = t
+        finals.add(q)
+    return minimize(([(cp, cp, t) for cp, t in e.items()] for e in edges), finals)
+
+
+def _topological(d: Dfa) -> list[int] | None:
+    """States in topological order, or None when the automaton has a cycle."""
+    indeg = [0] * d.size
+    for q in range(d.size):
+        for _, _, t in d.edges[q]:
+            indeg[t] += 1
+    order = [q for q in range(d.size) if indeg[q] == 0]
+    i = 0
+    while i < len(order):
+        for _, _, t in d.edges[order[i]]:
+            indeg[t] -= 1
+            if indeg[t] == 0:
+                order.append(t)
+        i += 1
+    return order if len(order) == d.size else None
+
+
+def is_finite(d: Dfa) -> bool:
+    """Whether a trimmed DFA accepts finitely many strings."""
+    return _topological(d) is not None
+
+
+def count_strings(d: Dfa, cap: int) -> int | None:
+    """How many strings a trimmed DFA accepts, or None when more than ``cap`` (or infinitely many)."""
+    order = _topological(d)
+    if order is None:
+        return None
+    counts = [0] * d.size
+    for q in reversed(order):
+        c = 1 if q in d.finals else 0
+        for lo, hi, t in d.edges[q]:
+            c += (hi - lo + 1) * counts[t]
+            if c > cap:
+                return None
+        counts[q] = c
+    return counts[0]
+
+
+def enumerate_strings(d: Dfa) -> list[str]:
+    """Every string of a finite trimmed DFA, in code-point order (count it first)."""
+    out: list[str] = []
+    stack: list[tuple[int, str]] = [(0, "")]
+    while stack:
+        q, prefix = stack.pop()
+        if q in d.finals:
+            out.append(prefix)
+        for lo, hi, t in reversed(d.edges[q]):
+            for cp in range(hi, lo - 1, -1):
+                stack.append((t, prefix + chr(cp)))
+    return out
+
+
+def length_bounds(d: Dfa) -> tuple[int, int | None] | None:
+    """Shortest and longest accepted length of a trimmed DFA (longest None: unbounded); None if empty."""
+    if not d.finals:
+        return None
+    dist = {0: 0}
+    queue = deque([0])
+    shortest = -1
+    while queue:
+        q = queue.popleft()
+        if q in d.finals:
+            shortest = dist[q]
+            break
+        for _, _, t in d.edges[q]:
+            if t not in dist:
+                dist[t] = dist[q] + 1
+                queue.append(t)
+    order = _topological(d)
+    if order is None:
+        return shortest, None
+    longest = [-1] * d.size
+    for q in reversed(order):
+        best = 0 if q in d.finals else -1
+        for _, _, t in d.edges[q]:
+            if longest[t] >= 0:
+                best = max(best, longest[t] + 1)
+        longest[q] = best
+    return shortest, longest[0]

@@ -1,0 +1,132 @@
+""":class:`Regular`, an immutable regular language over Unicode code points (decoded string values)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from . import dfa as _dfa
+from .charset import ANY
+from .dfa import Dfa
+from .ecma import parse
+from .nfa import compile_node, concatenate
+from .rx import Chars, Node, Repeat, Seq
+
+_ANY_STAR: Node = Repeat(Chars(ANY), 0, None)
+
+
+class Regular:
+    """A regular language of strings, kept as a minimal DFA. Equal languages compare equal.
+
+    Operations raise :class:`RegularTooLarge` rather than build an automaton of more than
+    ``MAX_STATES`` states.
+    """
+
+    __slots__ = ("_dfa",)
+    _dfa: Dfa
+
+    def __init__(self, automaton: Dfa) -> None:
+        object.__setattr__(self, "_dfa", automaton)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("Regular is immutable")
+
+    # -- constructors -------------------------------------------------------------------------
+    @classmethod
+    def pattern(cls, pattern: str, pointer: str = "") -> Regular:
+        """The strings in which the ECMA-262 ``pattern`` finds a match (JSON Schema's unanchored search).
+
+        Raises InvalidSchemaError (bad syntax) or UnsupportedSchemaError (lookaround, backreferences,
+        other dialects), both with ``keyword="pattern"`` and ``pointer``, or RegularTooLarge.
+        """
+        node = parse(pattern, pointer)
+        return cls(compile_node(Seq((_ANY_STAR, node, _ANY_STAR))))
+
+    @classmethod
+    def from_node(cls, node: Node) -> Regular:
+        """The strings that the syntax tree ``node`` matches in full."""
+        return cls(compile_node(node))
+
+    @classmethod
+    def format(cls, name: str) -> Regular | None:
+        """The strings valid for JSON Schema ``format`` ``name``; None for formats with no regular
+        language here (unknown ones, ``regex``). :data:`FORMAT_NOTES` lists the approximations."""
+        from .formats import format_language
+
+        return format_language(name)
+
+    @classmethod
+    def literals(cls, values: Iterable[str]) -> Regular:
+        """Exactly the given strings."""
+        return cls(_dfa.from_literals(values))
+
+    @classmethod
+    def any_string(cls) -> Regular:
+        return cls(_dfa.minimize([[(0, 0x10FFFF, 0)]], [0]))
+
+    @classmethod
+    def nothing(cls) -> Regular:
+        return cls(_dfa.EMPTY_DFA)
+
+    # -- operations -----------------------------------------------------------------------------
+    def with_length(self, min_len: int, max_len: int | None) -> Regular:
+        """The strings of this language with ``min_len`` to ``max_len`` code points."""
+        if max_len is not None and max_len < min_len:
+            return Regular.nothing()
+        return Regular(_dfa.with_length(self._dfa, max(min_len, 0), max_len))
+
+    def __and__(self, other: Regular) -> Regular:
+        return Regular(_dfa.product(self._dfa, other._dfa, "and"))
+
+    def __or__(self, other: Regular) -> Regular:
+        return Regular(_dfa.product(self._dfa, other._dfa, "or"))
+
+    def __sub__(self, other: Regular) -> Regular:
+        return Regular(_dfa.product(self._dfa, other._dfa, "sub"))
+
+    def __add__(self, other: Regular) -> Regular:
+        """Concatenation: a string of ``self`` followed by a string of ``other``."""
+        return Regular(concatenate(self._dfa, other._dfa))
+
+    def __invert__(self) -> Regular:
+        return Regular(_dfa.complement(self._dfa))
+
+    # -- questions --------------------------------------------------------------------------------
+    def is_empty(self) -> bool:
+        return not self._dfa.finals
+
+    def is_finite(self) -> bool:
+        return _dfa.is_finite(self._dfa)
+
+    def strings(self, limit: int) -> list[str] | None:
+        """All strings in code-point order when there are at most ``limit``; else None."""
+        if _dfa.count_strings(self._dfa, limit) is None:
+            return None
+        return _dfa.enumerate_strings(self._dfa)
+
+    def matches(self, s: str) -> bool:
+        return self._dfa.accepts(s)
+
+    def length_bounds(self) -> tuple[int, int | None] | None:
+        """(shortest, longest) length in code points, longest None when unbounded; None when empty."""
+        return _dfa.length_bounds(self._dfa)
+
+    def is_subset(self, other: Regular) -> bool:
+        return (self - other).is_empty()
+
+    @property
+    def automaton(self) -> Dfa:
+        """The minimal DFA (state 0 initial), for emitters."""
+        return self._dfa
+
+    @property
+    def state_count(self) -> int:
+        return self._dfa.size
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Regular) and self._dfa == other._dfa
+
+    def __hash__(self) -> int:
+        return hash((self._dfa.edges, self._dfa.finals))
+
+    def __repr__(self) -> str:
+        return f"<Regular: {self._dfa.size} states>"

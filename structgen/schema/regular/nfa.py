@@ -1,0 +1,218 @@
+"""Syntax tree -> Thompson NFA -> minimal DFA, with ECMA-262's zero-width assertions.
+
+Assertions are edges taken only in the right context: ``^`` before the first character, ``$`` at the
+end of input, ``\\b``/``\\B`` depending on whether the characters on either side are word characters.
+The subset construction therefore tracks "at start" and "previous character was a word character"
+(the latter only when the pattern uses ``\\b``/``\\B``), and decides ``$`` when computing acceptance.
+"""
+
+from __future__ import annotations
+
+from .charset import ANY, WORD, CharSet
+from .dfa import MAX_STATES, Dfa, Edge, RegularTooLarge, check_budget, merge_edges, minimize
+from .rx import Alt, Assert, AssertKind, Chars, Node, Repeat, Seq, uses_word_boundary
+
+MAX_NFA_STATES = 20 * MAX_STATES
+NOT_WORD = ~WORD
+
+
+class _Nfa:
+    def __init__(self) -> None:
+        self.eps: list[list[int]] = []
+        self.chars: list[list[tuple[CharSet, int]]] = []
+        self.asserts: list[list[tuple[AssertKind, int]]] = []
+
+    def state(self) -> int:
+        if len(self.eps) >= MAX_NFA_STATES:
+            raise RegularTooLarge(f"regular expression needs more than {MAX_NFA_STATES} NFA states")
+        self.eps.append([])
+        self.chars.append([])
+        self.asserts.append([])
+        return len(self.eps) - 1
+
+    def build(self, node: Node) -> tuple[int, int]:
+        """Add a fragment for ``node``; return its (entry, exit) states."""
+        if isinstance(node, Chars):
+            s, e = self.state(), self.state()
+            if node.chars:
+                self.chars[s].append((node.chars, e))
+            return s, e
+        if isinstance(node, Assert):
+            s, e = self.state(), self.state()
+            self.asserts[s].append((node.kind, e))
+            return s, e
+        if isinstance(node, Seq):
+            s = e = self.state()
+            for part in node.parts:
+                ps, pe = self.build(part)
+                self.eps[e].append(ps)
+                e = pe
+            return s, e
+        if isinstance(node, Alt):
+            s, e = self.state(), self.state()
+            for option in node.options:
+                os_, oe = self.build(option)
+                self.eps[s].append(os_)
+                self.eps[oe].append(e)
+            return s, e
+        return self._repeat(node)
+
+    def _repeat(self, node: Repeat) -> tuple[int, int]:
+        s = e = self.state()
+        for _ in range(node.low):
+            ps, pe = self.build(node.node)
+            self.eps[e].append(ps)
+            e = pe
+        if node.high is None:
+            loop = self.state()
+            ps, pe = self.build(node.node)
+            self.eps[e].append(loop)
+            self.eps[loop].append(ps)
+            self.eps[pe].append(loop)
+            return s, loop
+        exits = [e]
+        for _ in range(node.high - node.low):
+            ps, pe = self.build(node.node)
+            self.eps[e].append(ps)
+            e = pe
+            exits.append(e)
+        end = self.state()
+        for x in exits:
+            self.eps[x].append(end)
+        return s, end
+
+
+Key = tuple[frozenset[int], bool, bool]
+
+
+class _Determinizer:
+    def __init__(self, nfa: _Nfa, final: int, word_sensitive: bool) -> None:
+        self.nfa = nfa
+        self.final = final
+        self.word_sensitive = word_sensitive
+        self._closures: dict[tuple[frozenset[int], bool, bool, str], frozenset[int]] = {}
+
+    def closure(self, states: frozenset[int], at_start: bool, prev_word: bool, nxt: str) -> frozenset[int]:
+        """States reachable without consuming input, given the context (``nxt``: w, n, end or ``-``
+        for "not yet known", which follows only assertions that do not look ahead)."""
+        key = (states, at_start, prev_word, nxt)
+        cached = self._closures.get(key)
+        if cached is not None:
+            return cached
+        seen = set(states)
+        stack = list(states)
+        while stack:
+            q = stack.pop()
+            targets = list(self.nfa.eps[q])
+            for kind, t in self.nfa.asserts[q]:
+                if kind == "^":
+                    ok = at_start
+                elif nxt == "-":
+                    ok = False
+                elif kind == "$":
+                    ok = nxt == "end"
+                else:
+                    boundary = prev_word != (nxt == "w")
+                    ok = boundary if kind == "b" else not boundary
+                if ok:
+                    targets.append(t)
+            for t in targets:
+                if t not in seen:
+                    seen.add(t)
+                    stack.append(t)
+        result = frozenset(seen)
+        self._closures[key] = result
+        return result
+
+    def run(self, start: int) -> Dfa:
+        first: Key = (self.closure(frozenset([start]), True, False, "-"), True, False)
+        index: dict[Key, int] = {first: 0}
+        keys = [first]
+        edges: list[list[Edge]] = []
+        finals: set[int] = set()
+        k = 0
+        while k < len(keys):
+            states, at_start, prev_word = keys[k]
+            if self.final in self.closure(states, at_start, prev_word, "end"):
+                finals.add(k)
+            out: list[Edge] = []
+            contexts = [("w", WORD), ("n", NOT_WORD)] if self.word_sensitive else [("n", ANY)]
+            for nxt, allowed in contexts:
+                here = self.closure(states, at_start, prev_word, nxt)
+                for lo, hi, targets in self._moves(here, allowed):
+                    key: Key = (self.closure(targets, False, False, "-"), False, nxt == "w")
+                    t = index.get(key)
+                    if t is None:
+                        t = index[key] = len(keys)
+                        keys.append(key)
+                        check_budget(len(keys), "regular expression")
+                    out.append((lo, hi, t))
+            edges.append(list(merge_edges(out)))
+            k += 1
+        return minimize(edges, finals)
+
+    def _moves(self, states: frozenset[int], allowed: CharSet) -> list[tuple[int, int, frozenset[int]]]:
+        """The code-point segments leaving ``states`` (within ``allowed``) and the NFA states they reach."""
+        events: list[tuple[int, int, int]] = []
+        for q in states:
+            for chars, t in self.nfa.chars[q]:
+                for lo, hi in (chars & allowed).ranges if allowed is not ANY else chars.ranges:
+                    events.append((lo, 1, t))
+                    events.append((hi + 1, -1, t))
+        events.sort()
+        active: dict[int, int] = {}
+        out: list[tuple[int, int, frozenset[int]]] = []
+        i = 0
+        while i < len(events):
+            pos = events[i][0]
+            while i < len(events) and events[i][0] == pos:
+                _, delta, t = events[i]
+                c = active.get(t, 0) + delta
+                if c:
+                    active[t] = c
+                else:
+                    del active[t]
+                i += 1
+            if active and i < len(events):
+                out.append((pos, events[i][0] - 1, frozenset(active)))
+        return out
+
+
+def nfa_size(node: Node) -> int:
+    """How many NFA states :class:`_Nfa` builds for ``node`` (computed without building them)."""
+    if isinstance(node, (Chars, Assert)):
+        return 2
+    if isinstance(node, Seq):
+        return 1 + sum(nfa_size(p) for p in node.parts)
+    if isinstance(node, Alt):
+        return 2 + sum(nfa_size(o) for o in node.options)
+    inner = nfa_size(node.node)
+    copies = node.low + (1 if node.high is None else node.high - node.low)
+    return 2 + copies * inner
+
+
+def compile_node(node: Node) -> Dfa:
+    """The minimal DFA of the strings that ``node`` matches in full (assertions evaluated)."""
+    if nfa_size(node) > MAX_NFA_STATES:
+        raise RegularTooLarge(f"regular expression needs more than {MAX_NFA_STATES} NFA states")
+    nfa = _Nfa()
+    start, final = nfa.build(node)
+    return _Determinizer(nfa, final, uses_word_boundary(node)).run(start)
+
+
+def concatenate(*automata: Dfa) -> Dfa:
+    """The minimal DFA of the concatenation of the given DFAs' languages."""
+    nfa = _Nfa()
+    entry = exit_ = nfa.state()
+    for d in automata:
+        base = len(nfa.eps)
+        for _ in range(d.size):
+            nfa.state()
+        for q in range(d.size):
+            for lo, hi, t in d.edges[q]:
+                nfa.chars[base + q].append((CharSet([(lo, hi)]), base + t))
+        nfa.eps[exit_].append(base)
+        exit_ = nfa.state()
+        for q in d.finals:
+            nfa.eps[base + q].append(exit_)
+    return _Determinizer(nfa, exit_, False).run(entry)

@@ -1,0 +1,268 @@
+"""DFAs as GBNF: one right-linear rule per state, alternatives keyed by disjoint character classes.
+
+Every rule is deterministic (no two alternatives start with the same character), so llama.cpp keeps a
+single parse stack. :func:`emit_json_string_content` encodes characters as JSON does: raw, as the short
+escapes, or as ``\\uXXXX`` (either hex case, surrogate pairs above U+FFFF).
+"""
+
+from __future__ import annotations
+
+from .charset import MAX_CP, SURROGATES, CharSet
+from .dfa import Dfa
+from .language import Regular
+
+_SHORT_ESCAPES = {'"': 0x22, "\\": 0x5C, "/": 0x2F, "b": 0x08, "f": 0x0C, "n": 0x0A, "r": 0x0D, "t": 0x09}
+_RAW = ~(CharSet([(0, 0x1F), (0x22, 0x22), (0x5C, 0x5C)]) | SURROGATES)
+_NOTHING = "[^\\x00-\\U0010FFFF]"
+_CLASS_SPECIAL = {0x5C: "\\\\", 0x5D: "\\]", 0x5B: "\\[", 0x2D: "\\-", 0x22: '\\"', 0x5E: "\\x5E"}
+_HEX_ANY = "[0-9a-fA-F]"
+
+
+def gbnf_char(cp: int, in_class: bool) -> str:
+    """One code point as GBNF source, inside a character class or inside a string literal (never a raw
+    space, so generated items can be split on spaces)."""
+    if in_class and cp in _CLASS_SPECIAL:
+        return _CLASS_SPECIAL[cp]
+    if not in_class and cp in (0x22, 0x5C):
+        return "\\" + chr(cp)
+    if cp == 0x0A:
+        return "\\n"
+    if cp == 0x0D:
+        return "\\r"
+    if cp == 0x09:
+        return "\\t"
+    if 0x20 < cp < 0x7F or (cp > 0xA0 and not 0xD800 <= cp <= 0xDFFF and chr(cp).isprintable()):
+        return chr(cp)
+    if cp <= 0xFF:
+        return f"\\x{cp:02X}"
+    if cp <= 0xFFFF:
+        return f"\\u{cp:04X}"
+    return f"\\U{cp:08X}"
+
+
+def _ranges_text(chars: CharSet) -> str:
+    parts = []
+    for lo, hi in chars.ranges:
+        if lo == hi:
+            parts.append(gbnf_char(lo, True))
+        elif hi == lo + 1:
+            parts.append(gbnf_char(lo, True) + gbnf_char(hi, True))
+        else:
+            parts.append(gbnf_char(lo, True) + "-" + gbnf_char(hi, True))
+    return "".join(parts)
+
+
+def char_class(chars: CharSet) -> str:
+    """The shortest GBNF for one character of ``chars``; surrogate code points never occur in UTF-8
+    input, so they may be added or left out freely."""
+    if chars.size() == 1:
+        return f'"{gbnf_char(chars.ranges[0][0], False)}"'
+    positive = chars - SURROGATES
+    candidates = [f"[{_ranges_text(positive)}]", f"[{_ranges_text(chars | SURROGATES)}]"]
+    negative = ~(chars | SURROGATES)
+    candidates.append(f"[^{_ranges_text(negative)}]" if negative else f"[\\x00-\\U{MAX_CP:08X}]")
+    return min(candidates, key=len)
+
+
+def _seq(*parts: str) -> str:
+    """Space-separated GBNF items, dropping empty ones and joining adjacent string literals."""
+    tokens: list[str] = []
+    for part in parts:
+        for item in part.split(" "):  # items never contain a raw space (see gbnf_char)
+            if not item or item == '""':
+                continue
+            if tokens and _is_literal(tokens[-1]) and _is_literal(item):
+                tokens[-1] = tokens[-1][:-1] + item[1:]
+            else:
+                tokens.append(item)
+    return " ".join(tokens) or '""'
+
+
+def _is_literal(item: str) -> bool:
+    """Whether ``item`` (as built here) is one string literal: quoted, with no unescaped quote inside."""
+    if len(item) < 2 or item[0] != '"' or item[-1] != '"':
+        return False
+    i = 1
+    while i < len(item) - 1:
+        if item[i] == "\\":
+            i += 2
+            continue
+        if item[i] == '"':
+            return False
+        i += 1
+    return i == len(item) - 1
+
+
+class _Emitter:
+    def __init__(self, automaton: Dfa, prefix: str) -> None:
+        self.d = automaton
+        self.prefix = prefix
+        self.rules: dict[str, str] = {}
+        self._by_body: dict[str, str] = {}
+        self._counter = 0
+        self.end_states = {q for q in range(automaton.size) if not automaton.edges[q] and q in automaton.finals}
+
+    def state_ref(self, q: int) -> str:
+        return "" if q in self.end_states else f"{self.prefix}-{q}"
+
+    def shared_rule(self, body: str, kind: str) -> str:
+        """A rule with ``body``, reusing an identical one."""
+        name = self._by_body.get(body)
+        if name is None:
+            self._counter += 1
+            name = f"{self.prefix}-{kind}{self._counter}"
+            self._by_body[body] = name
+            self.rules[name] = body
+        return name
+
+    def emit(self, body_of: dict[int, list[str]]) -> tuple[str, dict[str, str]]:
+        if not self.d.finals:
+            return _NOTHING, {}
+        for q in range(self.d.size):
+            if q in self.end_states:
+                continue
+            alternatives = body_of[q]
+            if q in self.d.finals:
+                alternatives = [*alternatives, '""']
+            self.rules[f"{self.prefix}-{q}"] = " | ".join(alternatives)
+        ordered = {f"{self.prefix}-{q}": self.rules[f"{self.prefix}-{q}"]
+                   for q in range(self.d.size) if q not in self.end_states}
+        ordered.update((k, v) for k, v in self.rules.items() if k not in ordered)
+        return _seq(self.state_ref(0)), ordered
+
+
+def _grouped(edges: tuple[tuple[int, int, int], ...], within: CharSet) -> dict[int, CharSet]:
+    """Each target's characters (restricted to ``within``), in order of first appearance."""
+    groups: dict[int, list[tuple[int, int]]] = {}
+    for lo, hi, t in edges:
+        groups.setdefault(t, []).append((lo, hi))
+    out: dict[int, CharSet] = {}
+    for t, ranges in groups.items():
+        chars = CharSet(ranges) & within
+        if chars:
+            out[t] = chars
+    return out
+
+
+def emit_dfa_gbnf(automaton: Dfa | Regular, rule_prefix: str) -> tuple[str, dict[str, str]]:
+    """GBNF matching exactly the strings of ``automaton``, character for character (no escaping).
+
+    Returns (expression, rules); rule names are ``rule_prefix`` followed by ``-`` and a suffix.
+    An empty language yields a character class that matches nothing.
+    """
+    d = automaton.automaton if isinstance(automaton, Regular) else automaton
+    em = _Emitter(d, rule_prefix)
+    everything = ~CharSet()
+    bodies = {q: [_seq(char_class(chars), em.state_ref(t)) for t, chars in _grouped(d.edges[q], everything).items()]
+              for q in range(d.size)}
+    return em.emit(bodies)
+
+
+def emit_json_string_content(lang: Regular, rule_prefix: str) -> tuple[str, dict[str, str]]:
+    """GBNF for the characters between the quotes of a JSON string whose decoded value is in ``lang``.
+
+    Accepts every JSON spelling of each value: raw characters (except ``"``, ``\\`` and controls),
+    the short escapes, ``\\uXXXX`` in either case, and surrogate pairs for characters above U+FFFF
+    (lone surrogates are never produced). Returns (expression, rules), rule names starting with
+    ``rule_prefix``.
+    """
+    d = lang.automaton
+    em = _Emitter(d, rule_prefix)
+    bodies: dict[int, list[str]] = {}
+    for q in range(d.size):
+        alternatives = [_seq(char_class(chars), em.state_ref(t)) for t, chars in _grouped(d.edges[q], _RAW).items()]
+        escape = _escape_rule(em, q)
+        if escape:
+            alternatives.append(_seq('"\\\\"', escape))
+        bodies[q] = alternatives
+    return em.emit(bodies)
+
+
+def _escape_rule(em: _Emitter, q: int) -> str:
+    """The rule for what may follow a backslash in state ``q`` ("" when nothing may)."""
+    d = em.d
+    by_target: dict[int, list[int]] = {}
+    for letter, cp in _SHORT_ESCAPES.items():
+        t = d.step(q, cp)
+        if t is not None:
+            by_target.setdefault(t, []).append(ord(letter))
+    alternatives = [_seq(char_class(CharSet((c, c) for c in letters)), em.state_ref(t))
+                    for t, letters in by_target.items()]
+    mapping: list[tuple[int, int, str]] = []
+    for lo, hi, t in d.edges[q]:
+        for a, b in ((lo, min(hi, 0xD7FF)), (max(lo, 0xE000), min(hi, 0xFFFF))):
+            if a <= b:
+                mapping.append((a, b, em.state_ref(t)))
+    mapping.extend(_high_surrogates(em, q))
+    mapping.sort()
+    if mapping:
+        alternatives.append(_seq('"u"', _hex_node(em, mapping, 0, 4)))
+    if not alternatives:
+        return ""
+    return em.shared_rule(" | ".join(alternatives), "e")
+
+
+def _high_surrogates(em: _Emitter, q: int) -> list[tuple[int, int, str]]:
+    """(first, last high surrogate, continuation) for the characters above U+FFFF leaving ``q``."""
+    per_high: list[tuple[int, int, tuple[tuple[int, int, str], ...]]] = []
+    for lo, hi, t in em.d.edges[q]:
+        lo = max(lo, 0x10000)
+        if lo > hi:
+            continue
+        ref = em.state_ref(t)
+        v_lo, v_hi = lo - 0x10000, hi - 0x10000
+        h_lo, h_hi = v_lo >> 10, v_hi >> 10
+        pieces: list[tuple[int, int, tuple[tuple[int, int, str], ...]]] = []
+        if h_lo == h_hi:
+            pieces.append((h_lo, h_lo, ((0xDC00 + (v_lo & 0x3FF), 0xDC00 + (v_hi & 0x3FF), ref),)))
+        else:
+            first_full = h_lo if v_lo & 0x3FF == 0 else h_lo + 1
+            last_full = h_hi if v_hi & 0x3FF == 0x3FF else h_hi - 1
+            if first_full > h_lo:
+                pieces.append((h_lo, h_lo, ((0xDC00 + (v_lo & 0x3FF), 0xDFFF, ref),)))
+            if first_full <= last_full:
+                pieces.append((first_full, last_full, ((0xDC00, 0xDFFF, ref),)))
+            if last_full < h_hi:
+                pieces.append((h_hi, h_hi, ((0xDC00, 0xDC00 + (v_hi & 0x3FF), ref),)))
+        for piece in pieces:
+            if per_high and per_high[-1][1] == piece[0] == piece[1] == per_high[-1][0]:
+                h, _, lmap = per_high.pop()
+                per_high.append((h, h, lmap + piece[2]))
+            else:
+                per_high.append(piece)
+    merged: list[tuple[int, int, tuple[tuple[int, int, str], ...]]] = []
+    for piece in per_high:
+        if merged and merged[-1][2] == piece[2] and merged[-1][1] + 1 == piece[0]:
+            merged[-1] = (merged[-1][0], piece[1], piece[2])
+        else:
+            merged.append(piece)
+    out: list[tuple[int, int, str]] = []
+    for h_lo, h_hi, lmap in merged:
+        low = _hex_node(em, list(lmap), 0, 4)
+        out.append((0xD800 + h_lo, 0xD800 + h_hi, _seq('"\\\\u"', low)))
+    return out
+
+
+def _hex_digits_class(digits: list[int]) -> str:
+    chars = CharSet((0x30 + d, 0x30 + d) if d < 10 else (0x57 + d, 0x57 + d) for d in digits)
+    chars = chars | CharSet((0x37 + d, 0x37 + d) for d in digits if d >= 10)
+    return "[0-9a-fA-F]" if len(digits) == 16 else char_class(chars)
+
+
+def _hex_node(em: _Emitter, items: list[tuple[int, int, str]], base: int, level: int) -> str:
+    """GBNF for ``level`` hex digits spelling a value in ``base .. base + 16**level - 1`` that one of
+    ``items`` (sorted, disjoint (lo, hi, continuation) triples) covers, then that continuation."""
+    span = 16 ** level
+    if len(items) == 1 and items[0][0] <= base and items[0][1] >= base + span - 1:
+        return _seq(*([_HEX_ANY] * level), items[0][2])
+    sub = span // 16
+    groups: dict[str, list[int]] = {}
+    for digit in range(16):
+        lo, hi = base + digit * sub, base + digit * sub + sub - 1
+        child = [(max(a, lo), min(b, hi), c) for a, b, c in items if a <= hi and b >= lo]
+        if child:
+            groups.setdefault(_hex_node(em, child, lo, level - 1), []).append(digit)
+    alternatives = [_seq(_hex_digits_class(digits), expr) for expr, digits in groups.items()]
+    if len(alternatives) == 1 and len(alternatives[0]) < 60:
+        return alternatives[0]
+    return em.shared_rule(" | ".join(alternatives), "u")

@@ -1,0 +1,190 @@
+"""Turning symbolic :class:`StringNode` constraints into regular languages, and testing strings.
+
+The regular-language layer (:mod:`structgen.schema.regular`) does the automata; this module
+decides which constraints to combine and reports those that cannot be (lookaround patterns,
+unknown formats, languages too large to build).
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Any
+
+from structgen.errors import InvalidSchemaError, UnsupportedSchemaError
+
+from .model import StringNode
+from .report import Report
+
+try:  # the regular-language layer is a sibling package
+    from . import regular as _regular
+
+    _regular.Regular  # noqa: B018 - fails while the layer is incomplete
+except (ImportError, AttributeError):  # pragma: no cover
+    _regular = None  # type: ignore[assignment]
+
+Regular = Any
+
+
+def available() -> bool:
+    return _regular is not None
+
+
+class StringTooComplex(Exception):
+    """The language of a string node could not be built (too large, or unsupported syntax)."""
+
+
+def emit_content(lang: Regular, rule_prefix: str) -> tuple[str, dict[str, str]]:
+    """GBNF for the text between the quotes of JSON strings whose value is in ``lang``."""
+    assert _regular is not None
+    try:
+        return _regular.emit_json_string_content(lang, rule_prefix)  # type: ignore[no-any-return]
+    except _regular.RegularTooLarge as error:
+        raise StringTooComplex(str(error)) from None
+
+
+def pattern_language(source: str) -> Regular:
+    """The language of strings containing a match of ``source`` (ECMA-262, unanchored).
+
+    Raises what :meth:`Regular.pattern` raises (``InvalidSchemaError``, ``UnsupportedSchemaError``,
+    ``RegularTooLarge``), from a cache.
+    """
+    result = _pattern_cached(source)
+    if isinstance(result, Exception):
+        raise result
+    return result
+
+
+@lru_cache(maxsize=4096)
+def _pattern_cached(source: str) -> Any:
+    assert _regular is not None
+    try:
+        return _regular.Regular.pattern(source, "")
+    except Exception as error:  # cached and re-raised by pattern_language
+        return error
+
+
+def check_pattern(source: str, pointer: str) -> str | None:
+    """None when ``source`` can be compiled; else why not.  Raises InvalidSchemaError on bad syntax."""
+    if _regular is None:
+        return "no regular-language support"
+    try:
+        pattern_language(source)
+    except InvalidSchemaError as error:
+        raise InvalidSchemaError(error.message, pointer, "pattern") from None
+    except UnsupportedSchemaError as error:
+        return error.message
+    except _regular.RegularTooLarge as error:
+        return f"the pattern's automaton is too large ({error})"
+    return None
+
+
+@lru_cache(maxsize=256)
+def format_language(name: str) -> Regular | None:
+    """The language of ``format`` name, or None when the format is not regular or unknown."""
+    assert _regular is not None
+    try:
+        return _regular.Regular.format(name)
+    except (UnsupportedSchemaError, KeyError, ValueError, ImportError):
+        return None
+
+
+def format_known(name: str) -> bool:
+    return _regular is not None and format_language(name) is not None
+
+
+def realize(node: StringNode, report: Report | None = None, pointer: str = "") -> Regular:
+    """The regular language of ``node``; constraints that cannot be built are reported and dropped.
+
+    Raises :class:`StringTooComplex` when the language is too large to build.
+    """
+    if _regular is None:
+        raise StringTooComplex("no regular-language layer")
+    try:
+        return _realize(node, report, pointer)
+    except _regular.RegularTooLarge as error:
+        raise StringTooComplex(str(error)) from None
+
+
+def _realize(node: StringNode, report: Report | None, pointer: str) -> Regular:
+    R = _regular.Regular
+    if node.literals is not None:
+        lang = R.literals(sorted(node.literals))
+    else:
+        lang = R.any_string()
+        if node.min_length or node.max_length is not None:
+            lang = lang.with_length(node.min_length, node.max_length)
+        for pattern in node.patterns:
+            try:
+                lang = lang & pattern_language(pattern.source)
+            except UnsupportedSchemaError as error:
+                if report is None:
+                    raise StringTooComplex(str(error)) from None
+                report.loosened(pattern.pointer, "pattern", error.message)
+        for name in node.formats:
+            fmt = format_language(name)
+            if fmt is not None:
+                lang = lang & fmt
+    if node.excluded:
+        lang = lang - R.literals(sorted(node.excluded))
+    for negated in node.negated:
+        try:
+            lang = lang - _realize(negated, None, pointer)
+        except (StringTooComplex, UnsupportedSchemaError) as error:
+            if report is None:
+                raise StringTooComplex(str(error)) from None
+            report.loosened(pointer, "not", f"string complement dropped: {error}")
+    return lang
+
+
+def string_matches(node: StringNode, text: str) -> bool:
+    """True when ``text`` satisfies every constraint of ``node``."""
+    if node.literals is not None and text not in node.literals:
+        return False
+    if text in node.excluded:
+        return False
+    length = len(text)
+    if length < node.min_length or (node.max_length is not None and length > node.max_length):
+        return False
+    for pattern in node.patterns:
+        if not _pattern_search(pattern.source, text):
+            return False
+    for name in node.formats:
+        if _regular is not None:
+            fmt = format_language(name)
+            if fmt is not None and not fmt.matches(text):
+                return False
+    return not any(string_matches(negated, text) for negated in node.negated)
+
+
+def _pattern_search(source: str, text: str) -> bool:
+    if _regular is not None:
+        try:
+            return bool(pattern_language(source).matches(text))
+        except Exception:
+            pass
+    compiled = _python_pattern(source)
+    return compiled is None or compiled.search(text) is not None
+
+
+@lru_cache(maxsize=1024)
+def _python_pattern(source: str) -> re.Pattern[str] | None:
+    translated = source.replace(r"\d", "[0-9]").replace(r"\w", "[A-Za-z0-9_]")
+    try:
+        return re.compile(translated)
+    except re.error:
+        return None
+
+
+def is_empty(node: StringNode) -> bool:
+    """True when no string satisfies ``node`` (False when unknown)."""
+    if node.literals is not None:
+        return not any(string_matches(node, text) for text in node.literals)
+    if node.max_length is not None and node.min_length > node.max_length:
+        return True
+    if not node.patterns and not node.formats and not node.negated:
+        return False
+    try:
+        return bool(realize(node).is_empty())
+    except Exception:
+        return False
