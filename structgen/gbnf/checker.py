@@ -85,6 +85,7 @@ class _Checker:
         self.grammar = grammar
         self.source = Source.of(grammar.source, grammar.filename)
         self.found: list[Diagnostic] = []
+        self.refused: set[int] = set()
 
     def add(self, span: ast.Span | None, severity: Severity, code: str, message: str) -> None:
         self.found.append(at(self.source, span, severity, code, message))
@@ -96,6 +97,7 @@ class _Checker:
             return self.found
         lowered = lower(grammar, self.source)
         self.found.extend(lowered.problems)
+        self.refused = {d.location.offset for d in lowered.problems}
         ctx = _Context(grammar, self.source, lowered, nullable(lowered), directly_empty(lowered),
                        whitespace_only(lowered))
         self.check_symbols(ctx)
@@ -231,6 +233,8 @@ class _Checker:
                          f"U+{lo:04X} in {_quote(node)} is not a Unicode character: no text contains it")
 
     def check_repeat(self, ctx: _Context, node: ast.Repeat) -> None:
+        if node.span.start in self.refused and node.span is not ast.NO_SPAN:
+            return  # the lowering refused this repetition (or one chained to it): that error is enough
         limit = MAX_REPETITION_THRESHOLD
         top = node.max  # the maximum llama.cpp uses (None: unbounded)
         if node.op.startswith("{"):

@@ -36,6 +36,8 @@ from .report import Report
 Whitespace = Literal["compact", "flexible", "pretty"]
 
 MAX_OBJECT_STATES = 3000
+MAX_BOUNDED_LENGTH = 256
+MAX_STRING_STATES = 400
 MAX_ANY_ORDER = 6
 MAX_UNIQUE_DOMAIN = 8
 MAX_CONTAINS_STATES = 400
@@ -346,7 +348,9 @@ class Emitter:
         if not strings.available():
             self.report.loosened(pointer, "pattern", "no regular-language support")
             return self._string_length(node.min_length, node.max_length, hint, node.pointer)
-        attempts = [node]
+        attempts = []
+        if node.max_length is None or node.max_length <= MAX_BOUNDED_LENGTH:
+            attempts.append(node)
         if node.min_length or node.max_length is not None:
             attempts.append(StringNode(patterns=node.patterns, formats=node.formats, literals=node.literals,
                                        excluded=node.excluded, negated=node.negated))
@@ -355,6 +359,8 @@ class Emitter:
                 lang = strings.realize(attempt, self.report, pointer)
                 if lang.is_empty():
                     return None
+                if lang.state_count > MAX_STRING_STATES and attempt is not attempts[-1]:
+                    continue
                 expr, rules = strings.emit_content(lang, self._fresh(hint + "-s"))
             except strings.StringTooComplex:
                 continue

@@ -8,6 +8,7 @@ References to definitions are expanded lazily and memoized, so recursive schemas
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import replace
 from fractions import Fraction
 
@@ -39,6 +40,7 @@ from .strings import is_empty as string_is_empty
 from .strings import string_matches
 
 MAX_PRODUCT = 256
+NEGATION_BUDGET = 3000
 
 
 class Inexpressible(Exception):
@@ -50,6 +52,9 @@ class Algebra:
 
     def __init__(self, defs: Definitions):
         self.defs = defs
+        self._negation_depth = 0
+        self._negation_budget = 0
+        self.on_loosened: Callable[[str, str], None] = lambda keyword, reason: None
 
     # ------------------------------------------------------------------ references
     def deref(self, ref: Ref) -> Node | None:
@@ -84,6 +89,10 @@ class Algebra:
     def intersect(self, a: Node, b: Node) -> Node:
         """The values matching both ``a`` and ``b``."""
         self.defs.tick()
+        if self._negation_depth:
+            self._negation_budget -= 1
+            if self._negation_budget < 0:
+                raise Inexpressible("the negation is too large")
         if isinstance(a, Never) or isinstance(b, Never):
             return NEVER
         if isinstance(a, AnyValue):
@@ -124,8 +133,17 @@ class Algebra:
         content_a = self.deref(a)
         content_b = self.deref(b) if isinstance(b, Ref) else b
         if content_a is None or content_b is None:
-            return self._memo(key, hint, lambda: self.intersect(self._force(a), self._force(b)), True)
+            return self._memo(key, hint, lambda: self._later("allOf", lambda: self.intersect(self._force(a), self._force(b)),
+                                                             a), True)
         return self._memo(key, hint, lambda: self.intersect(content_a, content_b), False)
+
+    def _later(self, keyword: str, compute: Callable[[], Node], fallback: Node) -> Node:
+        """A deferred computation; when inexpressible, ``fallback`` (reported as loosened)."""
+        try:
+            return compute()
+        except Inexpressible as error:
+            self.on_loosened(keyword, f"through a recursive $ref: {error}")
+            return self._force(fallback)
 
     def _force(self, node: Node) -> Node:
         if isinstance(node, Ref):
@@ -185,7 +203,11 @@ class Algebra:
         return NEVER
 
     def _intersect_objects(self, a: ObjectNode, b: ObjectNode) -> Node:
-        names = list(dict.fromkeys([name for name, _ in a.properties] + [name for name, _ in b.properties]))
+        explicit = [name for name, _ in a.properties if name not in a.implicit]
+        explicit += [name for name, _ in b.properties if name not in b.implicit]
+        implicit = [name for name, _ in a.properties + b.properties if name in a.implicit or name in b.implicit]
+        names = list(dict.fromkeys(explicit + implicit))
+        still_implicit = frozenset(implicit) - frozenset(explicit)
         props: list[tuple[str, Node]] = []
         with self.defs.descend():
             for name in names:
@@ -208,13 +230,30 @@ class Algebra:
             min_properties=max(a.min_properties, b.min_properties),
             max_properties=min(maxima) if maxima else None,
             pointer=a.pointer or b.pointer,
+            implicit=still_implicit,
         )
         return make_object(node)
 
     # ------------------------------------------------------------------ difference
     def difference(self, a: Node, b: Node) -> Node:
-        """The values matching ``a`` but not ``b``; raises :class:`Inexpressible`."""
+        """The values matching ``a`` but not ``b``; raises :class:`Inexpressible`.
+
+        One top-level difference may spend at most ``NEGATION_BUDGET`` steps (negating deep
+        structures multiplies alternatives); beyond that it is inexpressible.
+        """
+        if self._negation_depth == 0:
+            self._negation_budget = NEGATION_BUDGET
+        self._negation_depth += 1
+        try:
+            return self._difference(a, b)
+        finally:
+            self._negation_depth -= 1
+
+    def _difference(self, a: Node, b: Node) -> Node:
         self.defs.tick()
+        self._negation_budget -= 1
+        if self._negation_budget < 0:
+            raise Inexpressible("the negation is too large")
         if isinstance(a, Never) or isinstance(b, Never):
             return a
         if isinstance(b, AnyValue) or a == b:
@@ -246,7 +285,8 @@ class Algebra:
         content_a = self.deref(a) if isinstance(a, Ref) else a
         content_b = self.deref(b) if isinstance(b, Ref) else b
         if content_a is None or content_b is None:
-            return self._memo(key, hint, lambda: self.difference(self._force(a), self._force(b)), True)
+            return self._memo(key, hint, lambda: self._later("not", lambda: self.difference(self._force(a), self._force(b)),
+                                                             a), True)
         return self._memo(key, hint, lambda: self.difference(content_a, content_b), False)
 
     def _difference_typed(self, a: TypedNode, b: TypedNode) -> Node:
@@ -548,11 +588,16 @@ def make_array(node: ArrayNode) -> Node:
                      node.pointer)
 
 
-def make_object(node: ObjectNode) -> Node:
+def make_object(node: ObjectNode, order: list[str] | None = None) -> Node:
     """``node`` with required-but-impossible keys detected (Never) and required keys declared."""
     declared = dict(node.properties)
     props = list(node.properties)
-    for name in sorted(node.required - declared.keys()):
+    implicit = set(node.implicit)
+    missing = node.required - declared.keys()
+    for name in [n for n in (order or []) if n in missing] + sorted(missing - set(order or [])):
+        if name in declared:
+            continue
+        implicit.add(name)
         value: Node = NEVER
         for cls in node.extras:
             if string_matches(cls.keys, name):
@@ -572,7 +617,8 @@ def make_object(node: ObjectNode) -> Node:
     extras = tuple(
         cls for cls in node.extras if not isinstance(cls.value, Never) and not _empty_keys(cls.keys)
     )
-    return ObjectNode(tuple(props), node.required, extras, node.min_properties, node.max_properties, node.pointer)
+    return ObjectNode(tuple(props), node.required, extras, node.min_properties, node.max_properties, node.pointer,
+                      frozenset(implicit))
 
 
 def _empty_keys(keys: StringNode) -> bool:

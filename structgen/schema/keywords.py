@@ -91,7 +91,7 @@ class Fold:
     contains: tuple[Contains, ...] = ()
     unique: bool = False
     properties: dict[str, Node] = field(default_factory=dict)
-    required: set[str] = field(default_factory=set)
+    required: dict[str, None] = field(default_factory=dict)
     patterns: list[tuple[Pattern, Node]] = field(default_factory=list)
     additional: Node | None = None
     property_names: Node = ANY
@@ -197,7 +197,7 @@ class Fold:
             max_properties=self.max_properties,
             pointer=self.scope.pointer,
         )
-        return make_object(node)
+        return make_object(node, list(self.required))
 
     def _key_language(self) -> StringNode | None:
         """The string language of ``propertyNames`` (None when unconstrained)."""
@@ -544,7 +544,7 @@ def required(fold: Fold, value: Any) -> None:
     if not isinstance(value, list) or not all(isinstance(name, str) for name in value):
         raise InvalidSchemaError("required must be an array of strings", fold.at("required"), "required")
     fold.touched.add("object")
-    fold.required.update(value)
+    fold.required.update(dict.fromkeys(value))
 
 
 def additional_properties(fold: Fold, value: Any) -> None:

@@ -131,7 +131,8 @@ class ObjectNode:
     """An object with declared properties (in order), required keys, and classes of other keys.
 
     A key not declared and in no class of ``extras`` is forbidden; the ``extras`` languages are
-    pairwise disjoint.
+    pairwise disjoint.  ``implicit`` names the properties declared only because they are required
+    (they follow the explicit ones in the emitted order).
     """
 
     properties: tuple[tuple[str, Node], ...] = ()
@@ -140,6 +141,7 @@ class ObjectNode:
     min_properties: int = 0
     max_properties: int | None = None
     pointer: str = field(default="", compare=False)
+    implicit: frozenset[str] = frozenset()
 
     def declared(self) -> dict[str, Node]:
         return dict(self.properties)

@@ -49,6 +49,7 @@ class Normalizer:
         self.report = report
         self.defs = Definitions(budget)
         self.algebra = Algebra(self.defs)
+        self.algebra.on_loosened = lambda keyword, reason: report.loosened("", keyword, reason)
         self._ref_names: dict[object, str] = {}
 
     def root(self) -> Node:

@@ -94,16 +94,25 @@ def format_known(name: str) -> bool:
 
 
 def realize(node: StringNode, report: Report | None = None, pointer: str = "") -> Regular:
-    """The regular language of ``node``; constraints that cannot be built are reported and dropped.
+    """The regular language of ``node`` (cached).
 
     Raises :class:`StringTooComplex` when the language is too large to build.
     """
     if _regular is None:
         raise StringTooComplex("no regular-language layer")
+    result = _realize_cached(node)
+    if isinstance(result, Exception):
+        raise StringTooComplex(str(result))
+    return result
+
+
+@lru_cache(maxsize=4096)
+def _realize_cached(node: StringNode) -> Any:
+    assert _regular is not None
     try:
-        return _realize(node, report, pointer)
-    except _regular.RegularTooLarge as error:
-        raise StringTooComplex(str(error)) from None
+        return _realize(node, None, "")
+    except (_regular.RegularTooLarge, StringTooComplex, UnsupportedSchemaError, InvalidSchemaError) as error:
+        return error
 
 
 def _realize(node: StringNode, report: Report | None, pointer: str) -> Regular:
@@ -129,7 +138,7 @@ def _realize(node: StringNode, report: Report | None, pointer: str) -> Regular:
         lang = lang - R.literals(sorted(node.excluded))
     for negated in node.negated:
         try:
-            lang = lang - _realize(negated, None, pointer)
+            lang = lang - realize(negated)
         except (StringTooComplex, UnsupportedSchemaError) as error:
             if report is None:
                 raise StringTooComplex(str(error)) from None
@@ -182,7 +191,9 @@ def is_empty(node: StringNode) -> bool:
         return not any(string_matches(node, text) for text in node.literals)
     if node.max_length is not None and node.min_length > node.max_length:
         return True
-    if not node.patterns and not node.formats and not node.negated:
+    constraints = len(node.patterns) + len(node.formats) + 2 * len(node.negated) + bool(node.excluded)
+    constraints += bool(node.min_length or node.max_length is not None)
+    if constraints < 2:
         return False
     try:
         return bool(realize(node).is_empty())

@@ -73,23 +73,49 @@ def expressions(names: list[str], with_tokens: bool = True) -> st.SearchStrategy
     return st.recursive(
         atoms,
         lambda inner: st.one_of(alternates_of(inner).map(ast.Group), _repeat(inner)),
-        max_leaves=12,
+        max_leaves=10,
     )
 
 
-@st.composite
-def grammars(draw: st.DrawFn, with_tokens: bool = True) -> ast.Grammar:
-    """A random grammar tree (no source text, no comments)."""
-    names = draw(st.lists(st.sampled_from(NAME_POOL), min_size=1, max_size=4))
-    referable = sorted(set(names)) + draw(st.lists(st.sampled_from(NAME_POOL), max_size=1))
-    exprs = expressions(referable, with_tokens)
-    rules = tuple(ast.Rule(name, draw(alternates_of(exprs))) for name in names)
-    return ast.Grammar(rules)
+EXPRESSIONS = expressions(NAME_POOL)
+EXPRESSIONS_WITHOUT_TOKENS = expressions(NAME_POOL, with_tokens=False)
 
 
-def grammar_texts(with_tokens: bool = True) -> st.SearchStrategy[str]:
+def grammars(with_tokens: bool = True) -> st.SearchStrategy[ast.Grammar]:
+    """A random grammar tree (no source text, no comments); references may name undefined rules."""
+    exprs = EXPRESSIONS if with_tokens else EXPRESSIONS_WITHOUT_TOKENS
+    rules = st.builds(ast.Rule, st.sampled_from(NAME_POOL), alternates_of(exprs))
+    return st.lists(rules, min_size=1, max_size=4).map(lambda rs: ast.Grammar(tuple(rs)))
+
+
+def _close(grammar: ast.Grammar) -> ast.Grammar:
+    """The grammar with its first rule named root and every reference pointing at a defined rule."""
+    names = ["root"] + [r.name for r in grammar.rules[1:]]
+    defined = sorted(set(names))
+
+    def expr(e: ast.Expr) -> ast.Expr:
+        if isinstance(e, ast.RuleRef) and e.name not in defined:
+            return ast.RuleRef(defined[NAME_POOL.index(e.name) % len(defined)])
+        if isinstance(e, ast.Repeat):
+            return ast.Repeat(expr(e.item), e.min, e.max, e.op)
+        if isinstance(e, ast.Group):
+            return ast.Group(alts(e.body))
+        return e
+
+    def alts(a: ast.Alternates) -> ast.Alternates:
+        return ast.Alternates(tuple(ast.Sequence(tuple(expr(i) for i in s.items)) for s in a.options))
+
+    return ast.Grammar(tuple(ast.Rule(n, alts(r.body)) for n, r in zip(names, grammar.rules)))
+
+
+def closed_grammars(with_tokens: bool = True) -> st.SearchStrategy[ast.Grammar]:
+    """Random grammars with a root rule and no undefined references (llama.cpp accepts many of them)."""
+    return grammars(with_tokens).map(_close)
+
+
+def grammar_texts(with_tokens: bool = True, closed: bool = False) -> st.SearchStrategy[str]:
     """The canonical text of a random grammar."""
-    return grammars(with_tokens).map(format_grammar)
+    return (closed_grammars if closed else grammars)(with_tokens).map(format_grammar)
 
 
 @st.composite

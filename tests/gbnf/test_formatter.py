@@ -174,7 +174,7 @@ def test_library_grammars_keep_rules_and_comments(path: Path) -> None:
     assert format_grammar(out) == out
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(grammars())
 def test_printed_trees_parse_back_to_the_same_language(grammar: ast.Grammar) -> None:
     text = format_grammar(grammar)
@@ -183,7 +183,7 @@ def test_printed_trees_parse_back_to_the_same_language(grammar: ast.Grammar) -> 
     assert format_grammar(parsed) == text
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data(), grammar_texts())
 def test_formatting_is_idempotent_and_keeps_comments(data: st.DataObject, text: str) -> None:
     source = data.draw(commented(text))

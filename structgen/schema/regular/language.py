@@ -9,7 +9,7 @@ from .charset import ANY
 from .dfa import Dfa
 from .ecma import parse
 from .nfa import compile_node, concatenate
-from .rx import Chars, Node, Repeat, Seq
+from .rx import Chars, Node, Repeat, Seq, strip_anchor, trim_head, trim_tail
 
 _ANY_STAR: Node = Repeat(Chars(ANY), 0, None)
 
@@ -39,7 +39,16 @@ class Regular:
         other dialects), both with ``keyword="pattern"`` and ``pointer``, or RegularTooLarge.
         """
         node = parse(pattern, pointer)
-        return cls(compile_node(Seq((_ANY_STAR, node, _ANY_STAR))))
+        parts: list[Node] = []
+        body = strip_anchor(node, "^")
+        if body is None:  # unanchored start: any prefix, so optional leading material is irrelevant
+            body = trim_head(node)
+            parts.append(_ANY_STAR)
+        anchored_end = strip_anchor(body, "$")
+        parts.append(trim_tail(body) if anchored_end is None else anchored_end)
+        if anchored_end is None:
+            parts.append(_ANY_STAR)
+        return cls(compile_node(Seq(tuple(parts))))
 
     @classmethod
     def from_node(cls, node: Node) -> Regular:

@@ -91,38 +91,56 @@ class _Determinizer:
         self.final = final
         self.word_sensitive = word_sensitive
         self._closures: dict[tuple[frozenset[int], bool, bool, str], frozenset[int]] = {}
+        self.has_asserts = any(nfa.asserts)
+        self._single: list[frozenset[int] | None] = [None] * len(nfa.eps)
 
     def closure(self, states: frozenset[int], at_start: bool, prev_word: bool, nxt: str) -> frozenset[int]:
         """States reachable without consuming input, given the context (``nxt``: w, n, end or ``-``
         for "not yet known", which follows only assertions that do not look ahead)."""
+        if not self.has_asserts:
+            at_start, prev_word, nxt = False, False, "-"
         key = (states, at_start, prev_word, nxt)
         cached = self._closures.get(key)
         if cached is not None:
             return cached
-        seen = set(states)
-        stack = list(states)
-        while stack:
-            q = stack.pop()
-            targets = list(self.nfa.eps[q])
-            for kind, t in self.nfa.asserts[q]:
-                if kind == "^":
-                    ok = at_start
-                elif nxt == "-":
-                    ok = False
-                elif kind == "$":
-                    ok = nxt == "end"
-                else:
-                    boundary = prev_word != (nxt == "w")
-                    ok = boundary if kind == "b" else not boundary
-                if ok:
-                    targets.append(t)
-            for t in targets:
-                if t not in seen:
-                    seen.add(t)
-                    stack.append(t)
+        seen: set[int] = set()
+        for q in states:
+            seen |= self._eps_closure(q)
+        if self.has_asserts and (at_start or nxt != "-"):
+            stack = list(seen)
+            while stack:
+                q = stack.pop()
+                for kind, t in self.nfa.asserts[q]:
+                    if kind == "^":
+                        ok = at_start
+                    elif nxt == "-":
+                        ok = False
+                    elif kind == "$":
+                        ok = nxt == "end"
+                    else:
+                        boundary = prev_word != (nxt == "w")
+                        ok = boundary if kind == "b" else not boundary
+                    if ok and t not in seen:
+                        new = self._eps_closure(t) - seen
+                        seen |= new
+                        stack.extend(new)
         result = frozenset(seen)
         self._closures[key] = result
         return result
+
+    def _eps_closure(self, q: int) -> frozenset[int]:
+        """States reachable from ``q`` through plain epsilon edges (no assertion)."""
+        cached = self._single[q]
+        if cached is None:
+            seen = {q}
+            stack = [q]
+            while stack:
+                for t in self.nfa.eps[stack.pop()]:
+                    if t not in seen:
+                        seen.add(t)
+                        stack.append(t)
+            cached = self._single[q] = frozenset(seen)
+        return cached
 
     def run(self, start: int) -> Dfa:
         first: Key = (self.closure(frozenset([start]), True, False, "-"), True, False)
@@ -153,28 +171,39 @@ class _Determinizer:
 
     def _moves(self, states: frozenset[int], allowed: CharSet) -> list[tuple[int, int, frozenset[int]]]:
         """The code-point segments leaving ``states`` (within ``allowed``) and the NFA states they reach."""
-        events: list[tuple[int, int, int]] = []
+        groups: dict[CharSet, list[int]] = {}
         for q in states:
             for chars, t in self.nfa.chars[q]:
-                for lo, hi in (chars & allowed).ranges if allowed is not ANY else chars.ranges:
-                    events.append((lo, 1, t))
-                    events.append((hi + 1, -1, t))
+                groups.setdefault(chars, []).append(t)
+        classes = [(chars if allowed is ANY else chars & allowed, frozenset(ts)) for chars, ts in groups.items()]
+        if len(classes) == 1:
+            chars, targets = classes[0]
+            return [(lo, hi, targets) for lo, hi in chars.ranges]
+        events: list[tuple[int, int, int]] = []
+        for i, (chars, _) in enumerate(classes):
+            for lo, hi in chars.ranges:
+                events.append((lo, 1, i))
+                events.append((hi + 1, -1, i))
         events.sort()
-        active: dict[int, int] = {}
+        active: set[int] = set()
+        unions: dict[frozenset[int], frozenset[int]] = {}
         out: list[tuple[int, int, frozenset[int]]] = []
         i = 0
         while i < len(events):
             pos = events[i][0]
             while i < len(events) and events[i][0] == pos:
-                _, delta, t = events[i]
-                c = active.get(t, 0) + delta
-                if c:
-                    active[t] = c
+                _, delta, g = events[i]
+                if delta > 0:
+                    active.add(g)
                 else:
-                    del active[t]
+                    active.discard(g)
                 i += 1
             if active and i < len(events):
-                out.append((pos, events[i][0] - 1, frozenset(active)))
+                key = frozenset(active)
+                targets = unions.get(key)
+                if targets is None:
+                    targets = unions[key] = frozenset().union(*(classes[g][1] for g in key))
+                out.append((pos, events[i][0] - 1, targets))
         return out
 
 

@@ -96,3 +96,75 @@ def uses_word_boundary(node: Node) -> bool:
         elif isinstance(n, Repeat):
             stack.append(n.node)
     return False
+
+
+def _has_assert(node: Node) -> bool:
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, Assert):
+            return True
+        if isinstance(n, Seq):
+            stack.extend(n.parts)
+        elif isinstance(n, Alt):
+            stack.extend(n.options)
+        elif isinstance(n, Repeat):
+            stack.append(n.node)
+    return False
+
+
+def _trim(node: Node, tail: bool) -> Node:
+    """A shorter pattern with the same unanchored-search language: optional material at the trailing
+    (``tail``) or leading end is dropped, since the surrounding ``.*`` absorbs it. Parts with
+    assertions are kept as they are."""
+    if isinstance(node, Chars) or _has_assert(node):
+        return node
+    if isinstance(node, Repeat):
+        if node.low == 0:
+            return EPSILON
+        rest = Repeat(node.node, node.low - 1, node.low - 1)
+        end = _trim(node.node, tail)
+        return Seq((rest, end) if tail else (end, rest))
+    if isinstance(node, Alt):
+        options = tuple(_trim(o, tail) for o in node.options)
+        return EPSILON if any(o == EPSILON for o in options) else Alt(options)
+    parts = list(node.parts)
+    while parts:
+        i = len(parts) - 1 if tail else 0
+        trimmed = _trim(parts[i], tail)
+        if trimmed != EPSILON:
+            parts[i] = trimmed
+            break
+        parts.pop(i)
+    return Seq(tuple(parts))
+
+
+def trim_tail(node: Node) -> Node:
+    """``node`` without optional trailing material (same language when followed by ``.*``)."""
+    return _trim(node, True)
+
+
+def trim_head(node: Node) -> Node:
+    """``node`` without optional leading material (same language when preceded by ``.*``)."""
+    return _trim(node, False)
+
+
+def strip_anchor(node: Node, kind: AssertKind) -> Node | None:
+    """``node`` without the ``^`` (or ``$``) that starts (ends) every alternative; None when some
+    alternative does not begin (end) with that anchor."""
+    if isinstance(node, Assert):
+        return EPSILON if node.kind == kind else None
+    if isinstance(node, Alt):
+        options = [strip_anchor(o, kind) for o in node.options]
+        if not options or any(o is None for o in options):
+            return None
+        return Alt(tuple(o for o in options if o is not None))
+    if isinstance(node, Seq) and node.parts:
+        i = 0 if kind == "^" else len(node.parts) - 1
+        inner = strip_anchor(node.parts[i], kind)
+        if inner is None:
+            return None
+        parts = list(node.parts)
+        parts[i] = inner
+        return Seq(tuple(parts))
+    return None

