@@ -299,7 +299,7 @@ class _Parser:
             return value
         if c == "u":
             return self.unicode_escape()
-        if c == "-" or c in _SYNTAX or not (c.isalnum() or c == "_"):
+        if c in _SYNTAX or not c.isalnum():  # Annex B identity escapes of punctuation (\- \/ \_ ...)
             return ord(c)
         if c in _FOREIGN:
             raise self.unsupported(_FOREIGN[c])

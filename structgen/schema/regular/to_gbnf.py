@@ -18,6 +18,8 @@ _RAW = ~(CharSet([(0, 0x1F), (0x22, 0x22), (0x5C, 0x5C)]) | SURROGATES)
 _NOTHING = "[^\\x00-\\U0010FFFF]"
 _CLASS_SPECIAL = {0x5C: "\\\\", 0x5D: "\\]", 0x5B: "\\[", 0x2D: "\\-", 0x22: '\\"', 0x5E: "\\x5E"}
 _HEX_ANY = "[0-9a-fA-F]"
+MAX_TRIE_EDGES = 6
+"""States with more edges than this get one escape rule per successor rather than a deterministic trie."""
 
 
 def gbnf_char(cp: int, in_class: bool) -> str:
@@ -182,9 +184,15 @@ def emit_json_string_content(lang: Regular, rule_prefix: str) -> tuple[str, dict
             # One successor: a rule for "an escape of one of these characters", shared between states.
             rule = _escape_rule(em, [(lo, hi, "") for lo, hi, _ in escaped])
             alternatives.append(_seq('"\\\\"', rule, em.state_ref(targets.pop())))
-        elif targets:
+        elif len(escaped) <= MAX_TRIE_EDGES:
             rule = _escape_rule(em, [(lo, hi, em.state_ref(t)) for lo, hi, t in escaped])
             alternatives.append(_seq('"\\\\"', rule))
+        else:
+            # Many intervals: one shared escape rule per successor instead of a large trie for this state.
+            # Alternatives then share the backslash; they part within the escape's few characters.
+            for t in sorted(targets):
+                rule = _escape_rule(em, [(lo, hi, "") for lo, hi, u in escaped if u == t])
+                alternatives.append(_seq('"\\\\"', rule, em.state_ref(t)))
         bodies[q] = alternatives
     return em.emit(bodies)
 

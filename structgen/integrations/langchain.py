@@ -1,0 +1,90 @@
+"""LangChain integration: an LLM that talks to a llama.cpp-style server through structgen.
+
+Needs the ``langchain`` extra (``pip install 'structgen[langchain]'``). The LLM keeps one
+:class:`~structgen.client.Conversation`, so the server's slot and cookies carry over between calls
+and the prompt cache is reused, as hosted llama-like APIs ask. Give it a GBNF ``grammar`` or an
+``output_type`` (compiled to a grammar) to constrain every answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+try:
+    from langchain_core.callbacks import CallbackManagerForLLMRun
+    from langchain_core.language_models.llms import LLM
+    from langchain_core.outputs import GenerationChunk
+except ImportError as exc:  # pragma: no cover - exercised only without the extra
+    raise ImportError("structgen.integrations.langchain needs langchain-core: "
+                      "pip install 'structgen[langchain]'") from exc
+
+from pydantic import ConfigDict, PrivateAttr
+
+from ..client import Conversation, LlamaClient
+from ..schema import compile as compile_schema
+from ..server import default_client
+
+
+class StructgenLLM(LLM):
+    """A LangChain LLM for llama.cpp's native ``/completion`` API, optionally grammar-constrained."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    url: str | None = None
+    api_key: str | None = None
+    grammar: str | None = None
+    output_type: Any = None
+    n_predict: int = 256
+    temperature: float = 0.0
+    cache_prompt: bool = True
+    sampling: dict[str, Any] = {}
+
+    _client: LlamaClient | None = PrivateAttr(default=None)
+    _conversation: Conversation | None = PrivateAttr(default=None)
+
+    @property
+    def _llm_type(self) -> str:
+        return "structgen-llama"
+
+    @property
+    def conversation(self) -> Conversation:
+        """The conversation (slot id, cookies) shared by every call of this LLM."""
+        if self._conversation is None:
+            self._client = default_client(self.url, api_key=self.api_key)
+            self._conversation = self._client.conversation()
+        return self._conversation
+
+    def _grammar(self) -> str | None:
+        if self.grammar is not None:
+            return self.grammar
+        if self.output_type is not None:
+            return compile_schema(self.output_type, additional_properties=False, whitespace="compact").grammar
+        return None
+
+    def _params(self, stop: list[str] | None, kwargs: dict[str, Any]) -> dict[str, Any]:
+        params: dict[str, Any] = {"n_predict": self.n_predict, "temperature": self.temperature,
+                                  "cache_prompt": self.cache_prompt, **self.sampling, **kwargs}
+        grammar = self._grammar()
+        if grammar is not None:
+            params["grammar"] = grammar
+        if stop:
+            params["stop"] = stop
+        return params
+
+    def _call(self, prompt: str, stop: list[str] | None = None,
+              run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> str:
+        return self.conversation.completion(prompt, **self._params(stop, kwargs)).content
+
+    def _stream(self, prompt: str, stop: list[str] | None = None,
+                run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> Iterator[GenerationChunk]:
+        for delta in self.conversation.stream(prompt, **self._params(stop, kwargs)):
+            chunk = GenerationChunk(text=delta.content)
+            if run_manager is not None:
+                run_manager.on_llm_new_token(delta.content, chunk=chunk)
+            yield chunk
+
+    @property
+    def slot_id(self) -> int:
+        """The server slot the next call will ask for (-1 before the first answer)."""
+        return self.conversation.slot_id
