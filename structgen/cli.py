@@ -110,7 +110,9 @@ def read_source(spec: str, console: Console, library: bool = False) -> tuple[byt
         try:
             path = grammars.path(spec)
         except grammars.GrammarNotFoundError:
-            raise UsageError(f"{spec}: no such file or library grammar (see 'structgen grammars list')") from None
+            raise UsageError(
+                f"{spec}: no such file or library grammar (see 'structgen grammars list')"
+            ) from None
         return path.read_bytes(), path.name
     try:
         return path.read_bytes(), spec
@@ -130,7 +132,9 @@ def load_usable_grammar(spec: str, console: Console) -> Matcher:
     if errors:
         for d in errors:
             console.warn(d.render(console.color))
-        raise UsageError(f"{name}: the grammar cannot be used ({len(errors)} error{'s' * (len(errors) != 1)})")
+        raise UsageError(
+            f"{name}: the grammar cannot be used ({len(errors)} error{'s' * (len(errors) != 1)})"
+        )
     try:
         return Matcher(parse_grammar(data, name))
     except GrammarError as exc:
@@ -145,7 +149,9 @@ def _plural(n: int, word: str) -> str:
 
 
 def _configure_check(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("files", nargs="+", metavar="FILE", help="grammar files ('-' = stdin) or library names")
+    parser.add_argument(
+        "files", nargs="+", metavar="FILE", help="grammar files ('-' = stdin) or library names"
+    )
     parser.add_argument("--strict", action="store_true", help="count warnings as problems (exit status 1)")
     parser.add_argument("-q", "--quiet", action="store_true", help="show errors only")
 
@@ -171,8 +177,10 @@ def _check(args: argparse.Namespace, console: Console) -> int:
                 if args.quiet:
                     continue
             console.print(d.render(console.color))
-    summary = f"{_plural(len(args.files), 'file')} checked: {_plural(n_errors, 'error')}, " \
-              f"{_plural(n_warnings, 'warning')}"
+    summary = (
+        f"{_plural(len(args.files), 'file')} checked: {_plural(n_errors, 'error')}, "
+        f"{_plural(n_warnings, 'warning')}"
+    )
     console.print(summary)
     if unreadable:
         return EXIT_USAGE
@@ -215,9 +223,14 @@ def _fmt(args: argparse.Namespace, console: Console) -> int:
                 status = max(status, EXIT_FAIL)
         elif args.diff:
             if changed:
-                console.out.writelines(difflib.unified_diff(
-                    original.splitlines(keepends=True), formatted.splitlines(keepends=True),
-                    f"{name} (original)", f"{name} (formatted)"))
+                console.out.writelines(
+                    difflib.unified_diff(
+                        original.splitlines(keepends=True),
+                        formatted.splitlines(keepends=True),
+                        f"{name} (original)",
+                        f"{name} (formatted)",
+                    )
+                )
                 status = max(status, EXIT_FAIL)
         elif args.write and spec != STDIN:
             if changed:
@@ -237,9 +250,12 @@ def _configure_match(parser: argparse.ArgumentParser) -> None:
     source.add_argument("--text", "-t", help="the text to match")
     source.add_argument("--file", "-f", help="read the text from this file ('-' = stdin)")
     source.add_argument(STDIN, dest="stdin", action="store_true", help="read the text from standard input")
-    parser.add_argument("--prefix", action="store_true",
-                        help="succeed when the text can still be completed to a match")
-    parser.add_argument("--strip-newline", action="store_true", help="drop one trailing newline from the text")
+    parser.add_argument(
+        "--prefix", action="store_true", help="succeed when the text can still be completed to a match"
+    )
+    parser.add_argument(
+        "--strip-newline", action="store_true", help="drop one trailing newline from the text"
+    )
 
 
 @command("match", "does a text match a grammar? if not, say where and what was expected", _configure_match)
@@ -253,7 +269,7 @@ def _match(args: argparse.Namespace, console: Console) -> int:
         except UnicodeDecodeError as exc:
             raise UsageError(f"{name}: not UTF-8 text (byte offset {exc.start})") from None
     if args.strip_newline:
-        text = text[:-2] if text.endswith("\r\n") else text[:-1] if text.endswith("\n") else text
+        text = text.removesuffix("\r\n") if text.endswith("\r\n") else text.removesuffix("\n")
     matcher = load_usable_grammar(args.grammar, console)
     try:
         result = matcher.match(text)
@@ -352,6 +368,22 @@ def _grammars(args: argparse.Namespace, console: Console) -> int:
 # -- client: serve, run (added by the client layer) -------------------------------------------------
 
 
+# -- label: data labeling (arguments and run in structgen/label/command.py) ----------------------
+
+
+def _configure_label(parser: argparse.ArgumentParser) -> None:
+    from .label.command import configure
+
+    configure(parser)
+
+
+@command("label", "label records (JSONL, CSV, text) with a model: concurrent, resumable", _configure_label)
+def _label(args: argparse.Namespace, console: Console) -> int:
+    from .label.command import run
+
+    return run(args, console)
+
+
 # -- entry point ------------------------------------------------------------------------------------
 
 
@@ -370,8 +402,12 @@ def build_parser() -> argparse.ArgumentParser:
         prog="structgen",
         description="Typed, grammar-constrained output from llama.cpp-style servers; GBNF tools.",
     )
-    parser.add_argument("--color", choices=["auto", "always", "never"], default="auto",
-                        help="colour the output (default: auto, on a terminal unless NO_COLOR is set)")
+    parser.add_argument(
+        "--color",
+        choices=["auto", "always", "never"],
+        default="auto",
+        help="colour the output (default: auto, on a terminal unless NO_COLOR is set)",
+    )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for cmd in COMMANDS.values():
         sub = subparsers.add_parser(cmd.name, help=cmd.help, description=cmd.help)
@@ -379,8 +415,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None, *, stdout: IO[str] | None = None, stderr: IO[str] | None = None,
-         stdin: IO[bytes] | None = None) -> int:
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    stdout: IO[str] | None = None,
+    stderr: IO[str] | None = None,
+    stdin: IO[bytes] | None = None,
+) -> int:
     """Run the command line; returns the exit status (the console script exits with it)."""
     out = stdout if stdout is not None else sys.stdout
     err = stderr if stderr is not None else sys.stderr

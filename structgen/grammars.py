@@ -43,8 +43,7 @@ def names() -> list[str]:
 
 def path(name: str) -> Path:
     """The file of the library grammar ``name``; raises GrammarNotFoundError for an unknown name."""
-    if name.endswith(SUFFIX):
-        name = name[: -len(SUFFIX)]
+    name = name.removesuffix(SUFFIX)
     if _NAME.match(name):
         candidate = folder() / (name + SUFFIX)
         if candidate.is_file():

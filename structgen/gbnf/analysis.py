@@ -123,14 +123,14 @@ class LeftCycle:
     growing: bool
 
 
-def left_cycles(lowered: Lowered, transitive: bool) -> list[LeftCycle]:
+def left_cycles(lowered: Lowered, may_be_empty: list[bool]) -> list[LeftCycle]:
     """Left-recursive cycles, one per strongly connected group of rules.
 
-    With ``transitive=False`` a rule counts as possibly empty only when it has an empty alternative, as in
-    llama.cpp's check (so these are exactly the cycles llama.cpp refuses); with ``transitive=True`` every
-    rule that can match the empty string counts, which finds all left recursion.
+    A reference lets the scan go on to the next element when ``may_be_empty`` holds for its rule. With
+    :func:`directly_empty`, as in llama.cpp's check, these are exactly the cycles llama.cpp refuses; with
+    :func:`nullable` (every rule that can match the empty string) they are all the left recursion there is.
     """
-    empty = nullable(lowered) if transitive else directly_empty(lowered)
+    empty = may_be_empty
     n = len(lowered.rules)
     edges: list[dict[int, bool]] = [{} for _ in range(n)]  # target -> some reference to it leaves work behind
     for sym, rule in enumerate(lowered.rules):

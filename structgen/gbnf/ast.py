@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Union
 
 
 @dataclass(frozen=True)
@@ -84,7 +83,7 @@ class Repeat:
     span: Span = field(default=NO_SPAN, compare=False)
 
 
-Expr = Union[Literal, CharClass, AnyChar, RuleRef, Token, Group, Repeat]
+Expr = Literal | CharClass | AnyChar | RuleRef | Token | Group | Repeat
 
 
 @dataclass(frozen=True)
@@ -142,7 +141,7 @@ class Grammar:
         return found
 
 
-Node = Union[Expr, Sequence, Alternates, Rule]
+Node = Expr | Sequence | Alternates | Rule
 
 
 def children(node: Node) -> tuple[Node, ...]:

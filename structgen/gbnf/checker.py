@@ -16,7 +16,15 @@ from pathlib import Path
 
 from ..errors import GrammarError, Location
 from . import ast
-from .analysis import directly_empty, generated_base, is_whitespace, left_cycles, nullable, whitespace_only, whitespace_range
+from .analysis import (
+    directly_empty,
+    generated_base,
+    is_whitespace,
+    left_cycles,
+    nullable,
+    whitespace_only,
+    whitespace_range,
+)
 from .diagnostics import Diagnostic, Severity, at
 from .formatter import format_expr
 from .lower import MAX_REPETITION_THRESHOLD, Lowered, left_recursive_symbols, lower, undefined_symbols
@@ -69,8 +77,7 @@ def _max_depth(grammar: ast.Grammar) -> int:
 
 @dataclass
 class _Context:
-    grammar: ast.Grammar
-    source: Source
+    rules: dict[str, ast.Rule]  # the definition llama.cpp uses for each name (the last one)
     lowered: Lowered
     nullable: list[bool]
     directly_empty: list[bool]
@@ -93,16 +100,23 @@ class _Checker:
     def run(self) -> list[Diagnostic]:
         grammar = self.grammar
         if not grammar.rules:
-            self.add(None, ERROR, "empty-grammar", "the grammar has no rules (llama.cpp refuses an empty grammar)")
+            self.add(
+                None, ERROR, "empty-grammar", "the grammar has no rules (llama.cpp refuses an empty grammar)"
+            )
             return self.found
         lowered = lower(grammar, self.source)
         self.found.extend(lowered.problems)
         self.refused = {d.location.offset for d in lowered.problems}
-        ctx = _Context(grammar, self.source, lowered, nullable(lowered), directly_empty(lowered),
-                       whitespace_only(lowered))
+        ctx = _Context(
+            {rule.name: rule for rule in grammar.rules},
+            lowered,
+            nullable(lowered),
+            directly_empty(lowered),
+            whitespace_only(lowered),
+        )
         self.check_symbols(ctx)
         self.check_left_recursion(ctx)
-        self.check_rules(ctx)
+        self.check_rules(ctx.rules)
         for rule in grammar.rules:
             self.check_body(ctx, rule)
         return self.found
@@ -117,7 +131,9 @@ class _Checker:
         if "root" not in lowered.symbol_ids:
             self.add(None, ERROR, "missing-root", "no 'root' rule: llama-server starts from 'root'")
 
-    def describe_cycle(self, ctx: _Context, path: tuple[int, ...], transitive: bool) -> tuple[str, ast.Span | None]:
+    def describe_cycle(
+        self, ctx: _Context, path: tuple[int, ...], transitive: bool
+    ) -> tuple[str, ast.Span | None]:
         """The cycle as user rule names (``a -> b -> a``) and where to point: the first step's reference."""
         names: list[str] = []
         for sym in path:
@@ -126,7 +142,7 @@ class _Checker:
                 names.append(name)
         if len(names) == 1:
             names.append(names[0])
-        rule = ctx.grammar.get(names[0])
+        rule = ctx.rules.get(names[0])
         if rule is None:
             return " -> ".join(names), None
         target = names[1]
@@ -136,39 +152,50 @@ class _Checker:
         empty = _nullable if transitive else _directly_empty
         for _, node in _walk(rule.body):
             if isinstance(node, ast.Repeat) and node.max is None and empty(ctx, node.item):
-                return f"{names[0]} -> {names[0]}, through {_quote(node)}, a repetition of something that can " \
-                       "match the empty string", node.span
+                text = (
+                    f"{names[0]} -> {names[0]}, through {_quote(node)}, a repetition of something that "
+                    "can match the empty string"
+                )
+                return text, node.span
         return " -> ".join(names), rule.span
 
     def check_left_recursion(self, ctx: _Context) -> None:
-        refused = left_cycles(ctx.lowered, transitive=False)
+        refused = left_cycles(ctx.lowered, ctx.directly_empty)
         if not refused and left_recursive_symbols(ctx.lowered):  # pragma: no cover - the two ports disagree
             self.add(None, ERROR, "left-recursion", "left recursion (llama.cpp refuses the grammar)")
         covered: set[int] = set()
         for cycle in refused:
             covered |= cycle.members
             text, span = self.describe_cycle(ctx, cycle.path, transitive=False)
-            self.add(span, ERROR, "left-recursion",
-                     f"left recursion: {text} (llama.cpp refuses a rule that can start with itself)")
-        for cycle in left_cycles(ctx.lowered, transitive=True):
+            self.add(
+                span,
+                ERROR,
+                "left-recursion",
+                f"left recursion: {text} (llama.cpp refuses a rule that can start with itself)",
+            )
+        for cycle in left_cycles(ctx.lowered, ctx.nullable):
             if not cycle.growing or cycle.members & covered:
                 continue
             text, span = self.describe_cycle(ctx, cycle.path, transitive=True)
-            self.add(span, WARNING, "hidden-left-recursion",
-                     f"left recursion through rules that can match the empty string: {text}; llama.cpp's "
-                     "check misses it and then never finishes expanding the rule")
+            self.add(
+                span,
+                ERROR,
+                "hidden-left-recursion",
+                f"left recursion through rules that can match the empty string: {text}; llama.cpp's "
+                "check misses it, accepts the grammar and then never finishes expanding the rule",
+            )
 
-    def check_rules(self, ctx: _Context) -> None:
-        grammar = self.grammar
-        last: dict[str, ast.Rule] = {}
-        for rule in grammar.rules:
-            last[rule.name] = rule
-        for rule in grammar.rules:
+    def check_rules(self, last: dict[str, ast.Rule]) -> None:
+        for rule in self.grammar.rules:
             final = last[rule.name]
             if final is not rule:
-                self.add(rule.span, WARNING, "duplicate-rule",
-                         f"rule '{rule.name}' is defined again at line {final.span.line}; llama.cpp keeps only "
-                         "the last definition and ignores this one")
+                self.add(
+                    rule.span,
+                    WARNING,
+                    "duplicate-rule",
+                    f"rule '{rule.name}' is defined again at line {final.span.line}; llama.cpp keeps only "
+                    "the last definition and ignores this one",
+                )
         if "root" not in last:
             return
         refs: dict[str, set[str]] = {}
@@ -186,14 +213,16 @@ class _Checker:
             if name in reachable:
                 continue
             if name in used:
-                self.add(rule.span, WARNING, "unreachable-rule", f"rule '{name}' is not reachable from 'root'")
+                self.add(
+                    rule.span, WARNING, "unreachable-rule", f"rule '{name}' is not reachable from 'root'"
+                )
             else:
                 self.add(rule.span, WARNING, "unused-rule", f"rule '{name}' is never used")
 
     # -- checks inside rule bodies ---------------------------------------------------------------
 
     def check_body(self, ctx: _Context, rule: ast.Rule) -> None:
-        for seq, node in _walk(rule.body):
+        for _, node in _walk(rule.body):
             if isinstance(node, ast.Repeat):
                 self.check_repeat(ctx, node)
             elif isinstance(node, ast.CharClass):
@@ -201,12 +230,20 @@ class _Checker:
             elif isinstance(node, ast.Literal):
                 bad = next((cp for cp in node.chars if not _valid_scalar(cp)), None)
                 if bad is not None:
-                    self.add(node.span, WARNING, "impossible-char",
-                             f"U+{bad:04X} is not a Unicode character: no text can match {_quote(node)}")
+                    self.add(
+                        node.span,
+                        WARNING,
+                        "impossible-char",
+                        f"U+{bad:04X} is not a Unicode character: no text can match {_quote(node)}",
+                    )
             elif isinstance(node, ast.Token) and node.text is not None:
-                self.add(node.span, WARNING, "text-token",
-                         f"token reference {node.text} can only be checked against a model's vocabulary: "
-                         "llama.cpp refuses the grammar unless the text is exactly one token")
+                self.add(
+                    node.span,
+                    WARNING,
+                    "text-token",
+                    f"token reference {node.text} can only be checked against a model's vocabulary: "
+                    "llama.cpp refuses the grammar unless the text is exactly one token",
+                )
         for seq in self.sequences(rule.body):
             self.check_optional_chain(seq)
 
@@ -220,17 +257,29 @@ class _Checker:
     def check_class(self, node: ast.CharClass) -> None:
         if not node.ranges:
             what = "not any character (use '.')" if node.negated else "not 'no character'"
-            self.add(node.span, WARNING, "empty-class",
-                     f"empty character class {_quote(node)}: llama.cpp lowers it to nothing, so it matches the "
-                     f"empty string, {what}")
+            self.add(
+                node.span,
+                WARNING,
+                "empty-class",
+                f"empty character class {_quote(node)}: llama.cpp lowers it to nothing, so it matches the "
+                f"empty string, {what}",
+            )
             return
         for lo, hi in node.ranges:
             if lo > hi:
-                self.add(node.span, WARNING, "reversed-range",
-                         f"range U+{lo:04X}-U+{hi:04X} in {_quote(node)} is empty: its start is after its end")
+                self.add(
+                    node.span,
+                    WARNING,
+                    "reversed-range",
+                    f"range U+{lo:04X}-U+{hi:04X} in {_quote(node)} is empty: its start is after its end",
+                )
             elif lo > 0x10FFFF or (lo == hi and not _valid_scalar(lo)):
-                self.add(node.span, WARNING, "impossible-char",
-                         f"U+{lo:04X} in {_quote(node)} is not a Unicode character: no text contains it")
+                self.add(
+                    node.span,
+                    WARNING,
+                    "impossible-char",
+                    f"U+{lo:04X} in {_quote(node)} is not a Unicode character: no text contains it",
+                )
 
     def check_repeat(self, ctx: _Context, node: ast.Repeat) -> None:
         if node.span.start in self.refused and node.span is not ast.NO_SPAN:
@@ -242,26 +291,42 @@ class _Checker:
                 return  # the lowering reported it
             if node.max is not None and node.max > limit:
                 top = None
-                self.add(node.span, WARNING, "repetition-unbounded",
-                         f"{node.op}: llama.cpp treats a maximum over {limit} as no maximum ({{{node.min},}})")
+                self.add(
+                    node.span,
+                    WARNING,
+                    "repetition-unbounded",
+                    f"{node.op}: llama.cpp treats a maximum over {limit} as no maximum ({{{node.min},}})",
+                )
         if _lowers_to_nothing(node.item):
             return  # the lowering refused it
         if top is None:
             inner = _unbounded_inside(ctx, node.item)
             if inner is not None:
-                self.add(node.span, WARNING, "nested-repetition",
-                         f"{_quote(node)} repeats {_quote(inner)} without bound: the nested unbounded repetition "
-                         "is ambiguous and makes llama.cpp track many equivalent parses; repeat once")
+                self.add(
+                    node.span,
+                    WARNING,
+                    "nested-repetition",
+                    f"{_quote(node)} repeats {_quote(inner)} without bound: the nested unbounded repetition "
+                    "is ambiguous and makes llama.cpp track many equivalent parses; repeat once",
+                )
                 return
         if (top is None or top > 1) and _nullable(ctx, node.item):
-            self.add(node.span, WARNING, "nullable-repetition",
-                     f"{_quote(node)} repeats {_quote(node.item)}, which can match the empty string: a string "
-                     "then matches in many ways, which llama.cpp tracks at once; make the item non-empty")
+            self.add(
+                node.span,
+                WARNING,
+                "nullable-repetition",
+                f"{_quote(node)} repeats {_quote(node.item)}, which can match the empty string: a string "
+                "then matches in many ways, which llama.cpp tracks at once; make the item non-empty",
+            )
             return
         if top is None and _whitespace_only(ctx, node.item):
-            self.add(node.span, WARNING, "unbounded-whitespace",
-                     f"{_quote(node)} allows unlimited whitespace, which models tend to emit without end; "
-                     f"bound it, e.g. {format_expr(node.item)}{{0,20}}")
+            self.add(
+                node.span,
+                WARNING,
+                "unbounded-whitespace",
+                f"{_quote(node)} allows unlimited whitespace, which models tend to emit without end; "
+                f"bound it, e.g. {format_expr(node.item)}{{0,20}}",
+            )
 
     def check_optional_chain(self, seq: ast.Sequence) -> None:
         items = seq.items
@@ -273,14 +338,20 @@ class _Checker:
                 while j < len(items) and _same_optional(items[j], first.item):
                     j += 1
                 if j - i >= OPTIONAL_CHAIN:
-                    self.add(first.span, WARNING, "optional-chain",
-                             f"{j - i} optional copies of {_quote(first.item)} in a row are ambiguous (a shorter "
-                             f"string matches several ways); write {format_expr(first.item)}{{0,{j - i}}}")
+                    self.add(
+                        first.span,
+                        WARNING,
+                        "optional-chain",
+                        f"{j - i} optional copies of {_quote(first.item)} in a row are ambiguous (a shorter "
+                        f"string matches several ways); write {format_expr(first.item)}{{0,{j - i}}}",
+                    )
             i = j
 
 
 def _lowers_to_nothing(expr: ast.Expr) -> bool:
-    return (isinstance(expr, ast.Literal) and not expr.chars) or (isinstance(expr, ast.CharClass) and not expr.ranges)
+    return (isinstance(expr, ast.Literal) and not expr.chars) or (
+        isinstance(expr, ast.CharClass) and not expr.ranges
+    )
 
 
 def _valid_scalar(cp: int) -> bool:
@@ -312,7 +383,7 @@ def _unbounded_inside(ctx: _Context, expr: ast.Expr) -> ast.Repeat | None:
             node = _single_item(node.body)
         elif isinstance(node, ast.RuleRef) and node.name not in seen:
             seen.add(node.name)
-            rule = ctx.grammar.get(node.name)
+            rule = ctx.rules.get(node.name)
             node = _single_item(rule.body) if rule else None
         else:
             return None
@@ -390,10 +461,16 @@ def check(grammar: ast.Grammar | str | bytes, filename: str | None = None) -> li
         except GrammarError as exc:
             return [_from_error(exc, filename)]
     elif _max_depth(grammar) > 256:
-        return [Diagnostic(ERROR, "syntax", "groups nested deeper than 256", Location(1, 1, 0, grammar.filename))]
+        return [
+            Diagnostic(ERROR, "syntax", "groups nested deeper than 256", Location(1, 1, 0, grammar.filename))
+        ]
     found = _Checker(grammar).run()
     refused_empty = {d.location.offset for d in found if d.code == "empty-repeat"}
-    unique = [d for d in dict.fromkeys(found) if not (d.code == "empty-class" and d.location.offset in refused_empty)]
+    unique = [
+        d
+        for d in dict.fromkeys(found)
+        if not (d.code == "empty-class" and d.location.offset in refused_empty)
+    ]
     unique.sort(key=lambda d: (d.location.offset, d.severity is not ERROR))
     return unique
 

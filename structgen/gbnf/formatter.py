@@ -178,7 +178,7 @@ class _Layout:
         defined = self.text.find("::=", rule.span.start)
         after = defined + 3 if defined >= 0 else rule.span.end
         bars: list[int] = []
-        for i, seq in enumerate(options[:-1]):
+        for seq in options[:-1]:
             at = self._skip_blank(seq.span.end if seq.items else after)
             if at >= len(self.text) or self.text[at] != "|":
                 return [(s.span.start, s.span.end) for s in options]  # spans not from this text

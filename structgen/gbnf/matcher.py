@@ -25,10 +25,9 @@ from .lower import (
     TOKEN,
     TOKEN_NOT,
     Lowered,
-    left_recursive_symbols,
     lower,
-    undefined_symbols,
 )
+from .checker import validate
 from .parser import parse_grammar
 from .source import Source
 
@@ -68,7 +67,7 @@ class MatchResult:
 
 
 def _char_repr(cp: int) -> str:
-    if cp in (0x22, 0x5C, 0x5B, 0x5D, 0x2D, 0x5E):
+    if cp in (0x22, 0x5C, 0x5B, 0x5D, 0x2D):
         return "\\" + chr(cp)
     if cp == 0x0A:
         return "\\n"
@@ -83,27 +82,6 @@ def _char_repr(cp: int) -> str:
     if cp <= 0xFFFF:
         return f"\\u{cp:04X}"
     return f"\\U{cp:08X}"
-
-
-def check_loadable(lowered: Lowered, grammar: ast.Grammar, source: Source) -> None:
-    """Raise the first refusal llama.cpp would make for this grammar (it cannot be used for matching)."""
-    if lowered.problems:
-        raise lowered.problems[0].to_error()
-    for sym in undefined_symbols(lowered):
-        span = lowered.first_ref.get(sym)
-        loc = source.location(span.start if span else 0)
-        raise GrammarError(f"undefined rule '{lowered.names[sym]}'", loc, source.line_text(loc.line))
-    if lowered.root is None:
-        raise GrammarError("grammar has no 'root' rule", source.location(0))
-    bad = left_recursive_symbols(lowered)
-    if bad:
-        rule = grammar.get(_base_name(lowered, bad[0], grammar))
-        loc = source.location(rule.span.start if rule else 0)
-        raise GrammarError(
-            f"left recursion in rule '{_base_name(lowered, bad[0], grammar)}' (llama.cpp refuses it)",
-            loc,
-            source.line_text(loc.line),
-        )
 
 
 def _base_name(lowered: Lowered, sym: int, grammar: ast.Grammar) -> str:
@@ -123,10 +101,10 @@ class Matcher:
     def __init__(self, grammar: ast.Grammar | str, filename: str | None = None) -> None:
         if isinstance(grammar, str):
             grammar = parse_grammar(grammar, filename)
+        validate(grammar)
         self.grammar = grammar
         self.source = Source.of(grammar.source, grammar.filename)
         self.lowered = lower(grammar, self.source)
-        check_loadable(self.lowered, grammar, self.source)
         self.rules = self.lowered.rules
         self._state_ids: dict[frozenset[Stack], int] = {}
         self._states: list[frozenset[Stack]] = []
@@ -302,11 +280,14 @@ class Matcher:
         if kind == CHAR and len(parts) == 1 and "-" not in parts[0][1:]:
             body = (
                 '"'
-                + parts[0].replace("\\[", "[").replace("\\]", "]").replace("\\-", "-").replace("\\^", "^")
+                + parts[0].replace("\\[", "[").replace("\\]", "]").replace("\\-", "-")
                 + '"'
             )
         else:
-            body = "[" + ("^" if kind == CHAR_NOT else "") + "".join(parts) + "]"
+            inner = "".join(parts)
+            if kind != CHAR_NOT and inner.startswith("^"):
+                inner = "\\x5E" + inner[1:]
+            body = "[" + ("^" if kind == CHAR_NOT else "") + inner + "]"
         return f"{body} (in {where})"
 
 

@@ -24,7 +24,7 @@ from . import ast
 from .escapes import read_char
 from .source import Source, decode
 
-MAX_NESTING = 256
+MAX_NESTING = 128
 MAX_QUANTIFIERS = 64
 UINT64_MAX = 2**64 - 1
 
@@ -33,6 +33,7 @@ def _count(digits: str) -> int:
     """A decimal count; anything past 64 bits is clamped (Python refuses to convert very long digit runs)."""
     digits = digits.lstrip("0") or "0"
     return int(digits) if len(digits) <= 20 else UINT64_MAX + 1
+
 
 _TOKEN_NAMES = {
     "_NL": "newline",
@@ -123,7 +124,7 @@ class _Builder(Transformer[Any, Any]):
         if negated:
             raw, base = raw[1:], base + 1
         ranges: list[tuple[int, int]] = []
-        err = lambda msg, at: self.source.error(msg, base + at)  # noqa: E731
+        err = lambda msg, at: self.source.error(msg, base + at)
         i = 0
         while i < len(raw):
             lo, i = read_char(raw, i, err)
@@ -177,12 +178,12 @@ class _Builder(Transformer[Any, Any]):
 
     def exact(self, children: list[LarkToken]) -> tuple[int, int | None, str, LarkToken, LarkToken]:
         n = self._bound(children[1])
-        return n, n, "{%d}" % n, children[0], children[-1]
+        return n, n, f"{{{n}}}", children[0], children[-1]
 
     def range(self, children: list[LarkToken]) -> tuple[int, int | None, str, LarkToken, LarkToken]:
         lo = self._bound(children[1])
         hi = self._bound(children[3]) if len(children) == 5 else None
-        op = "{%d,%s}" % (lo, "" if hi is None else hi)
+        op = f"{{{lo},{'' if hi is None else hi}}}"
         return lo, hi, op, children[0], children[-1]
 
     def item(self, children: list[Any]) -> ast.Expr:
@@ -242,8 +243,8 @@ class _Parser:
         with self.lock:
             self.postlex.source = source
             self.builder.source = source
-            result: list[ast.Rule] = self.lark.parse(source.text)
-            return result
+            result = self.lark.parse(source.text)
+            return result  # type: ignore[return-value]  # the builder returns rules, not a Tree
 
 
 @functools.lru_cache(maxsize=1)

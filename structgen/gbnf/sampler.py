@@ -90,9 +90,9 @@ class Sampler:
                 cp = self.random.randint(lo, hi)
                 if not 0xD800 <= cp <= 0xDFFF:
                     return chr(cp), j
-        excluded = (
-            (lambda cp: any(lo <= cp <= hi for lo, hi in ranges)) if kind == CHAR_NOT else (lambda cp: False)
-        )
+        def excluded(cp: int) -> bool:
+            return kind == CHAR_NOT and any(lo <= cp <= hi for lo, hi in ranges)
+
         choices = [c for c in _POOL if not excluded(ord(c))]
         if choices:
             return self.random.choice(choices), j

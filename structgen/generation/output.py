@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import json
 import threading
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
-import jsonschema
+import jsonschema  # type: ignore[import-untyped]
 import pydantic
 
-from ..schema import CompiledSchema, compile as compile_schema
+from ..schema import CompiledSchema
+from ..schema import compile as compile_schema
 
 T = TypeVar("T")
+Whitespace = Literal["compact", "flexible", "pretty"]
 
 
 def _key(output: Any) -> Any:
@@ -28,7 +30,7 @@ _cache: dict[Any, CompiledSchema] = {}
 _cache_lock = threading.Lock()
 
 
-def _compiled(output: Any, whitespace: str) -> CompiledSchema:
+def _compiled(output: Any, whitespace: Whitespace) -> CompiledSchema:
     """The compiled grammar for ``output``, cached by type or by the schema's JSON text."""
     key = (_key(output), whitespace)
     with _cache_lock:
@@ -45,7 +47,7 @@ def _compiled(output: Any, whitespace: str) -> CompiledSchema:
 class Output(Generic[T]):
     """A type (or JSON Schema) to generate: its grammar (cached) and a validator for raw text."""
 
-    def __init__(self, output_type: Any, *, whitespace: str = "compact") -> None:
+    def __init__(self, output_type: Any, *, whitespace: Whitespace = "compact") -> None:
         self.output_type = output_type
         self.is_schema = isinstance(output_type, (dict, bool))
         self.compiled = _compiled(output_type, whitespace)

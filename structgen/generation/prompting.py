@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Mapping, Sequence
-from typing import Any, Union
+from typing import Any
 
 from ..client import ClientError, LlamaClient
 
 Message = Mapping[str, Any]
-PromptInput = Union[str, Sequence[Message]]
+PromptInput = str | Sequence[Message]
 
 _templates: dict[str, bool] = {}
 _lock = threading.Lock()

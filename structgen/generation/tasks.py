@@ -34,7 +34,7 @@ def _label_values(labels: Sequence[str] | type[enum.Enum] | Any) -> tuple[list[s
         return [str(m.value) for m in members], lambda s: next(m for m in members if str(m.value) == s)
     if typing.get_origin(labels) is Literal:
         return [str(a) for a in typing.get_args(labels)], lambda s: s
-    values = [str(v) for v in labels]
+    values = [str(v) for v in typing.cast(Sequence[str], labels)]
     if not values:
         raise ValueError("classify() needs at least one label")
     return values, lambda s: s

@@ -19,7 +19,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
     raise ImportError("structgen.integrations.langchain needs langchain-core: "
                       "pip install 'structgen[langchain]'") from exc
 
-from pydantic import ConfigDict, PrivateAttr
+from pydantic import ConfigDict, Field, PrivateAttr
 
 from ..client import Conversation, LlamaClient
 from ..schema import compile as compile_schema
@@ -38,7 +38,7 @@ class StructgenLLM(LLM):
     n_predict: int = 256
     temperature: float = 0.0
     cache_prompt: bool = True
-    sampling: dict[str, Any] = {}
+    sampling: dict[str, Any] = Field(default_factory=dict)
 
     _client: LlamaClient | None = PrivateAttr(default=None)
     _conversation: Conversation | None = PrivateAttr(default=None)

@@ -73,9 +73,9 @@ def compile(
     schema = _load(schema_or_type)
     default_draft = draft if draft is not None else 2020
     the_draft = draft_of(schema, default_draft)
-    if check_schema:
-        _check_schema(schema, the_draft)
     report = Report(strict=strict)
+    if check_schema:
+        _check_schema(schema, the_draft, report)
     options = Options(whitespace=whitespace, any_order=any_order)
     previous = sys.getrecursionlimit()
     sys.setrecursionlimit(max(previous, RECURSION_LIMIT))
@@ -137,23 +137,36 @@ def _default_validator(draft: int) -> Any:
     }.get(draft, jsonschema.Draft202012Validator)
 
 
-def _check_schema(schema: Any, draft: int) -> None:
-    """InvalidSchemaError (with the pointer of the worst problem) when ``schema`` breaks its metaschema."""
+def _check_schema(schema: Any, draft: int, report: Report) -> None:
+    """InvalidSchemaError (with the pointer of the worst problem) when ``schema`` breaks its metaschema.
+
+    Repeated values in ``enum``/``required``/``type`` change no meaning: they are reported, not refused.
+    """
     from jsonschema.exceptions import best_match
     from jsonschema.validators import validator_for
 
     try:
         cls = validator_for(schema, default=_default_validator(draft))
-        errors = cls(cls.META_SCHEMA).iter_errors(schema)
-        error = best_match(errors)
+        errors = list(cls(cls.META_SCHEMA).iter_errors(schema))
     except SchemaError:
         raise
     except Exception as problem:  # non-JSON values inside the schema, and similar
         raise InvalidSchemaError(f"not a valid schema: {problem}", "") from None
-    if error is None:
+    serious = []
+    for error in errors:
+        if error.validator == "uniqueItems":
+            report.ignored(_pointer(error.absolute_path), str(error.path[-1]) if error.path else "",
+                           "repeated values in the schema are ignored")
+        else:
+            serious.append(error)
+    worst = best_match(serious)
+    if worst is None:
         return
-    pointer = "".join("/" + str(token).replace("~", "~0").replace("/", "~1") for token in error.absolute_path)
-    raise InvalidSchemaError(f"invalid schema: {error.message}", pointer, str(error.validator))
+    raise InvalidSchemaError(f"invalid schema: {worst.message}", _pointer(worst.absolute_path), str(worst.validator))
+
+
+def _pointer(path: Any) -> str:
+    return "".join("/" + str(token).replace("~", "~0").replace("/", "~1") for token in path)
 
 
 def _close_objects(root: Node, definitions: dict[str, Node]) -> Node:

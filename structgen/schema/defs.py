@@ -74,16 +74,8 @@ class Definitions:
         return frame_depth is not None and frame_depth == self.depth
 
     def content(self, name: str) -> Node | None:
-        """The finished content of ``name``, or None while it is being computed."""
-        if name in self.nodes:
-            return self.nodes[name]
-        if name in self._active:
-            return None
-        for index, (pending_name, thunk) in enumerate(self.pending):
-            if pending_name == name:
-                del self.pending[index]
-                return self.compute(name, thunk)
-        raise KeyError(name)
+        """The finished content of ``name``, or None while it is being computed or deferred."""
+        return self.nodes.get(name)
 
     def compute(self, name: str, thunk: Callable[[], Node]) -> Node:
         """Compute and store the content of ``name``."""

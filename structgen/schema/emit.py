@@ -39,10 +39,12 @@ MAX_OBJECT_STATES = 3000
 MAX_BOUNDED_LENGTH = 256
 MAX_STRING_STATES = 400
 MAX_ANY_ORDER = 6
+MAX_ANY_ORDER_REQUIRED = 7
 MAX_UNIQUE_DOMAIN = 8
 MAX_CONTAINS_STATES = 400
 FLEXIBLE_INDENT = 40
 NOTHING = "[^\\x00-\\U0010FFFF]"
+EMPTY = '""'
 
 JSON_CHAR = (
     '[^"\\\\\\x00-\\x1F] | "\\\\" ["\\\\/bfnrt] | "\\\\u" ([0-9a-cA-CeEfF] [0-9a-fA-F]{3} | [dD] [0-7] [0-9a-fA-F]{2})'
@@ -102,19 +104,18 @@ class Emitter:
         self._analyse(root)
         self._names.add("root")
         self.rules["root"] = ""
-        if isinstance(root, Ref):
-            self._by_node[root] = "root"
-            content = self.definitions[root.name]
-            body = self.body(content, "root") if self.productive(content) else None
-        else:
-            body = self.body(root, "root")
+        content = self.definitions[root.name] if isinstance(root, Ref) else root
+        self._by_node[root] = "root"
+        self._by_node[content] = "root"
+        body = self._body_uncached(content, "root") if self.productive(content) else None
         self.rules["root"] = NOTHING if body is None else body
         used = " ".join(self.rules.values())
         if self.options.whitespace == "flexible" and re.search(r"(?<![\w-])ws(?![\w-])", used):
             self.primitive("ws")
         if self.options.whitespace == "pretty" and re.search(r"(?<![\w-])nl(?![\w-])", used):
             self.primitive("nl")
-        lines = [f"{name} ::= {body}" for name, body in self.rules.items()]
+        # an empty body would let llama.cpp read the next line as this rule's body
+        lines = [f"{name} ::= {body if body.strip() else EMPTY}" for name, body in self.rules.items()]
         return "\n".join(lines) + "\n"
 
     # ------------------------------------------------------------------ analysis
@@ -249,7 +250,7 @@ class Emitter:
         if not self.productive(node):
             return None
         if isinstance(node, Ref):
-            return self._ref(node)
+            return self._ref(node, hint)
         existing = self._by_node.get(node)
         if existing is not None:
             return existing
@@ -273,10 +274,15 @@ class Emitter:
                 return self.primitive("boolean")
             return '"true"' if True in node.values else '"false"'
         if isinstance(node, Ref):
-            return self._ref(node)
+            return self._ref(node, hint)
         existing = self._by_node.get(node)
         if existing is not None:
             return existing
+        return self._body_uncached(node, hint)
+
+    def _body_uncached(self, node: Node, hint: str) -> str | None:
+        if isinstance(node, (AnyValue, NullNode, BooleanNode, Ref)):
+            return self.body(node, hint)
         if isinstance(node, StringNode):
             return self._string(node, hint)
         if isinstance(node, NumberNode):
@@ -289,7 +295,7 @@ class Emitter:
             return self._object(node, hint)
         raise AssertionError(node)  # pragma: no cover
 
-    def _ref(self, ref: Ref) -> str | None:
+    def _ref(self, ref: Ref, hint: str = "") -> str | None:
         existing = self._by_node.get(ref)
         if existing is not None:
             return existing
@@ -302,12 +308,13 @@ class Emitter:
         if known is not None:
             self._by_node[ref] = known
             return known
-        rule = self._fresh(ref.name)
+        # definitions from $ref keep their name; those made by allOf/not take the path's
+        rule = self._fresh(ref.name if ref.name in self.pointers or not hint else hint)
         self._by_node[ref] = rule
+        self._by_node[content] = rule
         self.rules[rule] = ""
-        body = self.body(content, rule)
+        body = self._body_uncached(content, rule)
         self.rules[rule] = body if body is not None else NOTHING
-        self._by_node.setdefault(content, rule)
         return rule
 
     def _any_of(self, node: AnyOf, hint: str) -> str | None:
@@ -375,6 +382,7 @@ class Emitter:
     def _number(self, node: NumberNode, hint: str) -> str | None:
         zero_fraction = node.integer and node.integer_zero_fraction
         bounded = node.minimum is not None or node.maximum is not None or node.multiple_of is not None
+        bounded = bounded or node.non_integer or bool(node.not_multiple_of)
         if not bounded:
             base = self.primitive("integer" if node.integer else "number")
             if zero_fraction:
@@ -585,7 +593,7 @@ class Emitter:
             return None
         if not props and extra is None:
             return t.empty_obj if low == 0 else None
-        if self.options.any_order and 1 < len(props) <= MAX_ANY_ORDER:
+        if self.options.any_order and len(props) > 1:
             body = self._object_any_order(props, extra, low, high, hint)
             if body is not None:
                 return body
@@ -706,37 +714,51 @@ class Emitter:
 
     def _object_any_order(self, props: list[tuple[str, str, bool]], extra: str | None, low: int,
                           high: int | None, hint: str) -> str | None:
-        if extra is not None and (low > 0 or high is not None):
-            return None
-        t = self.tokens
+        """Members in any order: states are the sets of tracked properties seen so far.
+
+        Every declared property is tracked (so none repeats) when there are at most
+        ``MAX_ANY_ORDER``; otherwise only required ones are, and optional ones may come anywhere.
+        Returns None when the object is too large for either (the caller keeps schema order).
+        """
         n = len(props)
         required = frozenset(i for i, p in enumerate(props) if p[2])
-        local: dict[frozenset[int], list[list[str | frozenset[int]]]] = {}
-        firsts: list[list[str | frozenset[int]]] = []
-        if extra is not None:
-            firsts.append([extra, frozenset()])
-        for i in range(n):
-            firsts.append([props[i][1], frozenset({i})])
-        todo = [s for alt in firsts for s in alt if isinstance(s, frozenset)]
+        if n <= MAX_ANY_ORDER:
+            tracked = frozenset(range(n))
+        elif len(required) <= MAX_ANY_ORDER_REQUIRED:
+            tracked = required
+        else:
+            return None
+        counting = low > len(required) or high is not None
+        if counting and (extra is not None or tracked != frozenset(range(n))):
+            return None
+        t = self.tokens
+        free = [props[i][1] for i in range(n) if i not in tracked] + ([extra] if extra is not None else [])
+
+        def moves(used: frozenset[int], sep: list[str]) -> list[list[Any]]:
+            alts: list[list[Any]] = []
+            if high is None or len(used) < high:
+                for i in range(n):
+                    if i in tracked and i not in used:
+                        alts.append([*sep, props[i][1], used | {i}])
+            for member in free:
+                alts.append([*sep, member, used])
+            return alts
+
+        firsts = moves(frozenset(), [])
+        local: dict[frozenset[int], list[list[Any]]] = {}
+        todo = [x for alt in firsts for x in alt if _is_state(x)]
         while todo:
             used = todo.pop()
             if used in local:
                 continue
-            alts: list[list[str | frozenset[int]]] = []
-            count = len(used)
-            if extra is not None:
-                alts.append([t.comma, extra, used])
-            if high is None or count < high:
-                for i in range(n):
-                    if i not in used:
-                        alts.append([t.comma, props[i][1], used | {i}])
-            if required <= used and count >= low:
+            alts = moves(used, [t.comma])
+            if required <= used and len(used) >= low:
                 alts.append([])
             local[used] = alts
-            todo.extend(s for alt in alts for s in alt if isinstance(s, frozenset) and s not in local)
+            todo.extend(x for alt in alts for x in alt if _is_state(x) and x not in local)
         names = self._local_grammar(local, hint)
-        first_parts = [seq(*(x if isinstance(x, str) else names[x] for x in alt)) for alt in firsts
-                       if all(not isinstance(x, frozenset) or x in names for x in alt)]
+        first_parts = [seq(*(x if not _is_state(x) else names[x] for x in alt)) for alt in firsts
+                       if all(not _is_state(x) or x in names for x in alt)]
         parts = []
         if not required and low == 0:
             parts.append(t.empty_obj)

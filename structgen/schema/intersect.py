@@ -300,67 +300,87 @@ class Algebra:
         if isinstance(a, StringNode) and isinstance(b, StringNode):
             return intersect_strings(a, string_complement(b))
         if isinstance(a, ArrayNode) and isinstance(b, ArrayNode):
-            return union([self.intersect(a, part) for part in self._array_complement(b)])
+            return union([self.intersect(a, part) for part in self._array_complement(b, a)])
         if isinstance(a, ObjectNode) and isinstance(b, ObjectNode):
-            return union([self.intersect(a, part) for part in self._object_complement(b)])
+            return union([self.intersect(a, part) for part in self._object_complement(b, a)])
         raise AssertionError((a, b))
 
     def complement(self, node: Node) -> Node:
         """Every JSON value not matching ``node``."""
         return self.difference(ANY, node)
 
-    def _array_complement(self, b: ArrayNode) -> list[Node]:
+    def _array_complement(self, b: ArrayNode, a: ArrayNode) -> list[Node]:
+        """Arrays breaking some constraint of ``b`` that ``a`` does not already imply."""
         parts: list[Node] = []
-        if b.min_items > 0:
+        if b.min_items > a.min_items:
             parts.append(ArrayNode(max_items=b.min_items - 1))
-        if b.max_items is not None:
+        if b.max_items is not None and (a.max_items is None or a.max_items > b.max_items):
             parts.append(ArrayNode(min_items=b.max_items + 1))
         with self.defs.descend():
             for index, item in enumerate(b.prefix):
-                if isinstance(item, AnyValue):
+                mine = a.prefix[index] if index < len(a.prefix) else a.items
+                if isinstance(item, AnyValue) or item == mine:
                     continue
                 negated = self.complement(item)
                 if not isinstance(negated, Never):
-                    parts.append(
-                        make_array(ArrayNode(prefix=(ANY,) * index + (negated,), min_items=index + 1))
-                    )
-            if not isinstance(b.items, AnyValue):
+                    parts.append(make_array(ArrayNode(prefix=(ANY,) * index + (negated,), min_items=index + 1)))
+            if not isinstance(b.items, AnyValue) and b.items != a.items:
                 if b.prefix:
                     raise Inexpressible("the negation of 'items' after a prefix")
                 negated = self.complement(b.items)
                 if not isinstance(negated, Never):
                     parts.append(ArrayNode(contains=(Contains(negated),)))
             for contains in b.contains:
+                if contains in a.contains:
+                    continue
                 if contains.minimum > 0:
                     parts.append(ArrayNode(contains=(Contains(contains.node, 0, contains.minimum - 1),)))
                 if contains.maximum is not None:
                     parts.append(ArrayNode(contains=(Contains(contains.node, contains.maximum + 1, None),)))
-        if b.unique:
+        if b.unique and not a.unique:
             raise Inexpressible("the negation of 'uniqueItems'")
         return parts
 
-    def _object_complement(self, b: ObjectNode) -> list[Node]:
+    def _object_complement(self, b: ObjectNode, a: ObjectNode) -> list[Node]:
+        """Objects breaking some constraint of ``b`` that ``a`` does not already imply."""
         parts: list[Node] = []
-        if b.min_properties > 0:
+        if b.min_properties > a.min_properties:
             parts.append(ObjectNode(max_properties=b.min_properties - 1))
-        if b.max_properties is not None:
+        if b.max_properties is not None and (a.max_properties is None or a.max_properties > b.max_properties):
             parts.append(ObjectNode(min_properties=b.max_properties + 1))
+        mine = dict(a.properties)
+        declared_b = dict(b.properties)
         with self.defs.descend():
             for name, value in b.properties:
-                if name in b.required:
+                if name in b.required and name not in a.required:
                     parts.append(ObjectNode(properties=((name, NEVER),)))
-                if isinstance(value, AnyValue):
+                if isinstance(value, AnyValue) or mine.get(name) == value:
                     continue
                 negated = self.complement(value)
                 if not isinstance(negated, Never):
-                    parts.append(
-                        make_object(ObjectNode(properties=((name, negated),), required=frozenset({name})))
-                    )
-        if not extras_unconstrained(b):
-            if all(isinstance(cls.value, AnyValue) for cls in b.extras):
-                raise Inexpressible("the negation of 'propertyNames'/'additionalProperties: false'")
-            raise Inexpressible("the negation of 'additionalProperties'/'patternProperties'")
+                    parts.append(make_object(ObjectNode(properties=((name, negated),), required=frozenset({name}))))
+            if extras_unconstrained(b):
+                return parts
+            if _loose_extras(a) != _loose_extras(b):
+                if all(isinstance(cls.value, AnyValue) for cls in b.extras):
+                    raise Inexpressible("the negation of 'propertyNames'/'additionalProperties: false'")
+                raise Inexpressible("the negation of 'additionalProperties'/'patternProperties'")
+            # the same key classes: only keys declared in ``a`` alone can break ``b``'s
+            for name, value in a.properties:
+                if name in declared_b or isinstance(value, Never):
+                    continue
+                allowed = self._lookup(b, name)
+                if isinstance(allowed, AnyValue):
+                    continue
+                negated = self.complement(allowed)
+                if not isinstance(negated, Never):
+                    parts.append(make_object(ObjectNode(properties=((name, negated),), required=frozenset({name}))))
         return parts
+
+
+def _loose_extras(node: ObjectNode) -> tuple[tuple[StringNode, Node], ...]:
+    """The key classes of ``node`` with declared-name exclusions and evaluation marks dropped."""
+    return tuple((replace(cls.keys, excluded=frozenset()), cls.value) for cls in node.extras)
 
 
 def extras_unconstrained(node: ObjectNode) -> bool:
@@ -436,6 +456,8 @@ def intersect_numbers(a: NumberNode, b: NumberNode) -> Node:
         multiple_of=step,
         integer_zero_fraction=a.integer_zero_fraction and b.integer_zero_fraction,
         pointer=a.pointer or b.pointer,
+        non_integer=a.non_integer or b.non_integer,
+        not_multiple_of=a.not_multiple_of | b.not_multiple_of,
     )
     return make_number(node)
 
@@ -477,22 +499,31 @@ def make_number(node: NumberNode) -> Node:
     if lo is not None and hi is not None:
         if lo > hi or (lo == hi and (lo_excl or hi_excl)):
             return NEVER
-    return NumberNode(integer, lo, hi, lo_excl, hi_excl, step, node.integer_zero_fraction, node.pointer)
+    if integer and node.non_integer:
+        return NEVER
+    for other in node.not_multiple_of:
+        if step is not None and (step / other).denominator == 1:
+            return NEVER
+        if integer and other.denominator == 1 and other == 1:
+            return NEVER
+    return NumberNode(integer, lo, hi, lo_excl, hi_excl, step, node.integer_zero_fraction, node.pointer,
+                      node.non_integer, node.not_multiple_of)
 
 
 def number_complement(context: NumberNode, b: NumberNode) -> list[NumberNode]:
-    """Numbers (within ``context``'s integer and multiple constraints) that ``b`` rejects."""
-    if (
-        b.integer
-        and not context.integer
-        and not (context.multiple_of and context.multiple_of.denominator == 1)
-    ):
-        raise Inexpressible("the negation of 'type: integer'")
+    """Numbers (given ``context``'s integer and multiple constraints) that ``b`` rejects."""
+    parts: list[NumberNode] = []
+    integral = context.integer or bool(context.multiple_of and context.multiple_of.denominator == 1)
+    if b.integer and not integral:
+        parts.append(NumberNode(non_integer=True))
+    if b.non_integer and not context.non_integer:
+        parts.append(NumberNode(integer=True, integer_zero_fraction=context.integer_zero_fraction))
     if b.multiple_of is not None:
         implied = context.multiple_of is not None and (context.multiple_of / b.multiple_of).denominator == 1
         if not implied:
-            raise Inexpressible("the negation of 'multipleOf'")
-    parts: list[NumberNode] = []
+            parts.append(NumberNode(not_multiple_of=frozenset({b.multiple_of})))
+    for step in sorted(b.not_multiple_of):
+        parts.append(NumberNode(multiple_of=step))
     if b.minimum is not None:
         parts.append(NumberNode(maximum=b.minimum, exclusive_maximum=not b.exclusive_minimum))
     if b.maximum is not None:

@@ -38,7 +38,8 @@ class BooleanNode:
 
 @dataclass(frozen=True)
 class NumberNode:
-    """A number in an interval, optionally an integer and a multiple of ``multiple_of``.
+    """A number in an interval, optionally an integer (or a non-integer) and a multiple of
+    ``multiple_of`` (and of none of ``not_multiple_of``).
 
     ``integer_zero_fraction`` accepts integral values written with a zero fraction (``1.0``), as
     JSON Schema draft 6 and later count them as integers.
@@ -52,6 +53,8 @@ class NumberNode:
     multiple_of: Fraction | None = None
     integer_zero_fraction: bool = True
     pointer: str = field(default="", compare=False)
+    non_integer: bool = False
+    not_multiple_of: frozenset[Fraction] = frozenset()
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,18 @@
-"""GBNF for bounded numbers and multiples, through the regular-language layer."""
+"""GBNF for bounded numbers, multiples, non-integers and non-multiples, through the regular-language layer."""
 
 from __future__ import annotations
 
+from functools import lru_cache
+from typing import Any
+
 from .model import NumberNode
+
+# Spellings of numbers that are certainly not integers: a non-zero fraction digit (then only a
+# negative exponent), or one leading digit and a negative exponent (a value below 1).
+NON_INTEGER_PATTERN = (
+    r"^-?(0|[1-9][0-9]*)\.[0-9]*[1-9][0-9]*([eE]-[0-9]+)?$"
+    r"|^-?[1-9](\.[0-9]+)?[eE]-0*[1-9][0-9]*$"
+)
 
 
 class NotExpressible(Exception):
@@ -13,24 +23,52 @@ class NotExpressible(Exception):
         self.keyword = keyword
 
 
+@lru_cache(maxsize=1)
+def _non_integer() -> Any:
+    from .regular import Regular
+
+    return Regular.pattern(NON_INTEGER_PATTERN)
+
+
 def emit(node: NumberNode, rule_prefix: str) -> tuple[str, dict[str, str], str | None]:
     """(expression, rules, note) for the JSON numbers of ``node``; ``note`` names spellings left out."""
     try:
-        from .regular import RegularTooLarge, number_gbnf
+        from .regular import RegularTooLarge, emit_dfa_gbnf, number_gbnf, number_language
     except ImportError:  # pragma: no cover - the layer ships with the package
         raise NotExpressible("numeric bounds need the regular-language layer", "minimum") from None
+    zero_fraction = node.integer and node.integer_zero_fraction
     try:
-        grammar = number_gbnf(
-            rule_prefix,
+        if not node.non_integer and not node.not_multiple_of:
+            grammar = number_gbnf(
+                rule_prefix,
+                node.minimum,
+                node.maximum,
+                node.exclusive_minimum,
+                node.exclusive_maximum,
+                integer=node.integer,
+                zero_fraction=zero_fraction,
+                multiple_of=node.multiple_of,
+            )
+            return grammar.expression, dict(grammar.rules), grammar.note
+        lang, notes = number_language(
             node.minimum,
             node.maximum,
             node.exclusive_minimum,
             node.exclusive_maximum,
             integer=node.integer,
-            zero_fraction=node.integer and node.integer_zero_fraction,
+            zero_fraction=zero_fraction,
             multiple_of=node.multiple_of,
+            exponents=not node.not_multiple_of,
         )
+        if node.non_integer:
+            lang = lang & _non_integer()
+            notes.append("non-integers are accepted in plain decimal form or below 1 with an exponent")
+        for step in sorted(node.not_multiple_of):
+            multiples, _ = number_language(multiple_of=step, exponents=False)
+            lang = lang - multiples
+            notes.append("non-multiples are accepted without exponent")
+        expression, rules = emit_dfa_gbnf(lang, rule_prefix)
     except RegularTooLarge as error:
-        keyword = "multipleOf" if node.multiple_of is not None else "minimum"
+        keyword = "multipleOf" if node.multiple_of is not None or node.not_multiple_of else "minimum"
         raise NotExpressible(str(error), keyword) from None
-    return grammar.expression, dict(grammar.rules), grammar.note
+    return expression, dict(rules), "; ".join(dict.fromkeys(notes)) or None

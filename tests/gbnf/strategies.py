@@ -28,9 +28,11 @@ classes = st.builds(
     st.lists(st.tuples(code_points, code_points) | code_points.map(lambda c: (c, c)), max_size=4).map(tuple),
     st.booleans(),
 )
-token_texts = st.text(
-    st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters=">"), max_size=6
-).filter(lambda t: not t.startswith("[")).map(lambda t: f"<{t}>")
+token_texts = (
+    st.text(st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters=">"), max_size=6)
+    .filter(lambda t: not t.startswith("["))
+    .map(lambda t: f"<{t}>")
+)
 tokens = st.one_of(
     st.builds(ast.Token, st.integers(0, 2**32 - 1), st.none(), st.booleans()),
     st.builds(ast.Token, st.none(), token_texts, st.booleans()),
@@ -67,7 +69,10 @@ def alternates_of(items: st.SearchStrategy[ast.Expr]) -> st.SearchStrategy[ast.A
 
 def expressions(names: list[str], with_tokens: bool = True) -> st.SearchStrategy[ast.Expr]:
     atoms: st.SearchStrategy[ast.Expr] = st.one_of(
-        literals, classes, st.just(ast.AnyChar()), st.sampled_from(names).map(ast.RuleRef),
+        literals,
+        classes,
+        st.just(ast.AnyChar()),
+        st.sampled_from(names).map(ast.RuleRef),
         *([tokens] if with_tokens else []),
     )
     return st.recursive(

@@ -17,7 +17,7 @@ from structgen.gbnf.parser import parse_grammar
 from .strategies import commented, grammar_texts, grammars
 
 LIBRARY = Path(__file__).resolve().parents[2] / "grammars"
-LLAMA_STYLE = r'''
+LLAMA_STYLE = r"""
 root   ::= object
 value  ::= object | array | string | number | ("true" | "false" | "null") ws
 
@@ -35,7 +35,7 @@ string ::=
 
 # Optional space
 ws ::= | " " | "\n" [ \t]{0,20}
-'''
+"""
 
 
 def _comment_texts(grammar: ast.Grammar) -> list[str]:
@@ -51,9 +51,7 @@ def _same_language(before: ast.Grammar, after: ast.Grammar) -> None:
 
 def test_short_rules_stay_on_one_line_and_align_within_a_block() -> None:
     text = 'root ::= item+\nitem   ::=   "a"|"b"  |  [c-e]\n\n\n\nlonger-name ::= ( "x" )*\n'
-    assert format_grammar(text) == (
-        'root ::= item+\nitem ::= "a" | "b" | [c-e]\n\nlonger-name ::= ("x")*\n'
-    )
+    assert format_grammar(text) == ('root ::= item+\nitem ::= "a" | "b" | [c-e]\n\nlonger-name ::= ("x")*\n')
 
 
 def test_long_rules_put_each_alternative_on_its_own_line_ending_in_a_bar() -> None:
@@ -120,7 +118,9 @@ def test_literal_escapes_are_canonical(chars: tuple[int, ...], expected: str) ->
         ((), True, "[^]"),
     ],
 )
-def test_class_escapes_are_canonical(ranges: tuple[tuple[int, int], ...], negated: bool, expected: str) -> None:
+def test_class_escapes_are_canonical(
+    ranges: tuple[tuple[int, int], ...], negated: bool, expected: str
+) -> None:
     assert format_class(ranges, negated) == expected
     node = parse_grammar(f"root ::= {expected}").rules[0].body.options[0].items[0]
     assert node == ast.CharClass(ranges, negated)
@@ -134,17 +134,22 @@ def test_tokens_quantifiers_and_empty_alternatives_print_back() -> None:
 
 
 def test_an_empty_last_alternative_before_another_rule_is_written_as_an_empty_literal() -> None:
-    grammar = ast.Grammar((
-        ast.Rule("root", ast.Alternates((ast.Sequence((ast.RuleRef("a"),)), ast.Sequence(())))),
-        ast.Rule("a", ast.Alternates((ast.Sequence(()),))),
-    ))
+    grammar = ast.Grammar(
+        (
+            ast.Rule("root", ast.Alternates((ast.Sequence((ast.RuleRef("a"),)), ast.Sequence(())))),
+            ast.Rule("a", ast.Alternates((ast.Sequence(()),))),
+        )
+    )
     out = format_grammar(grammar)
     assert out == 'root ::= a | ""\na    ::=\n'
     _same_language(grammar, parse_grammar(out))
 
 
 def test_crlf_and_blank_runs_are_normalised() -> None:
-    assert format_grammar('\r\n\r\nroot ::= "a"\r\n\r\n\r\n\r\nb ::= "b"\r\n\r\n') == 'root ::= "a"\n\nb ::= "b"\n'
+    assert (
+        format_grammar('\r\n\r\nroot ::= "a"\r\n\r\n\r\n\r\nb ::= "b"\r\n\r\n')
+        == 'root ::= "a"\n\nb ::= "b"\n'
+    )
 
 
 def test_empty_and_comment_only_grammars() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 import pytest
 from hypothesis import given, settings
@@ -108,3 +109,10 @@ def test_agrees_with_python_search_where_dialects_coincide(pattern: str, texts: 
     compiled = re.compile(pattern)
     for text in texts:
         assert lang.matches(text) == (compiled.search(text) is not None), (pattern, text)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 0x10FFFF), st.sampled_from(["Lu", "L", "Nd", "P", "Cn", "Zs", "Mn"]))
+def test_unicode_property_escapes_follow_unicodedata(cp: int, category: str) -> None:
+    lang = Regular.pattern(rf"^\p{{{category}}}$")
+    assert lang.matches(chr(cp)) == unicodedata.category(chr(cp)).startswith(category)

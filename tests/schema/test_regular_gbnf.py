@@ -28,6 +28,8 @@ PATTERNS = [
     r'^a"b\\c$',
     r"^[\x00-\x7f]{0,3}$",
     r"^[\uD7FF-\uE000]x$",
+    r"^(?:\S+\s+){0,3}\S+$",
+    "ab?c$",
     "",
 ]
 FORMATS = ["date", "email", "uuid", "ipv6"]
@@ -159,7 +161,7 @@ def test_raw_dfa_emission() -> None:
 def test_llama_cpp_accepts_the_grammars_and_agrees(tmp_path_factory: pytest.TempPathFactory) -> None:
     oracle = LlamaOracle(tmp_path_factory.mktemp("oracle"))
     rnd = random.Random(7)
-    for key in ["^[a-z]+$", "é|😀", r'^a"b\\c$', "format:date"]:
+    for key in ["^[a-z]+$", "é|😀", r'^a"b\\c$', "format:date", r"^(?:\S+\s+){0,3}\S+$"]:
         lang = _language(key)
         expr, rules = emit_json_string_content(lang, "s")
         grammar = f'root ::= "\\"" {expr} "\\""\n' + "".join(f"{k} ::= {v}\n" for k, v in rules.items())

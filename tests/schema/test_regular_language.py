@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -83,6 +85,10 @@ def test_big_constructions_raise_instead_of_hanging() -> None:
     with pytest.raises(RegularTooLarge):
         Regular.pattern("^((a{1,1000}){1,1000}){1,1000}$")
     assert Regular.pattern("^[a-z]{1,1000}$").matches("q" * 1000)
+    rnd = random.Random(0)
+    keys = ["".join(rnd.choice("abcdefghij") for _ in range(12)) for _ in range(3000)]
+    with pytest.raises(RegularTooLarge):
+        Regular.literals(keys)
 
 
 def test_regular_is_immutable() -> None:

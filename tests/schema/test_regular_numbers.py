@@ -15,6 +15,7 @@ from structgen.schema.regular import (
     integer_range_gbnf,
     multiple_of_gbnf,
     number_gbnf,
+    number_language,
     number_range_gbnf,
 )
 
@@ -155,3 +156,11 @@ def test_integers_may_accept_a_zero_fraction() -> None:
     matcher = _matcher(expr, rules)
     assert matcher.fullmatch("3.0") and matcher.fullmatch("10.00") and matcher.fullmatch("7")
     assert not matcher.fullmatch("3.5") and not matcher.fullmatch("11.0")
+
+
+def test_infinite_bounds_mean_no_bound_or_nothing() -> None:
+    lang, _ = number_language(Decimal("-Infinity"), Decimal("Infinity"))
+    assert lang.matches("1e400") and lang.matches("-3.5")
+    assert number_language(Decimal("Infinity"), None)[0].is_empty()
+    with pytest.raises(ValueError):
+        number_language(Decimal("NaN"), None)

@@ -168,15 +168,35 @@ _GC_GROUPS = {
 }
 
 
+# Planes 4 to 13 hold no assigned code point in any Unicode version so far; skipping them halves the scan.
+_UNASSIGNED_PLANES = (0x40000, 0xDFFFF)
+
+
 @lru_cache(maxsize=1)
 def _category_table() -> dict[str, CharSet]:
     spans: dict[str, list[Interval]] = {}
-    start, current = 0, unicodedata.category(chr(0))
-    for cp in range(1, MAX_CP + 2):
-        cat = unicodedata.category(chr(cp)) if cp <= MAX_CP else ""
-        if cat != current:
-            spans.setdefault(current, []).append((start, cp - 1))
-            start, current = cp, cat
+    category = unicodedata.category
+    gap_lo, gap_hi = _UNASSIGNED_PLANES
+    skip = int(unicodedata.unidata_version.split(".")[0]) <= 16
+    start, current = 0, category("\0")
+
+    def scan(lo: int, hi: int) -> None:
+        nonlocal start, current
+        for cp in range(lo, hi):
+            cat = category(chr(cp))
+            if cat != current:
+                spans.setdefault(current, []).append((start, cp - 1))
+                start, current = cp, cat
+
+    if skip:
+        scan(1, gap_lo)
+        if current != "Cn":
+            spans.setdefault(current, []).append((start, gap_lo - 1))
+            start, current = gap_lo, "Cn"
+        scan(gap_hi + 1, MAX_CP + 1)
+    else:
+        scan(1, MAX_CP + 1)
+    spans.setdefault(current, []).append((start, MAX_CP))
     return {name: CharSet(r) for name, r in spans.items()}
 
 

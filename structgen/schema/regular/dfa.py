@@ -199,6 +199,7 @@ def minimize(edges_in: Iterable[Iterable[Edge]], finals_in: Iterable[int]) -> Df
                 queue.append(t)
             mapped.append((lo, hi, order[t]))
         out_edges.append(merge_edges(mapped))
+    check_budget(len(out_edges))
     return Dfa(tuple(out_edges), frozenset(out_finals))
 
 

@@ -200,10 +200,10 @@ class _Determinizer:
                 i += 1
             if active and i < len(events):
                 key = frozenset(active)
-                targets = unions.get(key)
-                if targets is None:
-                    targets = unions[key] = frozenset().union(*(classes[g][1] for g in key))
-                out.append((pos, events[i][0] - 1, targets))
+                reached = unions.get(key)
+                if reached is None:
+                    reached = unions[key] = frozenset().union(*(classes[g][1] for g in key))
+                out.append((pos, events[i][0] - 1, reached))
         return out
 
 

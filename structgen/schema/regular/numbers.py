@@ -261,6 +261,15 @@ def _magnitude(lower: Constraint, upper: Constraint, integer: bool, zero_fractio
     return result
 
 
+def _infinite(value: Bound | None, sign: int) -> bool:
+    """Whether ``value`` is a Decimal infinity of the given sign (NaN is refused)."""
+    if isinstance(value, Decimal):
+        if value.is_nan():
+            raise ValueError("a numeric bound cannot be NaN")
+        return value.is_infinite() and (value > 0) == (sign > 0)
+    return False
+
+
 def number_language(lo: Bound | None = None, hi: Bound | None = None, lo_exclusive: bool = False,
                     hi_exclusive: bool = False, *, integer: bool = False, zero_fraction: bool = False,
                     multiple_of: Bound | None = None, exponents: bool = True) -> tuple[Regular, list[str]]:
@@ -269,11 +278,13 @@ def number_language(lo: Bound | None = None, hi: Bound | None = None, lo_exclusi
     literals, and ``1.0``-style ones too when ``zero_fraction``. Raises RegularTooLarge when a
     multipleOf automaton would be too large."""
     notes: list[str] = []
-    low = None if lo is None else Fraction(lo)
-    high = None if hi is None else Fraction(hi)
+    if _infinite(lo, 1) or _infinite(hi, -1):
+        return Regular.nothing(), notes
+    low = None if lo is None or _infinite(lo, -1) else Fraction(lo)
+    high = None if hi is None or _infinite(hi, 1) else Fraction(hi)
+    if multiple_of is not None and (_infinite(multiple_of, 1) or Fraction(multiple_of) <= 0):
+        raise ValueError("multiple_of must be positive and finite")
     step = None if multiple_of is None else Fraction(multiple_of)
-    if step is not None and step <= 0:
-        raise ValueError("multiple_of must be positive")
     if integer:
         if low is not None:
             low, lo_exclusive = Fraction(math.floor(low) + 1 if lo_exclusive else math.ceil(low)), False

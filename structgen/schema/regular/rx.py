@@ -117,7 +117,7 @@ def _trim(node: Node, tail: bool) -> Node:
     """A shorter pattern with the same unanchored-search language: optional material at the trailing
     (``tail``) or leading end is dropped, since the surrounding ``.*`` absorbs it. Parts with
     assertions are kept as they are."""
-    if isinstance(node, Chars) or _has_assert(node):
+    if isinstance(node, (Chars, Assert)) or _has_assert(node):
         return node
     if isinstance(node, Repeat):
         if node.low == 0:

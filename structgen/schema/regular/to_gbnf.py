@@ -1,8 +1,10 @@
 """DFAs as GBNF: one right-linear rule per state, alternatives keyed by disjoint character classes.
 
-Every rule is deterministic (no two alternatives start with the same character), so llama.cpp keeps a
+Rules are deterministic (no two alternatives start with the same character), so llama.cpp keeps a
 single parse stack. :func:`emit_json_string_content` encodes characters as JSON does: raw, as the short
-escapes, or as ``\\uXXXX`` (either hex case, surrogate pairs above U+FFFF).
+escapes, or as ``\\uXXXX`` (either hex case, surrogate pairs above U+FFFF). The one exception to
+determinism: a state with many character intervals gets one escape alternative per successor, which
+share the backslash and part within the escape (a few characters of two or more stacks).
 """
 
 from __future__ import annotations
@@ -184,10 +186,10 @@ def emit_json_string_content(lang: Regular, rule_prefix: str) -> tuple[str, dict
             # One successor: a rule for "an escape of one of these characters", shared between states.
             rule = _escape_rule(em, [(lo, hi, "") for lo, hi, _ in escaped])
             alternatives.append(_seq('"\\\\"', rule, em.state_ref(targets.pop())))
-        elif len(escaped) <= MAX_TRIE_EDGES:
+        elif targets and len(escaped) <= MAX_TRIE_EDGES:
             rule = _escape_rule(em, [(lo, hi, em.state_ref(t)) for lo, hi, t in escaped])
             alternatives.append(_seq('"\\\\"', rule))
-        else:
+        elif targets:
             # Many intervals: one shared escape rule per successor instead of a large trie for this state.
             # Alternatives then share the backslash; they part within the escape's few characters.
             for t in sorted(targets):
@@ -226,7 +228,7 @@ def _escape_rule_uncached(em: _Emitter, items: Items) -> str:
     mapping.sort()
     if mapping:
         alternatives.append(_seq('"u"', _hex_node(em, mapping, 0, 4)))
-    return em.shared_rule(" | ".join(alternatives), "e")
+    return em.shared_rule(" | ".join(alternatives) or _NOTHING, "e")
 
 
 def _high_surrogates(em: _Emitter, items: Items) -> Items:

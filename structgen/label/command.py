@@ -1,0 +1,187 @@
+"""``structgen label``: its arguments and how it runs (registered in ``structgen/cli.py``).
+
+Exit status: 0 every record labelled, 1 some records failed or rows were malformed, 2 the run could
+not start (bad arguments, input, template, output type or servers), 130 interrupted (finished records
+are kept; run again with ``--resume``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import IO, Any, Protocol
+
+__all__ = ["configure", "run"]
+
+EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+class _Console(Protocol):
+    out: IO[str]
+    err: IO[str]
+
+    def print(self, text: str = "") -> None: ...
+
+    def warn(self, text: str) -> None: ...
+
+
+def _positive(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {number}")
+    return number
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Add the arguments of ``structgen label``."""
+    parser.add_argument(
+        "input",
+        metavar="INPUT",
+        help="records: JSONL (.jsonl), CSV/TSV with a header row (.csv/.tsv) or text, one a line",
+    )
+    prompt = parser.add_mutually_exclusive_group()
+    prompt.add_argument(
+        "--template", "-t", metavar="T", help="the prompt, with {field} placeholders (default {text})"
+    )
+    prompt.add_argument("--template-file", metavar="F", help="read the prompt template from a file")
+    kind = parser.add_mutually_exclusive_group(required=True)
+    kind.add_argument("--labels", metavar="A,B,C", help="classify: the answer is one of these labels")
+    kind.add_argument(
+        "--type", dest="type_name", metavar="MODULE:TYPE", help="the answer is a value of this type"
+    )
+    kind.add_argument("--schema", metavar="S.json", help="the answer is JSON valid for this JSON Schema")
+    kind.add_argument(
+        "--grammar", metavar="G.gbnf", help="the answer is the raw text this GBNF grammar allows"
+    )
+    parser.add_argument(
+        "--multi", action="store_true", help="with --labels: every label that applies (a list)"
+    )
+    parser.add_argument(
+        "-o", "--output", required=True, metavar="OUT.jsonl", help="results, one JSON line each"
+    )
+    parser.add_argument(
+        "--errors", metavar="E.jsonl", help="failures and malformed rows (default OUT.errors.jsonl)"
+    )
+    parser.add_argument(
+        "--format", choices=["jsonl", "csv", "tsv", "text"], help="input format (default: by suffix)"
+    )
+    parser.add_argument(
+        "--id-field", metavar="F", help="the field holding each record's id (default: line number)"
+    )
+    parser.add_argument(
+        "--url",
+        action="append",
+        metavar="U",
+        help="a server; repeat for several (default $STRUCTGEN_URL, else a local llama-server)",
+    )
+    parser.add_argument(
+        "--concurrency",
+        "-j",
+        type=_positive,
+        metavar="N",
+        help="requests at a time (default: the servers' slots together)",
+    )
+    again = parser.add_mutually_exclusive_group()
+    again.add_argument("--resume", action="store_true", help="keep OUT and label only the ids not in it yet")
+    again.add_argument("--overwrite", action="store_true", help="empty OUT first")
+    parser.add_argument(
+        "--seed", type=int, metavar="S", help="derive each record's sampling seed from S and its id"
+    )
+    parser.add_argument("--n-predict", type=_positive, metavar="N", help="most tokens per answer")
+    parser.add_argument("--temperature", type=float, metavar="X", help="sampling temperature (default 0)")
+    parser.add_argument(
+        "--max-retries", type=int, default=2, metavar="N", help="re-asks after an invalid answer (default 2)"
+    )
+    parser.add_argument("--system", metavar="TEXT", help="the instruction sent before the prompt")
+    parser.add_argument(
+        "--raw-prompt",
+        action="store_true",
+        help="send the filled template as it is: no chat template, no instruction",
+    )
+    parser.add_argument(
+        "--progress",
+        choices=["auto", "bar", "lines", "off"],
+        default="auto",
+        help="a bar on a terminal, else a line every 10 s (default auto)",
+    )
+    parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+
+
+@contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """Treat SIGTERM like Ctrl-C, so a terminated run stops as cleanly."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def run(args: argparse.Namespace, console: _Console) -> int:
+    """Run ``structgen label``; returns the exit status."""
+    from structgen.errors import StructgenError
+    from structgen.label.outputs import make_output
+    from structgen.label.runner import LabelInterrupted, label
+
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())  # so --type finds the user's own modules, as `python -m` would
+    try:
+        with _sigterm_interrupts():
+            spec = make_output(
+                type_name=args.type_name,
+                labels=args.labels,
+                multi=args.multi,
+                schema_file=args.schema,
+                grammar_file=args.grammar,
+                instructions=args.system,
+            )
+            summary = label(
+                args.input,
+                spec,
+                template=args.template,
+                template_file=args.template_file,
+                out=args.output,
+                errors=args.errors,
+                id_field=args.id_field,
+                format=args.format,
+                urls=args.url,
+                concurrency=args.concurrency,
+                resume=args.resume,
+                overwrite=args.overwrite,
+                seed=args.seed,
+                n_predict=args.n_predict,
+                temperature=args.temperature,
+                max_retries=args.max_retries,
+                chat=not args.raw_prompt,
+                progress=args.progress,
+                progress_stream=console.err,
+            )
+    except LabelInterrupted as stopped:
+        _report(stopped.summary, args, console)
+        console.warn("interrupted: finished records are kept; run again with --resume to continue")
+        return EXIT_INTERRUPTED
+    except StructgenError as exc:
+        console.warn(f"structgen label: {exc}")
+        return EXIT_USAGE
+    _report(summary, args, console)
+    return EXIT_OK if summary.ok else EXIT_FAIL
+
+
+def _report(summary: Any, args: argparse.Namespace, console: _Console) -> None:
+    console.print(json.dumps(summary.to_dict(), indent=2) if args.json else summary.format())

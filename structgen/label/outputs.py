@@ -1,0 +1,236 @@
+"""What each record is labelled with: one of a list of labels, a typed value, a JSON Schema value, or the
+raw text a GBNF grammar allows."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pydantic
+
+from structgen.client import LlamaClient, StopType
+from structgen.errors import StructgenError
+from structgen.gbnf.checker import validate
+from structgen.generation import Attempt, Output, OutputTruncatedError, Result, generate_result
+from structgen.generation.prompting import PromptInput, describe_schema, render
+from structgen.label.errors import OutputSpecError
+
+__all__ = [
+    "GrammarOutput",
+    "LabelsOutput",
+    "Outcome",
+    "OutputSpec",
+    "TypedOutput",
+    "load_type",
+    "make_output",
+    "parse_labels",
+]
+
+DEFAULT_N_PREDICT = 512
+_TALLY_WIDTH = 80
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One record's answer: a JSON-ready value and what it cost."""
+
+    value: Any
+    attempts: int
+    tokens_predicted: int
+    tokens_evaluated: int
+
+
+class OutputSpec:
+    """How to ask for one record's answer; subclasses say what the answer is."""
+
+    description = "output"
+
+    def system(self) -> str | None:
+        """The system message for chat prompts (``None``: the user's template says it all)."""
+        return None
+
+    def run(
+        self, client: LlamaClient, prompt: PromptInput, *, max_retries: int, sampling: Mapping[str, Any]
+    ) -> Outcome:
+        """Ask ``client`` for the answer to ``prompt``; raises a :class:`StructgenError` when there is none."""
+        raise NotImplementedError
+
+    def tally(self, value: Any) -> list[str]:
+        """The keys this answer counts under in the label distribution (scalars only by default)."""
+        if value is None or isinstance(value, (str, int, float, bool)):
+            text = value if isinstance(value, str) else json.dumps(value)
+            return [text if len(text) <= _TALLY_WIDTH else text[: _TALLY_WIDTH - 1] + "…"]
+        return []
+
+
+class TypedOutput(OutputSpec):
+    """A value of a Python type (pydantic model, dataclass, Enum, ...) or of a JSON Schema (a dict)."""
+
+    def __init__(self, output_type: Any, *, instructions: str | None = None):
+        try:
+            self.output: Output[Any] = Output(output_type)
+        except StructgenError:
+            raise
+        except (pydantic.PydanticSchemaGenerationError, pydantic.PydanticUserError, TypeError) as exc:
+            raise OutputSpecError(f"{output_type!r} cannot be used as an output type: {exc}") from None
+        self._adapter = None if self.output.is_schema else pydantic.TypeAdapter(output_type)
+        name = getattr(output_type, "__name__", None)
+        self.description = f"type {name}" if name and not self.output.is_schema else "JSON Schema"
+        self._instructions = instructions or "Answer the user's request."
+
+    def system(self) -> str:
+        return f"{self._instructions} Reply with JSON that follows this JSON Schema: {describe_schema(self.output.schema)}"
+
+    def run(
+        self, client: LlamaClient, prompt: PromptInput, *, max_retries: int, sampling: Mapping[str, Any]
+    ) -> Outcome:
+        result: Result[Any] = generate_result(
+            prompt, self.output, client=client, max_retries=max_retries, **sampling
+        )
+        value = (
+            result.value if self._adapter is None else self._adapter.dump_python(result.value, mode="json")
+        )
+        return Outcome(value, len(result.attempts), result.tokens_predicted, result.tokens_evaluated)
+
+
+class LabelsOutput(TypedOutput):
+    """One of a fixed list of labels (several with ``multi``); the grammar admits nothing else."""
+
+    def __init__(self, labels: Sequence[str], *, multi: bool = False, instructions: str | None = None):
+        self.labels = list(dict.fromkeys(labels))
+        if not self.labels:
+            raise OutputSpecError("give at least one label")
+        self.multi = multi
+        one: dict[str, Any] = {"enum": self.labels}
+        schema = {"type": "array", "items": one, "uniqueItems": True, "minItems": 1} if multi else one
+        task = instructions or (
+            "Choose every label that applies to the text."
+            if multi
+            else "Choose the one label that best fits the text."
+        )
+        super().__init__(schema)
+        self.description = f"labels {', '.join(self.labels)}"
+        self._task = task
+
+    def system(self) -> str:
+        return f"{self._task} Labels: {', '.join(self.labels)}. Reply with JSON only."
+
+    def tally(self, value: Any) -> list[str]:
+        return [str(v) for v in value] if isinstance(value, list) else [str(value)]
+
+
+class GrammarOutput(OutputSpec):
+    """The raw text a GBNF grammar allows (no JSON, no re-asks)."""
+
+    def __init__(self, grammar: str, *, name: str = "grammar"):
+        validate(grammar, name)  # a GrammarError says where, before the first request
+        self.grammar = grammar
+        self.description = name
+
+    def run(
+        self, client: LlamaClient, prompt: PromptInput, *, max_retries: int, sampling: Mapping[str, Any]
+    ) -> Outcome:
+        params = dict(sampling)
+        params.setdefault("temperature", 0.0)
+        params.setdefault("n_predict", DEFAULT_N_PREDICT)
+        text = render(prompt, client)
+        completion = client.completion(text, grammar=self.grammar, **params)
+        if completion.stop_type is StopType.LIMIT or completion.truncated:
+            attempt = Attempt(
+                text, completion.content, completion.stop_type, ("output cut off by n_predict",), completion
+            )
+            raise OutputTruncatedError(
+                f"output cut off after {completion.tokens_predicted} tokens", [attempt]
+            )
+        return Outcome(completion.content, 1, completion.tokens_predicted, completion.tokens_evaluated)
+
+
+def parse_labels(text: str) -> list[str]:
+    """The labels of ``a,b,c`` (spaces around each trimmed, empty ones and repeats dropped)."""
+    labels = list(dict.fromkeys(part.strip() for part in text.split(",") if part.strip()))
+    if not labels:
+        raise OutputSpecError(f"no labels in {text!r}; write them comma-separated, e.g. positive,negative")
+    return labels
+
+
+def load_type(spec: str) -> Any:
+    """The object named by ``module:Name`` (``Name`` may be dotted: ``module:Outer.Inner``)."""
+    module_name, sep, attr = spec.partition(":")
+    if not sep or not module_name or not attr:
+        raise OutputSpecError(f"--type needs module:Type (e.g. mypackage.models:Review), got {spec!r}")
+    try:
+        obj: Any = importlib.import_module(module_name)
+    except Exception as exc:  # noqa: BLE001 - importing runs arbitrary code; any failure means the type cannot be had
+        raise OutputSpecError(f"cannot import module {module_name!r}: {type(exc).__name__}: {exc}") from None
+    for part in attr.split("."):
+        try:
+            obj = getattr(obj, part)
+        except AttributeError:
+            raise OutputSpecError(f"module {module_name!r} has no attribute {attr!r}") from None
+    return obj
+
+
+def _read(path: str | os.PathLike[str], what: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise OutputSpecError(f"{path}: cannot read the {what}: {reason}") from None
+
+
+def make_output(
+    *,
+    output_type: Any = None,
+    type_name: str | None = None,
+    labels: Sequence[str] | str | None = None,
+    multi: bool = False,
+    schema_file: str | os.PathLike[str] | None = None,
+    grammar: str | None = None,
+    grammar_file: str | os.PathLike[str] | None = None,
+    instructions: str | None = None,
+) -> OutputSpec:
+    """The output spec from exactly one of: a type or schema, ``module:Type``, labels, a schema file or a grammar."""
+    given = [
+        name
+        for name, value in (
+            ("an output type", output_type),
+            ("--type", type_name),
+            ("--labels", labels),
+            ("--schema", schema_file),
+            ("a grammar", grammar),
+            ("--grammar", grammar_file),
+        )
+        if value is not None
+    ]
+    if len(given) != 1:
+        raise OutputSpecError(
+            "say what to label with: one of labels, an output type, a JSON Schema or a grammar"
+            + (f" (got {' and '.join(given)})" if given else "")
+        )
+    if isinstance(output_type, OutputSpec):
+        return output_type
+    if labels is not None:
+        return LabelsOutput(
+            parse_labels(labels) if isinstance(labels, str) else [str(v) for v in labels],
+            multi=multi,
+            instructions=instructions,
+        )
+    if type_name is not None:
+        return TypedOutput(load_type(type_name), instructions=instructions)
+    if schema_file is not None:
+        text = _read(schema_file, "JSON Schema")
+        try:
+            schema = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise OutputSpecError(f"{schema_file}:{exc.lineno}:{exc.colno}: not JSON: {exc.msg}") from None
+        return TypedOutput(schema, instructions=instructions)
+    if grammar_file is not None:
+        return GrammarOutput(_read(grammar_file, "grammar"), name=str(grammar_file))
+    if grammar is not None:
+        return GrammarOutput(grammar)
+    return TypedOutput(output_type, instructions=instructions)

@@ -1,0 +1,484 @@
+"""``label()``: label every record with N workers over one or more servers, writing results as they come.
+
+A reader thread fills a bounded queue of prompts; each worker takes one, picks a server from the pool,
+and on a server failure tries the next live one. The calling thread writes every finished record as one
+whole line, counts it and draws the progress. Ctrl-C (or ``cancel``) stops taking new records, lets the
+ones in flight finish (a second Ctrl-C abandons them) and raises :class:`LabelInterrupted` with the summary.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import queue
+import threading
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from structgen.client import ClientError, LlamaClient
+from structgen.generation.prompting import PromptInput
+from structgen.label.errors import LabelError, TemplateError
+from structgen.label.outputs import Outcome, OutputSpec, make_output
+from structgen.label.pool import ServerPool, Stopped, is_server_down
+from structgen.label.progress import Progress, ProgressMode
+from structgen.label.prompts import Template, TemplateFunction, make_template
+from structgen.label.sources import BadRow, Format, Record, RecordId, Source
+from structgen.label.summary import Failure, Summary
+from structgen.label.writer import JsonlWriter, MemorySink, Sink, read_done
+
+__all__ = ["LabelInterrupted", "default_errors_path", "label", "record_seed"]
+
+_KEEP_FAILURES = 1000
+_END = object()
+
+
+class LabelInterrupted(KeyboardInterrupt):
+    """The run was stopped (Ctrl-C or ``cancel``); every finished record was written. ``summary`` tells
+    what was done; run again with ``resume=True`` to continue."""
+
+    def __init__(self, summary: Summary):
+        self.summary = summary
+        super().__init__("labeling interrupted")
+
+
+def record_seed(seed: int, record_id: RecordId) -> int:
+    """A seed for one record: a stable hash of ``seed`` and the id (the same on every run and machine)."""
+    digest = hashlib.blake2b(f"{seed}\x1f{record_id}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") % (2**31 - 1)
+
+
+def default_errors_path(out: str | os.PathLike[str]) -> Path:
+    """``results.jsonl`` -> ``results.errors.jsonl``."""
+    path = Path(out)
+    stem = path.name[: -len(path.suffix)] if path.suffix else path.name
+    return path.with_name(f"{stem}.errors.jsonl")
+
+
+@dataclass(frozen=True)
+class _Job:
+    record: Record
+    prompt: PromptInput
+
+
+@dataclass(frozen=True)
+class _Finished:
+    job: _Job
+    outcome: Outcome | None
+    error: BaseException | None
+    seconds: float
+    server: str | None
+
+
+def _prompt(user: PromptInput, spec: OutputSpec, *, chat: bool) -> PromptInput:
+    if not isinstance(user, str) or not chat:
+        return user
+    system = spec.system()
+    messages = [{"role": "system", "content": system}] if system else []
+    return [*messages, {"role": "user", "content": user}]
+
+
+class _Run:
+    def __init__(
+        self,
+        source: Source,
+        template: Template,
+        spec: OutputSpec,
+        pool: ServerPool | None,
+        *,
+        done: frozenset[RecordId],
+        out: Sink,
+        errors: Sink,
+        summary: Summary,
+        progress: Progress,
+        seed: int | None,
+        sampling: Mapping[str, Any],
+        max_retries: int,
+        chat: bool,
+        cancel: threading.Event,
+    ):
+        self.source = source
+        self.template = template
+        self.spec = spec
+        self.pool = pool
+        self.done = done
+        self.out = out
+        self.errors = errors
+        self.summary = summary
+        self.progress = progress
+        self.seed = seed
+        self.sampling = dict(sampling)
+        self.max_retries = max_retries
+        self.chat = chat
+        self.stop = cancel
+        self.jobs: queue.Queue[_Job | None] = queue.Queue(maxsize=max(summary.concurrency * 4, 8))
+        self.results: queue.Queue[Any] = queue.Queue()
+
+    # -- threads -------------------------------------------------------------------------------------
+
+    def read(self) -> None:
+        try:
+            for row in self.source:
+                if self.stop.is_set():
+                    break
+                if isinstance(row, BadRow):
+                    self.results.put(row)
+                    continue
+                if row.id in self.done:
+                    continue
+                try:
+                    job = _Job(row, _prompt(self.template.render(row.data), self.spec, chat=self.chat))
+                except TemplateError as exc:
+                    if self.template.fields is not None:  # the scan saw this row as malformed already
+                        self.results.put(BadRow(row.line, str(exc), self.source.name))
+                    else:
+                        self.results.put(_Finished(_Job(row, ""), None, exc, 0.0, None))
+                    continue
+                while not self.stop.is_set():
+                    try:
+                        self.jobs.put(job, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+        except BaseException as exc:  # noqa: BLE001 - handed to the writing thread, which raises it
+            self.results.put(exc)
+        finally:
+            for _ in range(self.summary.concurrency):
+                while True:
+                    try:
+                        self.jobs.put(None, timeout=0.1)
+                        break
+                    except queue.Full:
+                        if self.stop.is_set():
+                            break
+
+    def work(self) -> None:
+        try:
+            while not self.stop.is_set():
+                try:
+                    job = self.jobs.get(timeout=0.1)
+                except queue.Empty:
+                    continue
+                if job is None:
+                    break
+                finished = self.answer(job)
+                if finished is not None:
+                    self.results.put(finished)
+        finally:
+            self.results.put(_END)
+
+    def answer(self, job: _Job) -> _Finished | None:
+        """One record's answer or failure (``None`` when the run stopped before it was sent)."""
+        assert self.pool is not None
+        started = time.monotonic()
+        sampling = dict(self.sampling)
+        if self.seed is not None:
+            sampling["seed"] = record_seed(self.seed, job.record.id)
+        last: ClientError | None = None
+        for _ in range(2 * len(self.pool.endpoints) + 2):
+            try:
+                endpoint = self.pool.acquire(self.stop)
+            except Stopped:
+                return None
+            except LabelError as exc:
+                return _Finished(job, None, exc, time.monotonic() - started, None)
+            answered = False
+            try:
+                outcome = self.spec.run(
+                    self.pool.client(endpoint), job.prompt, max_retries=self.max_retries, sampling=sampling
+                )
+                answered = True
+                return _Finished(job, outcome, None, time.monotonic() - started, endpoint.url)
+            except ClientError as exc:
+                if not is_server_down(exc):
+                    return _Finished(job, None, exc, time.monotonic() - started, endpoint.url)
+                self.pool.mark_down(endpoint, exc)
+                last = exc
+            except Exception as exc:  # noqa: BLE001 - one record's failure must not end the run
+                return _Finished(job, None, exc, time.monotonic() - started, endpoint.url)
+            finally:
+                self.pool.release(endpoint, answered=answered)
+        reason = LabelError(
+            f"gave up after the servers failed {2 * len(self.pool.endpoints) + 2} times; last: {last}"
+        )
+        return _Finished(job, None, reason, time.monotonic() - started, None)
+
+    # -- the writing thread --------------------------------------------------------------------------
+
+    def drain(self, workers: int) -> int:
+        """Handle results until ``workers`` workers ended; the number still running when interrupted."""
+        while workers:
+            try:
+                item = self.results.get(timeout=0.5)
+            except queue.Empty:
+                self.progress.tick()
+                continue
+            if item is _END:
+                workers -= 1
+            elif isinstance(item, BadRow):
+                self.malformed(item)
+            elif isinstance(item, _Finished):
+                self.finished(item)
+            elif isinstance(item, BaseException):
+                self.stop.set()
+                raise item
+        return workers
+
+    def malformed(self, row: BadRow) -> None:
+        self.summary.malformed.append(row)
+        self.errors.write({"id": None, "line": row.line, "error": "MalformedRow", "reason": row.reason})
+        self.progress.note(f"skipped malformed row {row}")
+
+    def finished(self, item: _Finished) -> None:
+        record = item.job.record
+        summary = self.summary
+        if item.outcome is not None:
+            outcome = item.outcome
+            self.out.write(
+                {
+                    "id": record.id,
+                    "line": record.line,
+                    "result": outcome.value,
+                    "attempts": outcome.attempts,
+                    "seconds": round(item.seconds, 4),
+                    "tokens": outcome.tokens_predicted,
+                }
+            )
+            summary.labelled += 1
+            summary.attempts += outcome.attempts
+            summary.tokens_predicted += outcome.tokens_predicted
+            summary.tokens_evaluated += outcome.tokens_evaluated
+            summary.labels.update(self.spec.tally(outcome.value))
+            if item.server is not None:
+                summary.servers[item.server] = summary.servers.get(item.server, 0) + 1
+        else:
+            error = item.error
+            assert error is not None
+            name = type(error).__name__
+            reason = str(error)
+            self.errors.write(
+                {
+                    "id": record.id,
+                    "line": record.line,
+                    "error": name,
+                    "reason": reason,
+                    "server": item.server,
+                    "seconds": round(item.seconds, 4),
+                }
+            )
+            summary.failed += 1
+            attempts = getattr(error, "attempts", None)
+            if isinstance(attempts, tuple):
+                summary.attempts += len(attempts)
+            if len(summary.failures) < _KEEP_FAILURES:
+                summary.failures.append(Failure(record.id, record.line, name, reason))
+        self.progress.advance(failed=item.outcome is None)
+
+
+def _scan(source: Source, template: Template, done: frozenset[RecordId]) -> tuple[int, int]:
+    """(records, records already done), after checking that the data has every field the template names."""
+    header = source.header()
+    if header is not None:
+        template.check(header, f"the header of {source.name}")
+    fields: set[str] = set()
+    records = already = 0
+    for row in source:
+        if isinstance(row, BadRow):
+            continue
+        fields.update(row.data)
+        if template.fields is not None and not template.fields <= row.data.keys():
+            continue  # reported as a malformed row when it is read for real
+        records += 1
+        already += row.id in done
+    if records or fields:
+        template.check(fields, source.name if source.path is not None else "the records")
+    return records, already
+
+
+def _sinks(
+    out: str | os.PathLike[str] | None,
+    errors: str | os.PathLike[str] | None,
+    *,
+    resume: bool,
+    overwrite: bool,
+) -> tuple[Path | None, Path | None]:
+    if out is None:
+        return None, Path(errors) if errors is not None else None
+    out_path = Path(out)
+    errors_path = Path(errors) if errors is not None else default_errors_path(out_path)
+    if out_path.resolve() == errors_path.resolve():
+        raise LabelError(f"the results and the errors cannot both go to {out_path}")
+    if resume and overwrite:
+        raise LabelError("resume and overwrite exclude each other")
+    if not resume and not overwrite and out_path.exists() and out_path.stat().st_size > 0:
+        raise LabelError(
+            f"{out_path} already holds results: resume to continue it, or overwrite to start over"
+        )
+    return out_path, errors_path
+
+
+def label(
+    records: str | os.PathLike[str] | Iterable[Any],
+    output_type: Any = None,
+    *,
+    labels: Sequence[str] | str | None = None,
+    multi: bool = False,
+    grammar: str | None = None,
+    template: str | TemplateFunction | Template | None = None,
+    template_file: str | os.PathLike[str] | None = None,
+    out: str | os.PathLike[str] | None = None,
+    errors: str | os.PathLike[str] | None = None,
+    id_field: str | None = None,
+    format: Format | None = None,
+    urls: str | Sequence[str] | None = None,
+    client: LlamaClient | None = None,
+    concurrency: int | None = None,
+    resume: bool = False,
+    overwrite: bool = False,
+    seed: int | None = None,
+    n_predict: int | None = None,
+    temperature: float | None = None,
+    max_retries: int = 2,
+    instructions: str | None = None,
+    chat: bool = True,
+    progress: ProgressMode | bool = "auto",
+    progress_stream: IO[str] | None = None,
+    cancel: threading.Event | None = None,
+    down_grace: float = 5.0,
+    timeout: float | tuple[float, float] = (5.0, 300.0),
+    sampling: Mapping[str, Any] | None = None,
+) -> Summary:
+    """Label every record of ``records`` (a JSONL/CSV/TSV/text file or an iterable) and return a :class:`Summary`.
+
+    Say what to label with exactly one of ``output_type`` (a type, a JSON Schema dict or an
+    :class:`OutputSpec`), ``labels`` (a list or ``"a,b,c"``; ``multi`` for several) or ``grammar``
+    (GBNF text; the answer is the raw text). The prompt is ``template`` (``{field}`` placeholders, or
+    a function of the record's fields) or ``template_file``, sent as the user message after the
+    instructions for the output unless ``chat`` is false.
+
+    Results are appended to ``out`` as JSON lines ``{"id", "line", "result", "attempts", "seconds",
+    "tokens"}`` in the order they finish, failures to ``errors`` (default ``OUT.errors.jsonl``,
+    emptied at the start of each run); without ``out`` they are kept in ``summary.results``.
+    ``resume`` skips the ids already in ``out``. ``urls`` are the servers (default ``$STRUCTGEN_URL``
+    or a local llama-server); ``concurrency`` defaults to their slots together. With ``seed`` each
+    record gets the seed :func:`record_seed` derives from its id. Setup problems raise
+    :class:`LabelError` (or another ``StructgenError``) before the first request.
+    """
+    spec = (
+        make_output(
+            output_type=output_type, labels=labels, multi=multi, grammar=grammar, instructions=instructions
+        )
+        if not isinstance(output_type, OutputSpec)
+        else output_type
+    )
+    prompt_template = (
+        template if isinstance(template, Template) else make_template(template, template_file=template_file)
+    )
+    source = Source(records, format=format, id_field=id_field)
+    if concurrency is not None and concurrency < 1:
+        raise LabelError(f"concurrency must be at least 1, got {concurrency}")
+    out_path, errors_path = _sinks(out, errors, resume=resume, overwrite=overwrite)
+    done = frozenset[RecordId]()
+    notes: list[str] = []
+    if resume and out_path is not None:
+        previous = read_done(out_path)
+        done = previous.ids
+        if previous.truncated_bytes:
+            notes.append(f"{out_path}: removed an unfinished last line ({previous.truncated_bytes} bytes)")
+        notes.extend(f"{out_path}: {n}; ignored" for n in previous.ignored)
+    total, already = _scan(source, prompt_template, done)
+    summary = Summary(records=total, skipped=already, out=out_path, errors=errors_path)
+
+    params: dict[str, Any] = dict(sampling or {})
+    if n_predict is not None:
+        params["n_predict"] = n_predict
+    if temperature is not None:
+        params["temperature"] = temperature
+
+    stop = cancel if cancel is not None else threading.Event()
+    progress_view = Progress(total - already, progress if total - already else False, progress_stream)
+    for note in notes:
+        progress_view.note(note)
+    pool: ServerPool | None = None
+    if total - already:
+        if client is None:
+            from structgen.server import resolve_url
+
+            url_list = [urls] if isinstance(urls, str) else list(urls or [])
+            url_list = url_list or [resolve_url(None)]
+            pool = ServerPool(
+                url_list,
+                api_key=os.environ.get("STRUCTGEN_API_KEY") or None,
+                timeout=timeout,
+                down_grace=down_grace,
+                on_message=progress_view.note,
+            )
+        else:
+            pool = ServerPool([], client=client, down_grace=down_grace, on_message=progress_view.note)
+        pool.connect()
+    summary.concurrency = concurrency or (pool.total_slots if pool else 1)
+
+    if errors_path is not None:
+        errors_path.unlink(missing_ok=True)
+    out_sink: Sink = JsonlWriter(out_path, truncate=overwrite) if out_path is not None else MemorySink()
+    errors_sink: Sink = JsonlWriter(errors_path, lazy=True) if errors_path is not None else MemorySink()
+    run = _Run(
+        source,
+        prompt_template,
+        spec,
+        pool,
+        done=done,
+        out=out_sink,
+        errors=errors_sink,
+        summary=summary,
+        progress=progress_view,
+        seed=seed,
+        sampling=params,
+        max_retries=max_retries,
+        chat=chat,
+        cancel=stop,
+    )
+    threads = [threading.Thread(target=run.read, name="label-reader", daemon=True)]
+    threads += [
+        threading.Thread(target=run.work, name=f"label-worker-{i}", daemon=True)
+        for i in range(summary.concurrency if pool else 0)
+    ]
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    running = len(threads) - 1
+    try:
+        try:
+            running = run.drain(running)
+        except KeyboardInterrupt:
+            stop.set()
+            progress_view.note("stopping: finishing the records in flight (Ctrl-C again to leave them)")
+            try:
+                running = run.drain(running)
+            except KeyboardInterrupt:
+                pass
+        if running == 0:
+            threads[0].join(timeout=5.0)
+            while not run.results.empty():  # malformed rows the reader found after the last worker ended
+                item = run.results.get()
+                if isinstance(item, BadRow):
+                    run.malformed(item)
+                elif isinstance(item, BaseException):
+                    raise item
+        summary.interrupted = stop.is_set()
+    finally:
+        summary.seconds = time.monotonic() - started
+        stop.set()
+        out_sink.close()
+        errors_sink.close()
+        progress_view.close()
+        if pool is not None:
+            summary.server_downs = {e.url: e.downs for e in pool.endpoints if e.downs}
+            pool.close()
+        if isinstance(out_sink, MemorySink):
+            summary.results = out_sink.entries
+    if summary.interrupted:
+        raise LabelInterrupted(summary)
+    return summary
