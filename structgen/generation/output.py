@@ -6,7 +6,6 @@ import json
 import threading
 from typing import Any, Generic, Literal, TypeVar
 
-import jsonschema  # type: ignore[import-untyped]
 import pydantic
 
 from ..schema import CompiledSchema
@@ -14,6 +13,8 @@ from ..schema import compile as compile_schema
 
 T = TypeVar("T")
 Whitespace = Literal["compact", "flexible", "pretty"]
+# Digits allowed in integer and fraction parts: without a bound a small model can write digits forever.
+MAX_DIGITS = 15
 
 
 def _key(output: Any) -> Any:
@@ -36,7 +37,7 @@ def _compiled(output: Any, whitespace: Whitespace) -> CompiledSchema:
     with _cache_lock:
         hit = _cache.get(key)
     if hit is None:
-        hit = compile_schema(output, additional_properties=False, whitespace=whitespace)
+        hit = compile_schema(output, additional_properties=False, whitespace=whitespace, max_digits=MAX_DIGITS)
         with _cache_lock:
             if len(_cache) > 512:
                 _cache.clear()
@@ -52,7 +53,7 @@ class Output(Generic[T]):
         self.is_schema = isinstance(output_type, (dict, bool))
         self.compiled = _compiled(output_type, whitespace)
         self._adapter: pydantic.TypeAdapter[Any] | None = None if self.is_schema else pydantic.TypeAdapter(output_type)
-        self._validator = jsonschema.validators.validator_for(self.compiled.schema)(self.compiled.schema)
+        self._validator = self.compiled.validator()
 
     @property
     def grammar(self) -> str:

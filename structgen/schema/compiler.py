@@ -56,6 +56,7 @@ def compile(
     resolver: RemoteResolver | None = None,
     draft: int | None = None,
     check_schema: bool = True,
+    max_digits: int | None = None,
 ) -> CompiledSchema:
     """Compile a JSON Schema (dict, boolean or JSON text) or a Python type to a GBNF grammar.
 
@@ -66,8 +67,12 @@ def compile(
     their properties in any order (else schema order).  ``strict`` refuses (UnsupportedSchemaError)
     instead of reporting a keyword the grammar cannot enforce.  ``resolver`` maps absolute URIs of
     remote ``$ref`` targets to schemas (nothing is fetched otherwise).  ``draft`` (4, 6, 7, 2019,
-    2020) applies when the schema has no ``$schema``; 2020-12 by default.
+    2020) applies when the schema has no ``$schema``; 2020-12 by default.  ``max_digits`` bounds the
+    digits of integer and fraction parts (exponents to 3 digits): a restriction for generation, so that
+    a model's numbers end; values needing longer spellings are then refused by the grammar.
     """
+    if max_digits is not None and max_digits < 1:
+        raise ValueError(f"max_digits must be at least 1, got {max_digits}")
     if whitespace not in ("compact", "flexible", "pretty"):
         raise ValueError(f"whitespace must be 'compact', 'flexible' or 'pretty', not {whitespace!r}")
     schema = _load(schema_or_type)
@@ -76,7 +81,7 @@ def compile(
     report = Report(strict=strict)
     if check_schema:
         _check_schema(schema, the_draft, report)
-    options = Options(whitespace=whitespace, any_order=any_order)
+    options = Options(whitespace=whitespace, any_order=any_order, max_digits=max_digits)
     previous = sys.getrecursionlimit()
     sys.setrecursionlimit(max(previous, RECURSION_LIMIT))
     try:

@@ -58,6 +58,7 @@ class Options:
 
     whitespace: Whitespace = "flexible"
     any_order: bool = False
+    max_digits: int | None = None
 
 
 @dataclass
@@ -142,10 +143,11 @@ class Emitter:
     def _reachable(self, root: Node) -> list[str]:
         seen: list[str] = []
         known: set[str] = set()
+        visited: set[int] = set()
         stack: list[Node] = [root]
         while stack:
             node = stack.pop()
-            for ref in _refs_in(node):
+            for ref in _refs_in(node, visited):
                 if ref not in known and ref in self.definitions:
                     known.add(ref)
                     seen.append(ref)
@@ -224,8 +226,9 @@ class Emitter:
             "nl": lambda: f'"\\n" [ \\t]{{0,{FLEXIBLE_INDENT}}}',
             "char": lambda: JSON_CHAR,
             "string": lambda: f'"\\"" {self.primitive("char")}* "\\""',
-            "integer": lambda: '"-"? ("0" | [1-9] [0-9]*)',
-            "number": lambda: '"-"? ("0" | [1-9] [0-9]*) ("." [0-9]+)? ([eE] [-+]? [0-9]+)?',
+            "integer": lambda: '"-"? ("0" | [1-9] ' + self._digits(True) + ")",
+            "number": lambda: '"-"? ("0" | [1-9] ' + self._digits(True) + ') ("." ' + self._digits(False)
+            + ")? ([eE] [-+]? " + ("[0-9]{1,3}" if self.options.max_digits else "[0-9]+") + ")?",
             "boolean": lambda: '"true" | "false"',
             "value": lambda: " | ".join(
                 [self.primitive("object"), self.primitive("array"), self.primitive("string"),
@@ -379,6 +382,13 @@ class Emitter:
         return self._string_length(node.min_length, node.max_length, hint, pointer)
 
     # ------------------------------------------------------------------ numbers
+    def _digits(self, after_first: bool) -> str:
+        """Digits of an integer part after its first digit, or of a fraction; bounded with ``max_digits``."""
+        n = self.options.max_digits
+        if n is None:
+            return "[0-9]*" if after_first else "[0-9]+"
+        return f"[0-9]{{0,{n - 1}}}" if after_first else f"[0-9]{{1,{n}}}"
+
     def _number(self, node: NumberNode, hint: str) -> str | None:
         zero_fraction = node.integer and node.integer_zero_fraction
         bounded = node.minimum is not None or node.maximum is not None or node.multiple_of is not None
@@ -386,10 +396,11 @@ class Emitter:
         if not bounded:
             base = self.primitive("integer" if node.integer else "number")
             if zero_fraction:
-                return self.define("integer-value", seq(base, '("." "0"+)?'))
+                zeros = '"0"+' if self.options.max_digits is None else f'"0"{{1,{self.options.max_digits}}}'
+                return self.define("integer-value", seq(base, f'("." {zeros})?'))
             return base
         try:
-            expr, rules, note = numeric.emit(node, self._fresh(hint + "-n"))
+            expr, rules, note = numeric.emit(node, self._fresh(hint + "-n"), self.options.max_digits)
         except numeric.NotExpressible as error:
             self.report.loosened(node.pointer, error.keyword, str(error))
             return self.primitive("integer" if node.integer else "number")
@@ -871,11 +882,15 @@ def _points(node: Node) -> list[Node] | None:
     return out
 
 
-def _refs_in(node: Node) -> list[str]:
+def _refs_in(node: Node, visited: set[int]) -> list[str]:
+    """Names of the definitions ``node`` refers to (sub-nodes in ``visited`` are skipped)."""
     out: list[str] = []
     stack = [node]
     while stack:
         current = stack.pop()
+        if id(current) in visited:
+            continue
+        visited.add(id(current))
         if isinstance(current, Ref):
             out.append(current.name)
         elif isinstance(current, AnyOf):

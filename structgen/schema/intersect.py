@@ -40,7 +40,7 @@ from .strings import is_empty as string_is_empty
 from .strings import string_matches
 
 MAX_PRODUCT = 256
-NEGATION_BUDGET = 3000
+NEGATION_BUDGET = 1500
 
 
 class Inexpressible(Exception):
@@ -55,6 +55,8 @@ class Algebra:
         self._negation_depth = 0
         self._negation_budget = 0
         self.on_loosened: Callable[[str, str], None] = lambda keyword, reason: None
+        self._complements: dict[Node, Node | Inexpressible] = {}
+        self._products: dict[tuple[Node, Node], Node] = {}
 
     # ------------------------------------------------------------------ references
     def deref(self, ref: Ref) -> Node | None:
@@ -114,6 +116,13 @@ class Algebra:
         assert not isinstance(b, (Never, AnyValue, AnyOf, Ref))
         if kind_of(a) != kind_of(b):
             return NEVER
+        if isinstance(a, (ArrayNode, ObjectNode)):
+            key = (a, b)
+            known = self._products.get(key)
+            if known is None:
+                known = self._intersect_typed(a, b)
+                self._products[key] = known
+            return known
         return self._intersect_typed(a, b)
 
     def intersect_all(self, nodes: list[Node]) -> Node:
@@ -306,8 +315,20 @@ class Algebra:
         raise AssertionError((a, b))
 
     def complement(self, node: Node) -> Node:
-        """Every JSON value not matching ``node``."""
-        return self.difference(ANY, node)
+        """Every JSON value not matching ``node`` (memoized, failures too)."""
+        known = self._complements.get(node)
+        if known is None:
+            try:
+                known = self.difference(ANY, node)
+            except Inexpressible as error:
+                if "too large" in str(error):
+                    raise
+                known = error
+            if not isinstance(node, Ref):
+                self._complements[node] = known
+        if isinstance(known, Inexpressible):
+            raise known
+        return known
 
     def _array_complement(self, b: ArrayNode, a: ArrayNode) -> list[Node]:
         """Arrays breaking some constraint of ``b`` that ``a`` does not already imply."""

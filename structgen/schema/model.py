@@ -9,26 +9,48 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Union
+from typing import TypeVar, Union
+
+_T = TypeVar("_T")
+
+
+def _cached_hash(cls: type[_T]) -> type[_T]:
+    """Cache the dataclass hash of a frozen node (nodes are hashed often and can be deep)."""
+    compute = cls.__hash__
+
+    def __hash__(self: object) -> int:
+        cached: int | None = self.__dict__.get("_hash")
+        if cached is None:
+            cached = compute(self)  # type: ignore[misc]
+            object.__setattr__(self, "_hash", cached)
+        return cached
+
+    cls.__hash__ = __hash__  # type: ignore[assignment]
+    return cls
+
 
 JSONValue = Union[None, bool, int, float, str, list["JSONValue"], dict[str, "JSONValue"]]
 
 
+@_cached_hash
 @dataclass(frozen=True)
 class Never:
     """No value at all (the schema ``false``, or an unsatisfiable combination)."""
 
 
+@_cached_hash
 @dataclass(frozen=True)
 class AnyValue:
     """Every JSON value (the schema ``true`` or ``{}``)."""
 
 
+@_cached_hash
 @dataclass(frozen=True)
 class NullNode:
     """The value ``null``."""
 
 
+@_cached_hash
 @dataclass(frozen=True)
 class BooleanNode:
     """``true`` and/or ``false``."""
@@ -36,6 +58,7 @@ class BooleanNode:
     values: frozenset[bool] = frozenset({True, False})
 
 
+@_cached_hash
 @dataclass(frozen=True)
 class NumberNode:
     """A number in an interval, optionally an integer (or a non-integer) and a multiple of
@@ -57,6 +80,7 @@ class NumberNode:
     not_multiple_of: frozenset[Fraction] = frozenset()
 
 
+@_cached_hash
 @dataclass(frozen=True)
 class Pattern:
     """An ECMA-262 ``pattern`` and where it came from."""
@@ -65,6 +89,7 @@ class Pattern:
     pointer: str
 
 
+@_cached_hash
 @dataclass(frozen=True)
 class StringNode:
     """A string constrained symbolically; all fields must hold at once.
@@ -89,6 +114,7 @@ class StringNode:
 ANY_STRING = StringNode()
 
 
+@_cached_hash
 @dataclass(frozen=True)
 class Contains:
     """At least ``minimum`` and at most ``maximum`` array items match ``node``."""
@@ -98,6 +124,7 @@ class Contains:
     maximum: int | None = None
 
 
+@_cached_hash
 @dataclass(frozen=True)
 class ArrayNode:
     """An array: ``prefix[i]`` for item i, ``items`` for the rest, length and ``contains`` bounds.
@@ -116,6 +143,7 @@ class ArrayNode:
     pointer: str = field(default="", compare=False)
 
 
+@_cached_hash
 @dataclass(frozen=True)
 class KeyClass:
     """Undeclared keys in the language ``keys`` take values matching ``value``.
@@ -129,6 +157,7 @@ class KeyClass:
     evaluated: bool = False
 
 
+@_cached_hash
 @dataclass(frozen=True)
 class ObjectNode:
     """An object with declared properties (in order), required keys, and classes of other keys.
@@ -150,6 +179,7 @@ class ObjectNode:
         return dict(self.properties)
 
 
+@_cached_hash
 @dataclass(frozen=True)
 class AnyOf:
     """A value matching at least one alternative."""
@@ -157,6 +187,7 @@ class AnyOf:
     alternatives: tuple[Node, ...]
 
 
+@_cached_hash
 @dataclass(frozen=True)
 class Ref:
     """A named definition (used for recursion and shared sub-schemas)."""

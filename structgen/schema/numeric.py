@@ -30,15 +30,26 @@ def _non_integer() -> Any:
     return Regular.pattern(NON_INTEGER_PATTERN)
 
 
-def emit(node: NumberNode, rule_prefix: str) -> tuple[str, dict[str, str], str | None]:
-    """(expression, rules, note) for the JSON numbers of ``node``; ``note`` names spellings left out."""
+@lru_cache(maxsize=8)
+def _short(max_digits: int) -> Any:
+    from .regular import Regular
+
+    n = max_digits
+    return Regular.pattern(rf"^-?(0|[1-9][0-9]{{0,{n - 1}}})(\.[0-9]{{1,{n}}})?([eE][-+]?[0-9]{{1,3}})?$")
+
+
+def emit(node: NumberNode, rule_prefix: str, max_digits: int | None = None) -> tuple[str, dict[str, str], str | None]:
+    """(expression, rules, note) for the JSON numbers of ``node``; ``note`` names spellings left out.
+
+    ``max_digits`` bounds integer and fraction digits (and exponents to 3 digits) so that a model's
+    number ends; it is a restriction the caller asked for, not noted."""
     try:
         from .regular import RegularTooLarge, emit_dfa_gbnf, number_gbnf, number_language
     except ImportError:  # pragma: no cover - the layer ships with the package
         raise NotExpressible("numeric bounds need the regular-language layer", "minimum") from None
     zero_fraction = node.integer and node.integer_zero_fraction
     try:
-        if not node.non_integer and not node.not_multiple_of:
+        if not node.non_integer and not node.not_multiple_of and max_digits is None:
             grammar = number_gbnf(
                 rule_prefix,
                 node.minimum,
@@ -60,6 +71,7 @@ def emit(node: NumberNode, rule_prefix: str) -> tuple[str, dict[str, str], str |
             multiple_of=node.multiple_of,
             exponents=not node.not_multiple_of,
         )
+        notes = list(notes)
         if node.non_integer:
             lang = lang & _non_integer()
             notes.append("non-integers are accepted in plain decimal form or below 1 with an exponent")
@@ -67,6 +79,8 @@ def emit(node: NumberNode, rule_prefix: str) -> tuple[str, dict[str, str], str |
             multiples, _ = number_language(multiple_of=step, exponents=False)
             lang = lang - multiples
             notes.append("non-multiples are accepted without exponent")
+        if max_digits is not None:
+            lang = lang & _short(max_digits)
         expression, rules = emit_dfa_gbnf(lang, rule_prefix)
     except RegularTooLarge as error:
         keyword = "multipleOf" if node.multiple_of is not None or node.not_multiple_of else "minimum"
