@@ -1,6 +1,6 @@
 """Typed extraction from text with a local llama-server (started by structgen when no URL is given).
 
-    python examples/extract.py [--url http://127.0.0.1:8080] [--n-predict 256]
+python examples/extract.py [--url http://127.0.0.1:8080] [--n-predict 256]
 """
 
 from __future__ import annotations
@@ -34,16 +34,25 @@ def main() -> None:
     args = ap.parse_args()
     client = structgen.default_client(args.url)
     for text in TEXTS:
-        result = structgen.generate_result(
-            [
-                {"role": "system", "content": "Extract the person as JSON with name, age, city and role."},
-                {"role": "user", "content": text},
-            ],
-            Contact,
-            client=client,
-            n_predict=args.n_predict,
+        try:
+            result = structgen.generate_result(
+                [
+                    {
+                        "role": "system",
+                        "content": "Extract the person as JSON with name, age, city and role.",
+                    },
+                    {"role": "user", "content": text},
+                ],
+                Contact,
+                client=client,
+                n_predict=args.n_predict,
+            )
+        except structgen.GenerationError as exc:
+            print(f"{text}\n  -> no valid answer after {len(exc.attempts)} attempts: {exc}")
+            continue
+        print(
+            f"{text}\n  -> {result.value!r}  ({len(result.attempts)} attempt(s), {result.tokens_predicted} tokens)"
         )
-        print(f"{text}\n  -> {result.value!r}  ({len(result.attempts)} attempt(s), {result.tokens_predicted} tokens)")
 
 
 if __name__ == "__main__":

@@ -46,9 +46,13 @@ def _compiled(output: Any, whitespace: Whitespace) -> CompiledSchema:
 
 
 class Output(Generic[T]):
-    """A type (or JSON Schema) to generate: its grammar (cached) and a validator for raw text."""
+    """A type (or JSON Schema) to generate: its grammar (cached) and a validator for raw text.
 
-    def __init__(self, output_type: Any, *, whitespace: Whitespace = "compact") -> None:
+    Whitespace is ``flexible`` by default: chat models like to break lines in JSON, and a grammar that
+    forbids it pushes them into garbage (and into llama.cpp's slow path, which checks the whole
+    vocabulary whenever the model's first choice is refused)."""
+
+    def __init__(self, output_type: Any, *, whitespace: Whitespace = "flexible") -> None:
         self.output_type = output_type
         self.is_schema = isinstance(output_type, (dict, bool))
         self.compiled = _compiled(output_type, whitespace)

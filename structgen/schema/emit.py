@@ -105,8 +105,10 @@ class Emitter:
         self._analyse(root)
         self._names.add("root")
         self.rules["root"] = ""
-        content = self.definitions[root.name] if isinstance(root, Ref) else root
-        self._by_node[root] = "root"
+        content = root
+        while isinstance(content, Ref) and content not in self._by_node:
+            self._by_node[content] = "root"
+            content = self.definitions[content.name]
         self._by_node[content] = "root"
         body = self._body_uncached(content, "root") if self.productive(content) else None
         self.rules["root"] = NOTHING if body is None else body

@@ -54,6 +54,8 @@ class Algebra:
         self.defs = defs
         self._negation_depth = 0
         self._negation_budget = 0
+        self.last_spent = 0
+        self.rank: dict[str, int] = {}
         self.on_loosened: Callable[[str, str], None] = lambda keyword, reason: None
         self._complements: dict[Node, Node | Inexpressible] = {}
         self._products: dict[tuple[Node, Node], Node] = {}
@@ -215,8 +217,12 @@ class Algebra:
         explicit = [name for name, _ in a.properties if name not in a.implicit]
         explicit += [name for name, _ in b.properties if name not in b.implicit]
         implicit = [name for name, _ in a.properties + b.properties if name in a.implicit or name in b.implicit]
-        names = list(dict.fromkeys(explicit + implicit))
+        explicit = list(dict.fromkeys(explicit))
+        if b.properties and a.properties:
+            unknown = len(self.rank)
+            explicit.sort(key=lambda name: self.rank.get(name, unknown))
         still_implicit = frozenset(implicit) - frozenset(explicit)
+        names = list(dict.fromkeys(explicit + sorted(still_implicit, key=lambda n: self.rank.get(n, len(self.rank)))))
         props: list[tuple[str, Node]] = []
         with self.defs.descend():
             for name in names:
@@ -244,19 +250,24 @@ class Algebra:
         return make_object(node)
 
     # ------------------------------------------------------------------ difference
-    def difference(self, a: Node, b: Node) -> Node:
+    def difference(self, a: Node, b: Node, budget: int = NEGATION_BUDGET) -> Node:
         """The values matching ``a`` but not ``b``; raises :class:`Inexpressible`.
 
-        One top-level difference may spend at most ``NEGATION_BUDGET`` steps (negating deep
-        structures multiplies alternatives); beyond that it is inexpressible.
+        One top-level difference may spend at most ``budget`` steps (negating deep structures
+        multiplies alternatives); beyond that it is inexpressible.  ``last_spent`` tells how many
+        steps the last top-level difference took.
         """
-        if self._negation_depth == 0:
-            self._negation_budget = NEGATION_BUDGET
+        top = self._negation_depth == 0
+        if top:
+            self._negation_budget = min(budget, NEGATION_BUDGET)
+            start = self._negation_budget
         self._negation_depth += 1
         try:
             return self._difference(a, b)
         finally:
             self._negation_depth -= 1
+            if top:
+                self.last_spent = start - self._negation_budget
 
     def _difference(self, a: Node, b: Node) -> Node:
         self.defs.tick()

@@ -71,6 +71,7 @@ STANDARD_FORMATS = frozenset(
     }
 )
 MAX_PATTERN_SUBSETS = 4
+ONE_OF_BUDGET = 4000
 
 
 @dataclass
@@ -99,8 +100,13 @@ class Fold:
     max_properties: int | None = None
     nullable: bool = False
     touched: set[str] = field(default_factory=set)
-    steps: list[Step] = field(default_factory=list)
+    steps: list[tuple[int, Step]] = field(default_factory=list)
     late_steps: list[Step] = field(default_factory=list)
+    priority: int = 0
+
+    def add_step(self, step: Step) -> None:
+        """Combine the node with another one (applicators), after the type keywords."""
+        self.steps.append((self.priority, step))
 
     @property
     def draft(self) -> int:
@@ -153,7 +159,8 @@ class Fold:
 
     def finish(self) -> Node:
         node = self.own_node()
-        for step in self.steps + self.late_steps:
+        ordered = [step for _, step in sorted(self.steps, key=lambda pair: pair[0])]
+        for step in ordered + self.late_steps:
             if isinstance(node, Never):
                 break
             node = step(node)
@@ -373,12 +380,12 @@ def enum(fold: Fold, value: Any) -> None:
     if not isinstance(value, list):
         raise InvalidSchemaError("enum must be an array", fold.at("enum"), "enum")
     node = values_node(value, fold.at("enum"))
-    fold.steps.append(lambda current: fold.n.algebra.intersect(current, node))
+    fold.add_step(lambda current: fold.n.algebra.intersect(current, node))
 
 
 def const(fold: Fold, value: Any) -> None:
     node = value_node(value, fold.at("const"))
-    fold.steps.append(lambda current: fold.n.algebra.intersect(current, node))
+    fold.add_step(lambda current: fold.n.algebra.intersect(current, node))
 
 
 def nullable(fold: Fold, value: Any) -> None:
@@ -534,6 +541,7 @@ def properties(fold: Fold, value: Any) -> None:
     if not isinstance(value, Mapping):
         raise InvalidSchemaError("properties must be an object", fold.at("properties"), "properties")
     fold.touched.add("object")
+    fold.n.rank_names(str(name) for name in value)
     for name, schema in value.items():
         fold.properties[str(name)] = fold.child(schema, "properties", str(name))
 
@@ -544,6 +552,7 @@ def required(fold: Fold, value: Any) -> None:
     if not isinstance(value, list) or not all(isinstance(name, str) for name in value):
         raise InvalidSchemaError("required must be an array of strings", fold.at("required"), "required")
     fold.touched.add("object")
+    fold.n.rank_names(value)
     fold.required.update(dict.fromkeys(value))
 
 
@@ -606,7 +615,7 @@ def _add_constraint(fold: Fold, node: Node, keyword: str) -> None:
             fold.loosened(keyword, str(error))
             return current
 
-    fold.steps.append(step)
+    fold.add_step(step)
 
 
 def dependent_required(fold: Fold, value: Any) -> None:
@@ -614,6 +623,7 @@ def dependent_required(fold: Fold, value: Any) -> None:
         raise InvalidSchemaError(
             "dependentRequired must be an object", fold.at("dependentRequired"), "dependentRequired"
         )
+    fold.n.rank_names(str(name) for name in value)
     for name, needed in value.items():
         if isinstance(needed, list) and needed:
             _add_constraint(
@@ -626,6 +636,7 @@ def dependent_schemas(fold: Fold, value: Any) -> None:
         raise InvalidSchemaError(
             "dependentSchemas must be an object", fold.at("dependentSchemas"), "dependentSchemas"
         )
+    fold.n.rank_names(str(name) for name in value)
     for name, schema in value.items():
         node = _dependent_schema(fold, str(name), schema, "dependentSchemas", str(name))
         _add_constraint(fold, node, "dependentSchemas")
@@ -634,6 +645,7 @@ def dependent_schemas(fold: Fold, value: Any) -> None:
 def dependencies(fold: Fold, value: Any) -> None:
     if not isinstance(value, Mapping):
         raise InvalidSchemaError("dependencies must be an object", fold.at("dependencies"), "dependencies")
+    fold.n.rank_names(str(name) for name in value)
     for name, dependency in value.items():
         if isinstance(dependency, list):
             if dependency:
@@ -652,21 +664,21 @@ def ref(fold: Fold, value: Any) -> None:
     if not isinstance(value, str):
         raise InvalidSchemaError("$ref must be a string", fold.at("$ref"), "$ref")
     node = fold.n.ref(value, fold.scope, "$ref")
-    fold.steps.append(lambda current: fold.n.algebra.intersect(current, node))
+    fold.add_step(lambda current: fold.n.algebra.intersect(current, node))
 
 
 def dynamic_ref(fold: Fold, value: Any) -> None:
     if not isinstance(value, str):
         raise InvalidSchemaError("$dynamicRef must be a string", fold.at("$dynamicRef"), "$dynamicRef")
     node = fold.n.ref(value, fold.scope, "$dynamicRef")
-    fold.steps.append(lambda current: fold.n.algebra.intersect(current, node))
+    fold.add_step(lambda current: fold.n.algebra.intersect(current, node))
 
 
 def recursive_ref(fold: Fold, value: Any) -> None:
     if not isinstance(value, str):
         raise InvalidSchemaError("$recursiveRef must be a string", fold.at("$recursiveRef"), "$recursiveRef")
     node = fold.n.ref(value, fold.scope, "$recursiveRef")
-    fold.steps.append(lambda current: fold.n.algebra.intersect(current, node))
+    fold.add_step(lambda current: fold.n.algebra.intersect(current, node))
 
 
 def _schema_list(fold: Fold, keyword: str, value: Any) -> list[Any]:
@@ -695,7 +707,7 @@ def any_of(fold: Fold, value: Any) -> None:
             fold.loosened("anyOf", str(error))
             return current
 
-    fold.steps.append(step)
+    fold.add_step(step)
 
 
 def one_of(fold: Fold, value: Any) -> None:
@@ -712,6 +724,7 @@ def one_of(fold: Fold, value: Any) -> None:
             return current
         live = [(i, node) for i, node in enumerate(options) if not is_never(node)]
         exclusive: list[Node] = []
+        budget = ONE_OF_BUDGET
         for i, node in live:
             result = node
             for j, other in live:
@@ -720,13 +733,17 @@ def one_of(fold: Fold, value: Any) -> None:
                 try:
                     if isinstance(algebra.intersect(result, other), Never):
                         continue
-                    result = algebra.difference(result, other)
+                    if budget <= 0:
+                        raise Inexpressible("the exclusions are too large")
+                    result = algebra.difference(result, other, budget)
+                    budget -= algebra.last_spent
                 except Inexpressible as error:
+                    budget -= algebra.last_spent
                     fold.loosened("oneOf", f"alternatives {i} and {j} may overlap: {error}")
             exclusive.append(result)
         return union(exclusive)
 
-    fold.steps.append(step)
+    fold.add_step(step)
 
 
 def not_(fold: Fold, value: Any) -> None:

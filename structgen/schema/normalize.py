@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -74,7 +74,7 @@ class Normalizer:
             return self.ref(value, scope, "$ref")
         known = DRAFT_KEYWORDS[scope.draft]
         fold = Fold(self, schema, scope)
-        for keyword in sorted(schema, key=lambda k: _ORDER.get(k, 0)):
+        for keyword in schema:
             function = KEYWORDS.get(keyword)
             if function is None:
                 continue
@@ -86,8 +86,15 @@ class Normalizer:
                         f"{keyword} is not a keyword of draft {scope.draft}",
                     )
                 continue
+            fold.priority = _ORDER.get(keyword, 0)
             function(fold, schema[keyword])
         return fold.finish()
+
+    def rank_names(self, names: Iterable[str]) -> None:
+        """Remember the order in which property names first appear (it orders merged objects)."""
+        rank = self.algebra.rank
+        for name in names:
+            rank.setdefault(name, len(rank))
 
     def ref(self, value: str, scope: Scope, keyword: str) -> Node:
         """A reference to the definition ``value`` resolves to (computed on first use)."""

@@ -1,0 +1,460 @@
+"""The directives pages may use, ``<!-- gen:NAME ARG... -->`` on a line of its own, and their expansion.
+
+=================== =====================================================================================
+``schema-matrix``    the schema support matrix (:mod:`structgen_docs.matrix`)
+``cli``              the CLI reference (:mod:`structgen_docs.cli_reference`)
+``readme-section T`` the section of README.md under the heading ``## T``, verbatim
+``file PATH [LANG]`` a repository file as a code block
+``grammar NAME``     a library grammar (``grammars/NAME.gbnf``) as a code block
+``grammar-examples`` the example texts of a library grammar, each checked with the matcher
+``grammar-list``     the library grammars with their one-line descriptions
+``docstring DOTTED`` the docstring of a module, class or function (read from source)
+``signature DOTTED`` the signature of a function or class
+``members DOTTED``   the public methods and properties of a class, with signatures and docstrings
+``endpoints DOTTED`` a table: each public method of a client class and the HTTP endpoint it calls
+``fields DOTTED``    a table of the fields and properties of a dataclass or model
+``errors DOTTED``    the tree of exception classes under a base class (imported)
+``compile 'JSON' ..`` the grammar and report of a schema, compiled at build time (options as key=JSON)
+``checker-codes``    every diagnostic code of the GBNF checker, read from its source
+``bench-results``    the JSON results under bench/results/, as tables (nothing when there are none)
+=================== =====================================================================================
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import json
+import pkgutil
+import re
+import shlex
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from . import cli_reference, matrix
+from .context import ROOT, DirectiveError, log, warn
+from .source import class_signature, fields, find, members, rst_to_md, signature, summary
+
+DIRECTIVE = re.compile(r"^<!-- gen:(?P<name>[a-z-]+)(?P<args>[^\n]*?)\s*-->[ \t]*$", re.M)
+
+Handler = Callable[[list[str]], str]
+HANDLERS: dict[str, Handler] = {}
+
+
+def directive(name: str) -> Callable[[Handler], Handler]:
+    def register(handler: Handler) -> Handler:
+        HANDLERS[name] = handler
+        return handler
+
+    return register
+
+
+def expand(markdown: str, page: str) -> str:
+    """``markdown`` with every directive replaced by its output."""
+
+    def replace(match: re.Match[str]) -> str:
+        name = match.group("name")
+        handler = HANDLERS.get(name)
+        if handler is None:
+            raise DirectiveError(f"{page}: unknown directive gen:{name} (known: {', '.join(sorted(HANDLERS))})")
+        try:
+            args = shlex.split(match.group("args"))
+        except ValueError as error:
+            raise DirectiveError(f"{page}: gen:{name}: {error}") from None
+        try:
+            return handler(args).rstrip("\n")
+        except DirectiveError as error:
+            raise DirectiveError(f"{page}: gen:{name}: {error}") from None
+
+    return DIRECTIVE.sub(replace, markdown)
+
+
+def _one(args: list[str], what: str) -> str:
+    if len(args) != 1:
+        raise DirectiveError(f"expects one argument ({what}), got {args}")
+    return args[0]
+
+
+def _fence(text: str, language: str = "text", title: str | None = None) -> str:
+    ticks = "```"
+    while ticks in text:
+        ticks += "`"
+    head = f'{ticks}{language}' + (f' title="{title}"' if title else "")
+    return f"{head}\n{text.rstrip()}\n{ticks}"
+
+
+def _code(text: str) -> str:
+    return matrix._code(text)
+
+
+def _esc(text: str) -> str:
+    """Text for a table cell."""
+    return text.replace("|", "\\|")
+
+
+# -- generated reference pages ---------------------------------------------------------------------
+
+
+@directive("schema-matrix")
+def _schema_matrix(args: list[str]) -> str:
+    return matrix.render()
+
+
+@directive("cli")
+def _cli(args: list[str]) -> str:
+    return cli_reference.render()
+
+
+# -- files -----------------------------------------------------------------------------------------
+
+
+def _read(relative: str) -> str:
+    path = (ROOT / relative).resolve()
+    if ROOT not in path.parents or not path.is_file():
+        raise DirectiveError(f"no file {relative} in the repository")
+    return path.read_text(encoding="utf-8")
+
+
+@directive("readme-section")
+def _readme_section(args: list[str]) -> str:
+    title = " ".join(args)
+    lines = _read("README.md").splitlines()
+    start = next((i for i, line in enumerate(lines) if line.strip() == f"## {title}"), None)
+    if start is None:
+        raise DirectiveError(f"README.md has no section '## {title}'")
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+    return "\n".join(lines[start + 1 : end]).strip("\n")
+
+
+@directive("file")
+def _file(args: list[str]) -> str:
+    if not 1 <= len(args) <= 2:
+        raise DirectiveError("expects PATH [LANGUAGE]")
+    language = args[1] if len(args) > 1 else {".py": "python", ".gbnf": "ebnf", ".json": "json"}.get(
+        Path(args[0]).suffix, "text"
+    )
+    return _fence(_read(args[0]), language, args[0])
+
+
+@directive("grammar")
+def _grammar(args: list[str]) -> str:
+    name = _one(args, "a library grammar name")
+    return _fence(_read(f"grammars/{name}.gbnf"), "ebnf", f"grammars/{name}.gbnf")
+
+
+@directive("grammar-list")
+def _grammar_list(args: list[str]) -> str:
+    from structgen import grammars
+
+    rows = ["| Name | What it accepts |", "| --- | --- |"]
+    for name in grammars.names():
+        rows.append(f"| `{name}` | {_esc(grammars.describe(name))} |")
+    return "\n".join(rows)
+
+
+@directive("grammar-examples")
+def _grammar_examples(args: list[str]) -> str:
+    from structgen.gbnf import Matcher
+
+    name = _one(args, "a library grammar name")
+    folder = ROOT / "grammars" / "examples" / name
+    if not folder.is_dir():
+        raise DirectiveError(f"no examples folder grammars/examples/{name}")
+    matcher = Matcher(_read(f"grammars/{name}.gbnf"))
+    table = ["| Example | Text | Matcher |", "| --- | --- | --- |"]
+    blocks: list[str] = []
+    for path in sorted(folder.glob("*.txt")):
+        text = path.read_text(encoding="utf-8")
+        expected = path.name.startswith("match-")
+        result = matcher.match(text)
+        if result.matched != expected:
+            warn(f"grammar {name}: the matcher {'rejects' if expected else 'accepts'} examples/{path.name}")
+        verdict = "accepted" if result.matched else f"rejected: {result.describe()}"
+        if "\n" in text or len(text) > 70:
+            blocks += [f"`{path.name}`: {verdict}", "", _fence(text), ""]
+        else:
+            table.append(f"| `{path.name}` | {_code(text) if text else '(empty)'} | {_esc(verdict)} |")
+    out = table if len(table) > 2 else []
+    return "\n".join(out + [""] + blocks)
+
+
+# -- source ----------------------------------------------------------------------------------------
+
+
+@directive("docstring")
+def _docstring(args: list[str]) -> str:
+    if not args or len(args) > 2 or (len(args) == 2 and args[1] != "summary"):
+        raise DirectiveError("expects DOTTED [summary]")
+    doc = find(args[0]).docstring
+    if not doc:
+        raise DirectiveError(f"{args[0]} has no docstring")
+    return summary(doc) if len(args) == 2 else rst_to_md(doc)
+
+
+def _signature_of(dotted: str) -> str:
+    found = find(dotted)
+    node = found.node
+    if isinstance(node, ast.ClassDef):
+        return class_signature(node)
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return signature(node)
+    raise DirectiveError(f"{dotted} is a module, not a function or class")
+
+
+@directive("signature")
+def _signature(args: list[str]) -> str:
+    return _fence(_signature_of(_one(args, "a function or class")), "python")
+
+
+@directive("members")
+def _members(args: list[str]) -> str:
+    if not args:
+        raise DirectiveError("expects DOTTED [level=N] [skip=a,b]")
+    options = dict(arg.split("=", 1) for arg in args[1:])
+    level = "#" * int(options.get("level", "3"))
+    skip = set(filter(None, options.get("skip", "").split(",")))
+    out: list[str] = []
+    for member in members(find(args[0])):
+        if member.name in skip:
+            continue
+        out += [f"{level} `{member.name}`", "", _fence(member.signature, "python"), ""]
+        if member.doc:
+            out += [rst_to_md(member.doc), ""]
+    return "\n".join(out)
+
+
+_PATH = re.compile(r"""["'](/[a-z][a-z-]*)["']""")
+
+
+def _http(member_source: str, by_name: dict[str, str]) -> str:
+    """The HTTP method and path a client method calls, read from its body."""
+    paths = _PATH.findall(member_source)
+    if paths:
+        verb = "GET" if re.search(r"""["']GET["']""", member_source) else "POST"
+        return f"`{verb} {paths[0]}`"
+    for name, endpoint in by_name.items():
+        if endpoint and re.search(rf"\.{name}\(", member_source):
+            return endpoint
+    return ""
+
+
+@directive("endpoints")
+def _endpoints(args: list[str]) -> str:
+    found = find(_one(args, "a client class"))
+    found_members = [m for m in members(found) if m.kind == "method"]
+    by_name: dict[str, str] = {}
+    for _ in range(2):  # methods that call other methods take their endpoint
+        for member in found_members:
+            by_name[member.name] = _http(member.source, by_name)
+    rows = ["| Method | Endpoint | What it does |", "| --- | --- | --- |"]
+    for member in found_members:
+        rows.append(f"| `{member.name}` | {by_name[member.name] or '—'} | {_esc(summary(member.doc))} |")
+    return "\n".join(rows)
+
+
+def _short_default(text: str) -> str:
+    """A field default as a reader thinks of it: ``Field(default_factory=list)`` is ``[]``."""
+    factory = re.search(r"default_factory=(\w+)", text)
+    if factory:
+        return {"list": "[]", "dict": "{}", "set": "set()", "tuple": "()"}.get(factory.group(1), factory.group(1) + "()")
+    positional = re.match(r"Field\(([^,=()]+)[,)]", text)
+    return positional.group(1) if positional else text
+
+
+@directive("fields")
+def _fields(args: list[str]) -> str:
+    found = find(_one(args, "a dataclass or model"))
+    rows = ["| Field | Type | Default | Meaning |", "| --- | --- | --- | --- |"]
+    for item in fields(found):
+        if item.default == "(property)":
+            default = "(property)"
+        elif item.default is None:
+            default = "required"
+        else:
+            default = _code(_short_default(item.default))
+        meaning = summary(item.doc) if item.doc else ""
+        rows.append(f"| `{item.name}` | {_code(item.annotation) if item.annotation else ''} | {default} | {_esc(meaning)} |")
+    return "\n".join(rows)
+
+
+@directive("compile")
+def _compile(args: list[str]) -> str:
+    """``compile 'SCHEMA-JSON' [option=JSON-value ...]``: the grammar and report structgen makes of it."""
+    import structgen
+
+    if not args:
+        raise DirectiveError("expects a schema as JSON text, then option=value pairs")
+    try:
+        schema = json.loads(args[0])
+    except ValueError as error:
+        raise DirectiveError(f"the schema is not JSON: {error}") from None
+    options: dict[str, Any] = {}
+    for arg in args[1:]:
+        key, _, value = arg.partition("=")
+        try:
+            options[key] = json.loads(value)
+        except ValueError:
+            options[key] = value  # a bare word: a string option such as whitespace=compact
+    compiled = structgen.compile(schema, **options)
+    call = ", ".join([json.dumps(schema)] + [f"{key}={value!r}" for key, value in options.items()])
+    report = "\n".join(str(item) + f"  ({item.severity})" for item in compiled.report) or "(empty: fully enforced)"
+    return "\n".join([
+        _fence(f"structgen.compile({call})", "python"),
+        "",
+        _fence(compiled.grammar, "ebnf", "grammar"),
+        "",
+        _fence(report, "text", "report"),
+    ])
+
+
+@directive("checker-codes")
+def _checker_codes(args: list[str]) -> str:
+    """Every diagnostic the checker can give, read from structgen/gbnf/checker.py and lower.py."""
+    from .matrix import _reason_text
+
+    found: dict[tuple[str, str], list[str]] = {}
+    lowering = ast.parse(_read("structgen/gbnf/lower.py"))
+    for node in ast.walk(lowering):  # llama.cpp's own refusals, found while lowering: self.error(span, code, msg)
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "error"
+            and len(node.args) >= 3
+            and isinstance(node.args[1], ast.Constant)
+            and isinstance(node.args[1].value, str)
+        ):
+            message = _reason_text(node.args[2])
+            messages = found.setdefault(("error", node.args[1].value), [])
+            if message and message not in messages:
+                messages.append(message)
+    tree = ast.parse(_read("structgen/gbnf/checker.py"))
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        for index, arg in enumerate(node.args[:-1]):
+            code = node.args[index + 1]
+            if not (isinstance(arg, ast.Name) and arg.id in ("ERROR", "WARNING")):
+                continue
+            if not (isinstance(code, ast.Constant) and isinstance(code.value, str)):
+                continue
+            message = _reason_text(node.args[index + 2]) if index + 2 < len(node.args) else None
+            messages = found.setdefault((arg.id.lower(), code.value), [])
+            if message and message not in messages:
+                messages.append(message)
+    if not found:
+        raise DirectiveError("no diagnostics found in structgen/gbnf/checker.py")
+    rows = ["| Code | Severity | Message |", "| --- | --- | --- |"]
+    for (severity, code), messages in sorted(found.items(), key=lambda item: (item[0][0], item[0][1])):
+        text = "<br>".join(_esc(m) for m in messages) or "the parser's message, with line and column"
+        rows.append(f"| `{code}` | {severity} | {text} |")
+    return "\n".join(rows)
+
+
+# -- imported --------------------------------------------------------------------------------------
+
+
+def _import_all(package: str) -> None:
+    """Import every module of ``package`` so that every exception class is defined."""
+    root = importlib.import_module(package)
+    for info in pkgutil.walk_packages(root.__path__, package + "."):
+        try:
+            importlib.import_module(info.name)
+        except ImportError as error:  # an optional extra that is not installed
+            log.info("structgen docs: skipping %s (%s)", info.name, error)
+
+
+def _tree(cls: type, depth: int, out: list[str], seen: set[type]) -> None:
+    for sub in sorted(cls.__subclasses__(), key=lambda c: (c.__module__, c.__name__)):
+        if not sub.__module__.startswith("structgen") or sub in seen:
+            continue
+        seen.add(sub)
+        doc = summary(sub.__doc__) if sub.__doc__ and sub.__doc__ != cls.__doc__ else ""
+        out.append(f"{'    ' * depth}- `{sub.__name__}` (`{sub.__module__}`){' — ' + doc if doc else ''}")
+        _tree(sub, depth + 1, out, seen)
+
+
+@directive("errors")
+def _errors(args: list[str]) -> str:
+    if not 1 <= len(args) <= 2:
+        raise DirectiveError("expects DOTTED.Class [all]")
+    module, _, name = args[0].rpartition(".")
+    if len(args) == 2 and args[1] == "all":
+        _import_all("structgen")
+    base: Any = getattr(importlib.import_module(module), name, None)
+    if not isinstance(base, type):
+        raise DirectiveError(f"{args[0]} is not a class")
+    out = [f"- `{base.__name__}` (`{base.__module__}`) — {summary(base.__doc__)}"]
+    _tree(base, 1, out, set())
+    return "\n".join(out)
+
+
+# -- benchmarks ------------------------------------------------------------------------------------
+
+BENCH_RESULTS = "bench/results"
+BENCH_IMAGES = "bench-results"
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        text = f"{value:.4g}"
+    elif isinstance(value, (dict, list)):
+        text = json.dumps(value, ensure_ascii=False)
+    else:
+        text = str(value)
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _table(rows: list[dict[str, Any]]) -> list[str]:
+    columns: list[str] = []
+    for row in rows:
+        columns += [key for key in row if key not in columns]
+    out = ["| " + " | ".join(columns) + " |", "|" + " --- |" * len(columns)]
+    for row in rows:
+        out.append("| " + " | ".join(_cell(row.get(key, "")) for key in columns) + " |")
+    return out
+
+
+def _render_result(data: Any) -> list[str]:
+    if isinstance(data, list) and data and all(isinstance(row, dict) for row in data):
+        return _table(data)
+    if not isinstance(data, dict):
+        return [_fence(json.dumps(data, indent=2, ensure_ascii=False), "json")]
+    out: list[str] = []
+    scalars = {k: v for k, v in data.items() if not isinstance(v, (dict, list))}
+    if scalars:
+        out += _table([scalars]) + [""]
+    for key, value in data.items():
+        if key in scalars:
+            continue
+        out += [f"**{key}**", ""]
+        if isinstance(value, list) and value and all(isinstance(row, dict) for row in value):
+            out += _table(value)
+        elif isinstance(value, dict) and value and all(isinstance(row, dict) for row in value.values()):
+            out += _table([{"": name, **row} for name, row in value.items()])
+        else:
+            out.append(_fence(json.dumps(value, indent=2, ensure_ascii=False), "json"))
+        out.append("")
+    return out
+
+
+def bench_images() -> list[Path]:
+    folder = ROOT / BENCH_RESULTS
+    return sorted(folder.glob("*.png")) if folder.is_dir() else []
+
+
+@directive("bench-results")
+def _bench_results(args: list[str]) -> str:
+    folder = ROOT / BENCH_RESULTS
+    files = sorted(folder.glob("*.json")) if folder.is_dir() else []
+    out: list[str] = []
+    for path in files:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except ValueError as error:
+            warn(f"{BENCH_RESULTS}/{path.name} is not JSON: {error}")
+            continue
+        out += [f"### `{path.stem}`", "", f"From `{BENCH_RESULTS}/{path.name}`.", "", *_render_result(data), ""]
+    for image in bench_images():
+        out += [f"![{image.stem}]({BENCH_IMAGES}/{image.name})", ""]
+    return "\n".join(out)

@@ -1,0 +1,32 @@
+"""Helpers for the schema compiler tests: compile once, match JSON texts against the grammar."""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from typing import Any
+
+from structgen.gbnf import Matcher
+from structgen.schema import CompiledSchema, compile
+
+
+@lru_cache(maxsize=512)
+def _compiled(schema_text: str, options: tuple[tuple[str, Any], ...]) -> tuple[CompiledSchema, Matcher]:
+    compiled = compile(json.loads(schema_text), **dict(options))
+    return compiled, Matcher(compiled.grammar)
+
+
+def compiled(schema: Any, **options: Any) -> CompiledSchema:
+    """The compiled schema (cached by value)."""
+    return _compiled(json.dumps(schema), tuple(sorted(options.items())))[0]
+
+
+def accepts(schema: Any, instance: Any, **options: Any) -> bool:
+    """True when the grammar of ``schema`` accepts ``json.dumps(instance, ensure_ascii=False)``."""
+    matcher = _compiled(json.dumps(schema), tuple(sorted(options.items())))[1]
+    return matcher.fullmatch(json.dumps(instance, ensure_ascii=False))
+
+
+def accepts_text(schema: Any, text: str, **options: Any) -> bool:
+    matcher = _compiled(json.dumps(schema), tuple(sorted(options.items())))[1]
+    return matcher.fullmatch(text)
