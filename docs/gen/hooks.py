@@ -16,8 +16,8 @@ from mkdocs.structure.files import File, Files
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.dont_write_bytecode = True
 
-from structgen_docs import directives  # noqa: E402
-from structgen_docs.context import DirectiveError  # noqa: E402
+from structgen_docs import directives
+from structgen_docs.context import DirectiveError
 
 
 def on_files(files: Files, config: Any) -> Files:

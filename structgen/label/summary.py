@@ -115,6 +115,9 @@ class Summary:
             lines.append(f"errors: {self.errors}")
         return "\n".join(lines)
 
+    def __str__(self) -> str:
+        return self.format()
+
     def to_dict(self) -> dict[str, Any]:
         """The summary as JSON-ready data (without the result lines)."""
         return {

@@ -29,6 +29,7 @@ from .model import (
     Ref,
     StringNode,
     alternatives,
+    kind_of,
     union,
 )
 from .report import Report
@@ -247,6 +248,7 @@ class Emitter:
             ),
         }
         self.rules[name] = bodies[name]()
+        self._by_body.setdefault(self.rules[name], name)
         return name
 
     # ------------------------------------------------------------------ expressions
@@ -305,6 +307,10 @@ class Emitter:
         if existing is not None:
             return existing
         content = self.definitions[ref.name]
+        seen = {ref.name}
+        while isinstance(content, Ref) and content.name not in seen:
+            seen.add(content.name)
+            content = self.definitions[content.name]
         if not self.productive(content):
             return None
         if not isinstance(content, (ObjectNode, ArrayNode, AnyOf, Ref)):
@@ -324,8 +330,11 @@ class Emitter:
 
     def _any_of(self, node: AnyOf, hint: str) -> str | None:
         parts: list[str] = []
+        kinds = [kind_of(alt) if not isinstance(alt, (Ref, AnyOf, AnyValue, Never)) else "" for alt in node.alternatives]
         for index, alt in enumerate(node.alternatives):
-            expr = self.expr(alt, f"{hint}-{index}")
+            kind = kinds[index]
+            suffix = kind if kind and kinds.count(kind) == 1 else str(index)
+            expr = self.expr(alt, f"{hint}-{suffix}")
             if expr is not None and expr not in parts:
                 parts.append(expr)
         if not parts:
@@ -406,6 +415,8 @@ class Emitter:
         except numeric.NotExpressible as error:
             self.report.loosened(node.pointer, error.keyword, str(error))
             return self.primitive("integer" if node.integer else "number")
+        if expr is None:
+            return None
         if note:
             self.report.restricted(node.pointer, "minimum" if node.multiple_of is None else "multipleOf", note)
         self._add_rules(rules)
@@ -602,6 +613,9 @@ class Emitter:
         extra = self._extras(node, hint)
         low, high = node.min_properties, node.max_properties
         required_count = sum(1 for _, _, r in props if r)
+        if extra is not None and low > required_count:
+            self.report.loosened(node.pointer, "minProperties",
+                                 "repeated keys of additional properties could make up the count")
         if high is not None and high < required_count:
             return None
         if not props and extra is None:

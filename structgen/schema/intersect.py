@@ -533,6 +533,8 @@ def make_number(node: NumberNode) -> Node:
             return NEVER
     if integer and node.non_integer:
         return NEVER
+    if node.non_integer and lo is not None and lo == hi and lo.denominator == 1:
+        return NEVER
     for other in node.not_multiple_of:
         if step is not None and (step / other).denominator == 1:
             return NEVER

@@ -81,6 +81,8 @@ def emit(node: NumberNode, rule_prefix: str, max_digits: int | None = None) -> t
             notes.append("non-multiples are accepted without exponent")
         if max_digits is not None:
             lang = lang & _short(max_digits)
+        if lang.is_empty():
+            return None, {}, None
         expression, rules = emit_dfa_gbnf(lang, rule_prefix)
     except RegularTooLarge as error:
         keyword = "multipleOf" if node.multiple_of is not None or node.not_multiple_of else "minimum"

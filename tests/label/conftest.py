@@ -23,8 +23,15 @@ def sentiment(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def completion(content: str, *, stop_type: str = "eos", predicted: int = 3) -> dict[str, Any]:
-    return {"content": content, "stop": True, "stop_type": stop_type, "id_slot": 0,
-            "tokens_predicted": predicted, "tokens_evaluated": 7, "timings": {"predicted_n": predicted}}
+    return {
+        "content": content,
+        "stop": True,
+        "stop_type": stop_type,
+        "id_slot": 0,
+        "tokens_predicted": predicted,
+        "tokens_evaluated": 7,
+        "timings": {"predicted_n": predicted},
+    }
 
 
 class FakeLlama:
@@ -37,8 +44,12 @@ class FakeLlama:
         self.bodies: list[dict[str, Any]] = []
         self.lock = threading.Lock()
         self.server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
-        for path, handler in (("/props", self._props), ("/health", self._health),
-                              ("/apply-template", self._template), ("/completion", self._completion)):
+        for path, handler in (
+            ("/props", self._props),
+            ("/health", self._health),
+            ("/apply-template", self._template),
+            ("/completion", self._completion),
+        ):
             self.server.expect_request(path).respond_with_handler(handler)
 
     @property

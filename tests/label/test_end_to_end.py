@@ -18,12 +18,19 @@ import pytest
 
 from structgen.label import Summary, label
 from structgen.label.runner import default_errors_path
-from structgen.server import LocalServer
+from structgen.server import LocalServer, LocalServerNotInstalledError, locate
 
 pytestmark = pytest.mark.server
 
 WORDS = ["good", "bad", "great", "awful", "fine", "nice", "poor", "okay"]
 MALFORMED = {7: "{not json", 60: '{"text": "no id"}', 130: '{"id": 1.5, "text": "float id"}'}
+
+
+def skip_without_local_server() -> None:
+    try:
+        locate()
+    except LocalServerNotInstalledError as exc:
+        pytest.skip(f"no local llama-server: {exc}")
 
 
 def write_input(path: Path, n: int) -> list[str]:
@@ -46,7 +53,9 @@ def result_lines(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in data.splitlines()]
 
 
-def wait_for_lines(path: Path, n: int, proc: subprocess.Popen[bytes] | None = None, timeout: float = 180) -> None:
+def wait_for_lines(
+    path: Path, n: int, proc: subprocess.Popen[bytes] | None = None, timeout: float = 180
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if path.exists() and path.read_bytes().count(b"\n") >= n:
@@ -58,18 +67,49 @@ def wait_for_lines(path: Path, n: int, proc: subprocess.Popen[bytes] | None = No
 
 
 def command(path: Path, out: Path, url: str, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "structgen.cli", "label", str(path), "--labels", "pos,neg", "--template",
-            "{text}", "--raw-prompt", "-o", str(out), "--id-field", "id", "--url", url, "--n-predict", "6",
-            "--progress", "lines", *extra]
+    return [
+        sys.executable,
+        "-m",
+        "structgen.cli",
+        "label",
+        str(path),
+        "--labels",
+        "pos,neg",
+        "--template",
+        "{text}",
+        "--raw-prompt",
+        "-o",
+        str(out),
+        "--id-field",
+        "id",
+        "--url",
+        url,
+        "--n-predict",
+        "6",
+        "--progress",
+        "lines",
+        *extra,
+    ]
+
+
+@pytest.fixture(scope="module")
+def labeling_server() -> Iterator[LocalServer]:
+    """A llama-server with one thread: on a small, busy machine that is several times faster than two."""
+    skip_without_local_server()
+    with LocalServer(ctx_size=1024, parallel=2, threads=1) as server:
+        yield server
 
 
 def test_ctrl_c_then_kill_9_then_resume_labels_every_id_exactly_once(
-    llama_server: LocalServer, tmp_path: Path
+    labeling_server: LocalServer, tmp_path: Path
 ) -> None:
+    llama_server = labeling_server
     path, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
     ids = write_input(path, 200)
 
-    first = subprocess.Popen(command(path, out, llama_server.url), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    first = subprocess.Popen(
+        command(path, out, llama_server.url), stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     wait_for_lines(out, 15, first)
     first.send_signal(signal.SIGINT)
     stdout, _ = first.communicate(timeout=60)
@@ -77,16 +117,21 @@ def test_ctrl_c_then_kill_9_then_resume_labels_every_id_exactly_once(
     assert b"interrupted:" in stdout and b"not started" in stdout
     after_ctrl_c = result_lines(out)
 
-    second = subprocess.Popen(command(path, out, llama_server.url, "--resume"), stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
+    second = subprocess.Popen(
+        command(path, out, llama_server.url, "--resume"), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     wait_for_lines(out, len(after_ctrl_c) + 15, second)
     os.kill(second.pid, signal.SIGKILL)
     second.wait()
     after_kill = result_lines(out)
     assert len({line["id"] for line in after_kill}) == len(after_kill) > len(after_ctrl_c)
 
-    final = subprocess.run(command(path, out, llama_server.url, "--resume", "--json"), capture_output=True,
-                           timeout=300)
+    final = subprocess.run(
+        command(path, out, llama_server.url, "--resume", "--json"),
+        check=False,
+        capture_output=True,
+        timeout=300,
+    )
     assert final.returncode == 1, final.stderr  # 1: malformed rows were reported
     summary = json.loads(final.stdout)
     lines = result_lines(out)
@@ -106,6 +151,7 @@ def test_ctrl_c_then_kill_9_then_resume_labels_every_id_exactly_once(
 @pytest.fixture()
 def servers(request: pytest.FixtureRequest) -> Iterator[list[LocalServer]]:
     """``request.param`` extra llama-servers of their own (one thread each: the machine is small)."""
+    skip_without_local_server()
     started = [LocalServer(ctx_size=1024, parallel=2, threads=1) for _ in range(request.param)]
     try:
         for server in started:
@@ -116,13 +162,27 @@ def servers(request: pytest.FixtureRequest) -> Iterator[list[LocalServer]]:
             server.stop()
 
 
-def label_in_background(path: Path, out: Path, urls: list[str], **kwargs: Any) -> tuple[threading.Thread, list[Any]]:
+def label_in_background(
+    path: Path, out: Path, urls: list[str], **kwargs: Any
+) -> tuple[threading.Thread, list[Any]]:
     outcome: list[Any] = []
 
     def run() -> None:
         try:
-            outcome.append(label(path, labels="pos,neg", template="{text}", chat=False, out=out, id_field="id",
-                                 urls=urls, n_predict=6, progress=False, **kwargs))
+            outcome.append(
+                label(
+                    path,
+                    labels="pos,neg",
+                    template="{text}",
+                    chat=False,
+                    out=out,
+                    id_field="id",
+                    urls=urls,
+                    n_predict=6,
+                    progress=False,
+                    **kwargs,
+                )
+            )
         except BaseException as exc:  # noqa: BLE001 - reported by the test
             outcome.append(exc)
 
@@ -140,7 +200,7 @@ def kill(server: LocalServer) -> None:
 @pytest.mark.parametrize("servers", [2], indirect=True)
 def test_a_server_killed_mid_run_fails_over_to_the_other(servers: list[LocalServer], tmp_path: Path) -> None:
     path, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
-    ids = write_input(path, 80)
+    ids = write_input(path, 60)
     dying, staying = servers
     thread, outcome = label_in_background(path, out, [dying.url, staying.url], concurrency=4)
     wait_for_lines(out, 12)
@@ -149,11 +209,12 @@ def test_a_server_killed_mid_run_fails_over_to_the_other(servers: list[LocalServ
     summary = outcome[0]
     assert isinstance(summary, Summary), summary
     assert sorted(line["id"] for line in result_lines(out)) == sorted(ids)
-    assert summary.failed == 0 and summary.labelled == 80
+    assert summary.failed == 0 and summary.labelled == 60
     assert summary.server_downs == {dying.url: 1}
     assert summary.servers[staying.url] > summary.servers.get(dying.url, 0) > 0
     assert not default_errors_path(out).exists() or all(
-        e["error"] == "MalformedRow" for e in result_lines(default_errors_path(out)))
+        e["error"] == "MalformedRow" for e in result_lines(default_errors_path(out))
+    )
 
 
 @pytest.mark.parametrize("servers", [1], indirect=True)

@@ -30,18 +30,24 @@ def test_a_record_without_the_field_is_a_template_error_naming_it() -> None:
 
 
 def test_check_names_the_first_field_the_data_lacks() -> None:
-    with pytest.raises(TemplateError, match=r"uses \{body\} but the header of x.csv has no field 'body' "
-                                            r"\(fields: id, text\)") as info:
+    with pytest.raises(
+        TemplateError,
+        match=r"uses \{body\} but the header of x.csv has no field 'body' "
+        r"\(fields: id, text\)",
+    ) as info:
         Template("{text} {body}").check(["id", "text"], "the header of x.csv")
     assert info.value.field == "body"
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("{text", "malformed"),
-    ("text}", "malformed"),
-    ("{} and {text}", "positional placeholder {}"),
-    ("{0}", "positional placeholder {0}"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("{text", "malformed"),
+        ("text}", "malformed"),
+        ("{} and {text}", "positional placeholder {}"),
+        ("{0}", "positional placeholder {0}"),
+    ],
+)
 def test_malformed_templates_are_refused_up_front(text: str, message: str) -> None:
     with pytest.raises(TemplateError, match=message):
         Template(text)

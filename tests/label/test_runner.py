@@ -52,15 +52,23 @@ def test_every_record_gets_one_line_with_its_label(tmp_path: Path, fake_llama: F
     summary = run(jsonl(tmp_path, records(12)), fake, out, template="Review: {text}")
     got = {line["id"]: line for line in lines(out)}
     assert set(got) == {f"r{i}" for i in range(12)}
-    assert got["r0"]["result"] == "positive" and got["r1"]["result"] == "negative" and got["r2"]["result"] == "neutral"
+    assert (
+        got["r0"]["result"] == "positive"
+        and got["r1"]["result"] == "negative"
+        and got["r2"]["result"] == "neutral"
+    )
     assert got["r0"]["line"] == 1 and got["r0"]["attempts"] == 1 and got["r0"]["tokens"] == 3
     assert summary.labelled == 12 and summary.failed == 0 and summary.ok
     assert summary.labels == {"positive": 4, "negative": 4, "neutral": 4}
     assert summary.tokens_predicted == 36 and summary.tokens_evaluated == 84
     assert summary.concurrency == 3  # the server's slots
     body = fake.bodies[0]
-    assert body["prompt"].startswith("<system>Choose the one label that best fits the text. Labels: positive, "
-                                     "negative, neutral.") and "<user>Review: " in body["prompt"]
+    assert (
+        body["prompt"].startswith(
+            "<system>Choose the one label that best fits the text. Labels: positive, negative, neutral."
+        )
+        and "<user>Review: " in body["prompt"]
+    )
     assert '"\\"positive\\""' in body["grammar"] or "positive" in body["grammar"]
     assert not default_errors_path(out).exists()
 
@@ -82,8 +90,11 @@ def test_malformed_rows_are_reported_with_their_line_and_the_rest_is_labelled(
 ) -> None:
     fake = fake_llama()
     path = tmp_path / "in.jsonl"
-    path.write_text('{"id": 1, "text": "good"}\n{"id": 2\n{"id": 3}\n{"text": "bad"}\n{"id": 1, "text": "x"}\n'
-                    '{"id": 4, "text": "bad"}\n', encoding="utf-8")
+    path.write_text(
+        '{"id": 1, "text": "good"}\n{"id": 2\n{"id": 3}\n{"text": "bad"}\n{"id": 1, "text": "x"}\n'
+        '{"id": 4, "text": "bad"}\n',
+        encoding="utf-8",
+    )
     out = tmp_path / "out.jsonl"
     summary = run(path, fake, out)
     assert sorted(line["id"] for line in lines(out)) == [1, 4]
@@ -134,8 +145,9 @@ def test_seeds_are_derived_from_the_ids_and_stable(tmp_path: Path, fake_llama: F
 def test_resume_labels_only_the_missing_ids_and_repairs_a_cut_line(tmp_path: Path, fake_llama: Fake) -> None:
     fake = fake_llama()
     out = tmp_path / "out.jsonl"
-    out.write_text('{"id":"r0","result":"positive"}\n{"id":"r3","result":"positive"}\n{"id":"r1","res',
-                   encoding="utf-8")
+    out.write_text(
+        '{"id":"r0","result":"positive"}\n{"id":"r3","result":"positive"}\n{"id":"r1","res', encoding="utf-8"
+    )
     summary = run(jsonl(tmp_path, records(6)), fake, out, resume=True, chat=False)
     assert sorted(line["id"] for line in lines(out)) == [f"r{i}" for i in range(6)]
     assert sorted(b["prompt"] for b in fake.bodies) == sorted(TEXTS[i] for i in (1, 2, 4, 5))
@@ -184,7 +196,9 @@ def test_a_server_that_stops_mid_run_fails_over_to_the_other(tmp_path: Path, fak
     assert summary.servers[staying.url] == 60 - summary.servers.get(dying.url, 0)
 
 
-def test_when_every_server_is_down_each_record_fails_with_that_reason(tmp_path: Path, fake_llama: Fake) -> None:
+def test_when_every_server_is_down_each_record_fails_with_that_reason(
+    tmp_path: Path, fake_llama: Fake
+) -> None:
     fake = fake_llama(delay=0.01)
     stop_after(fake, 5)
     out = tmp_path / "out.jsonl"
@@ -242,7 +256,9 @@ def test_a_typed_output_is_written_as_json(tmp_path: Path, fake_llama: Fake) -> 
 def test_a_grammar_output_is_the_raw_text(tmp_path: Path, fake_llama: Fake) -> None:
     fake = fake_llama(lambda body: completion("yes"))
     out = tmp_path / "out.jsonl"
-    summary = run(jsonl(tmp_path, records(3)), fake, out, labels=None, grammar='root ::= "yes" | "no"', chat=False)
+    summary = run(
+        jsonl(tmp_path, records(3)), fake, out, labels=None, grammar='root ::= "yes" | "no"', chat=False
+    )
     assert [line["result"] for line in lines(out)] == ["yes"] * 3
     assert fake.bodies[0]["grammar"] == 'root ::= "yes" | "no"' and summary.labels == {"yes": 3}
 
@@ -250,8 +266,9 @@ def test_a_grammar_output_is_the_raw_text(tmp_path: Path, fake_llama: Fake) -> N
 def test_without_an_output_file_results_stay_in_the_summary(fake_llama: Fake) -> None:
     fake = fake_llama()
     with LlamaClient(fake.url) as client:
-        summary = label(["good", "bad"], labels="positive,negative,neutral", client=client, chat=False,
-                        progress=False)
+        summary = label(
+            ["good", "bad"], labels="positive,negative,neutral", client=client, chat=False, progress=False
+        )
     assert sorted((r["id"], r["result"]) for r in summary.results) == [(1, "positive"), (2, "negative")]
 
 
@@ -284,8 +301,25 @@ def test_the_command_line(tmp_path: Path, fake_llama: Fake) -> None:
     path = jsonl(tmp_path, records(4))
     out = tmp_path / "out.jsonl"
     stdout, stderr = io.StringIO(), io.StringIO()
-    argv = ["label", str(path), "--labels", "positive,negative,neutral", "-t", "Review: {text}", "-o", str(out),
-            "--id-field", "id", "--url", fake.url, "--seed", "3", "--n-predict", "8", "--json"]
+    argv = [
+        "label",
+        str(path),
+        "--labels",
+        "positive,negative,neutral",
+        "-t",
+        "Review: {text}",
+        "-o",
+        str(out),
+        "--id-field",
+        "id",
+        "--url",
+        fake.url,
+        "--seed",
+        "3",
+        "--n-predict",
+        "8",
+        "--json",
+    ]
     assert main(argv, stdout=stdout, stderr=stderr) == 0
     report = json.loads(stdout.getvalue())
     assert report["labelled"] == 4 and report["labels"] == {"positive": 2, "negative": 1, "neutral": 1}
@@ -293,12 +327,29 @@ def test_the_command_line(tmp_path: Path, fake_llama: Fake) -> None:
     assert main(argv, stdout=io.StringIO(), stderr=stderr) == 2
     assert "already holds results" in stderr.getvalue()
     assert main([*argv[:-1], "--resume"], stdout=stdout, stderr=stderr) == 0
-    bad = ["label", str(path), "--labels", "a,b", "-t", "{nope}", "-o", str(tmp_path / "x.jsonl"), "--url", fake.url]
+    bad = [
+        "label",
+        str(path),
+        "--labels",
+        "a,b",
+        "-t",
+        "{nope}",
+        "-o",
+        str(tmp_path / "x.jsonl"),
+        "--url",
+        fake.url,
+    ]
     err = io.StringIO()
     assert main(bad, stdout=io.StringIO(), stderr=err) == 2
     assert "structgen label: the template uses {nope}" in err.getvalue()
     err = io.StringIO()
-    assert main(["label", str(path), "--type", "no_such_module:T", "-o", str(tmp_path / "y.jsonl")],
-                stdout=io.StringIO(), stderr=err) == 2
+    assert (
+        main(
+            ["label", str(path), "--type", "no_such_module:T", "-o", str(tmp_path / "y.jsonl")],
+            stdout=io.StringIO(),
+            stderr=err,
+        )
+        == 2
+    )
     assert "cannot import module 'no_such_module'" in err.getvalue()
     assert read_done(out).ids == {f"r{i}" for i in range(4)}

@@ -33,20 +33,29 @@ def write(tmp_path: Path, name: str, text: str | bytes) -> Path:
 
 def test_format_follows_the_suffix() -> None:
     assert [detect_format(n) for n in ("a.jsonl", "a.NDJSON", "a.csv", "a.tsv", "a.txt", "a")] == [
-        "jsonl", "jsonl", "csv", "tsv", "text", "text"]
+        "jsonl",
+        "jsonl",
+        "csv",
+        "tsv",
+        "text",
+        "text",
+    ]
 
 
 def test_jsonl_ids_from_a_field_and_malformed_rows_with_their_line(tmp_path: Path) -> None:
-    path = write(tmp_path, "in.jsonl", "\n".join([
-        '{"id": "a", "text": "one"}',
-        '',
-        '{"id": "b", "text": "two"',
-        '[1, 2]',
-        '{"text": "no id"}',
-        '{"id": 3.5, "text": "float id"}',
-        '{"id": "a", "text": "again"}',
-        '{"id": 7, "text": "int id"}',
-    ]) + "\n")
+    path = write(
+        tmp_path,
+        "in.jsonl",
+        """{"id": "a", "text": "one"}
+
+{"id": "b", "text": "two"
+[1, 2]
+{"text": "no id"}
+{"id": 3.5, "text": "float id"}
+{"id": "a", "text": "again"}
+{"id": 7, "text": "int id"}
+""",
+    )
     good, bad = rows(Source(path, id_field="id"))
     assert [(r.id, r.line, r.data["text"]) for r in good] == [("a", 1, "one"), (7, 8, "int id")]
     assert [(b.line, b.reason) for b in bad] == [
@@ -75,9 +84,14 @@ def test_lines_that_are_not_utf8_are_reported_and_a_bom_is_ignored(tmp_path: Pat
 def test_csv_rows_with_the_wrong_column_count_are_reported_with_their_line(tmp_path: Path) -> None:
     path = write(tmp_path, "in.csv", 'id,text\n1,"two\nlines"\n2\n\n3,"fine, with a comma"\n4,x,extra\n')
     good, bad = rows(Source(path, id_field="id"))
-    assert [(r.id, r.line, r.data["text"]) for r in good] == [("1", 2, "two\nlines"), ("3", 6, "fine, with a comma")]
+    assert [(r.id, r.line, r.data["text"]) for r in good] == [
+        ("1", 2, "two\nlines"),
+        ("3", 6, "fine, with a comma"),
+    ]
     assert [(b.line, b.reason) for b in bad] == [
-        (4, "1 columns where the header has 2"), (7, "3 columns where the header has 2")]
+        (4, "1 columns where the header has 2"),
+        (7, "3 columns where the header has 2"),
+    ]
 
 
 def test_tsv_and_the_header(tmp_path: Path) -> None:
@@ -87,8 +101,10 @@ def test_tsv_and_the_header(tmp_path: Path) -> None:
     assert [r.data for r in rows(source)[0]] == [{"name": "ann", "score": "3"}]
 
 
-@pytest.mark.parametrize(("header", "message"), [("a,,b", "column 2 of the header has no name"),
-                                                 ("a,b,a", "column 'a' appears twice")])
+@pytest.mark.parametrize(
+    ("header", "message"),
+    [("a,,b", "column 2 of the header has no name"), ("a,b,a", "column 'a' appears twice")],
+)
 def test_an_unusable_csv_header_is_an_input_error(tmp_path: Path, header: str, message: str) -> None:
     path = write(tmp_path, "in.csv", header + "\n1,2,3\n")
     with pytest.raises(InputError, match=message):
@@ -106,7 +122,9 @@ def test_an_iterable_of_mappings_and_strings(tmp_path: Path) -> None:
     good, bad = rows(Source([{"text": "a", "k": 1}, "plain", 42, {1: "x"}]))
     assert [(r.id, r.data) for r in good] == [(1, {"text": "a", "k": 1}), (2, {"text": "plain"})]
     assert [(b.line, b.reason) for b in bad] == [
-        (3, "item is a int, expected a mapping or a string"), (4, "the mapping has keys that are not strings")]
+        (3, "item is a int, expected a mapping or a string"),
+        (4, "the mapping has keys that are not strings"),
+    ]
 
 
 def test_a_source_can_be_read_twice(tmp_path: Path) -> None:
@@ -119,8 +137,9 @@ texts = st.text(st.characters(blacklist_characters="\x00", blacklist_categories=
 
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.fixed_dictionaries({"text": texts, "n": st.integers()}), max_size=15))
-def test_jsonl_reads_back_what_was_written(tmp_path_factory: pytest.TempPathFactory,
-                                           records: list[dict[str, Any]]) -> None:
+def test_jsonl_reads_back_what_was_written(
+    tmp_path_factory: pytest.TempPathFactory, records: list[dict[str, Any]]
+) -> None:
     path = tmp_path_factory.mktemp("j") / "in.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
     good, bad = rows(Source(path))

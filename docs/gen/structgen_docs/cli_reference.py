@@ -42,7 +42,7 @@ def _walk(parser: argparse.ArgumentParser, depth: int = 0) -> Iterator[tuple[int
 
 def _exit_status() -> str:
     doc = find("structgen.cli").docstring or ""
-    match = re.search(r"Exit status:.*?(?:\n\n|$)", doc, re.S)
+    match = re.search(r"Exit status:.*?(?:\n\n|$)", doc, re.DOTALL)
     return " ".join(match.group(0).split()) if match else ""
 
 

@@ -13,7 +13,7 @@
 ``members DOTTED``   the public methods and properties of a class, with signatures and docstrings
 ``endpoints DOTTED`` a table: each public method of a client class and the HTTP endpoint it calls
 ``fields DOTTED``    a table of the fields and properties of a dataclass or model
-``errors DOTTED``    the tree of exception classes under a base class (imported)
+``errors DOTTED``    the tree of exception classes under a base class (read from source)
 ``compile 'JSON' ..`` the grammar and report of a schema, compiled at build time (options as key=JSON)
 ``checker-codes``    every diagnostic code of the GBNF checker, read from its source
 ``bench-results``    the JSON results under bench/results/, as tables (nothing when there are none)
@@ -23,20 +23,19 @@
 from __future__ import annotations
 
 import ast
-import importlib
 import json
-import pkgutil
 import re
 import shlex
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from . import cli_reference, matrix
-from .context import ROOT, DirectiveError, log, warn
+from .context import ROOT, DirectiveError, warn
 from .source import class_signature, fields, find, members, rst_to_md, signature, summary
 
-DIRECTIVE = re.compile(r"^<!-- gen:(?P<name>[a-z-]+)(?P<args>[^\n]*?)\s*-->[ \t]*$", re.M)
+DIRECTIVE = re.compile(r"^<!-- gen:(?P<name>[a-z-]+)(?P<args>[^\n]*?)\s*-->[ \t]*$", re.MULTILINE)
 
 Handler = Callable[[list[str]], str]
 HANDLERS: dict[str, Handler] = {}
@@ -91,6 +90,11 @@ def _code(text: str) -> str:
 def _esc(text: str) -> str:
     """Text for a table cell."""
     return text.replace("|", "\\|")
+
+
+def _plain(text: str) -> str:
+    """Prose from the code (messages, reasons) with markdown's special characters escaped."""
+    return re.sub(r"([\\`*_\[\]<>{}#|])", r"\\\1", text)
 
 
 # -- generated reference pages ---------------------------------------------------------------------
@@ -170,7 +174,7 @@ def _grammar_examples(args: list[str]) -> str:
         result = matcher.match(text)
         if result.matched != expected:
             warn(f"grammar {name}: the matcher {'rejects' if expected else 'accepts'} examples/{path.name}")
-        verdict = "accepted" if result.matched else f"rejected: {result.describe()}"
+        verdict = "accepted" if result.matched else f"rejected: {_code(result.describe())}"
         if "\n" in text or len(text) > 70:
             blocks += [f"`{path.name}`: {verdict}", "", _fence(text), ""]
         else:
@@ -266,8 +270,13 @@ def _short_default(text: str) -> str:
 def _fields(args: list[str]) -> str:
     found = find(_one(args, "a dataclass or model"))
     rows = ["| Field | Type | Default | Meaning |", "| --- | --- | --- | --- |"]
+    typed_dict = isinstance(found.node, ast.ClassDef) and any(
+        ast.unparse(base).endswith("TypedDict") for base in found.node.bases
+    )
     for item in fields(found):
-        if item.default == "(property)":
+        if typed_dict:
+            default = "optional"
+        elif item.default == "(property)":
             default = "(property)"
         elif item.default is None:
             default = "required"
@@ -345,47 +354,85 @@ def _checker_codes(args: list[str]) -> str:
     if not found:
         raise DirectiveError("no diagnostics found in structgen/gbnf/checker.py")
     rows = ["| Code | Severity | Message |", "| --- | --- | --- |"]
-    for (severity, code), messages in sorted(found.items(), key=lambda item: (item[0][0], item[0][1])):
-        text = "<br>".join(_esc(m) for m in messages) or "the parser's message, with line and column"
-        rows.append(f"| `{code}` | {severity} | {text} |")
+    for (severity, name), messages in sorted(found.items()):
+        text = "<br>".join(_plain(m) for m in messages) or "the parser's message, with line and column"
+        rows.append(f"| `{name}` | {severity} | {text} |")
     return "\n".join(rows)
 
 
-# -- imported --------------------------------------------------------------------------------------
+# -- exception classes ------------------------------------------------------------------------------
 
 
-def _import_all(package: str) -> None:
-    """Import every module of ``package`` so that every exception class is defined."""
-    root = importlib.import_module(package)
-    for info in pkgutil.walk_packages(root.__path__, package + "."):
-        try:
-            importlib.import_module(info.name)
-        except ImportError as error:  # an optional extra that is not installed
-            log.info("structgen docs: skipping %s (%s)", info.name, error)
+@dataclass(frozen=True)
+class _Class:
+    module: str
+    name: str
+    doc: str | None
+    bases: tuple[str, ...]  # "module.Name" of the bases defined in structgen (others left out)
 
 
-def _tree(cls: type, depth: int, out: list[str], seen: set[type]) -> None:
-    for sub in sorted(cls.__subclasses__(), key=lambda c: (c.__module__, c.__name__)):
-        if not sub.__module__.startswith("structgen") or sub in seen:
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _resolve_from(module: str, node: ast.ImportFrom, is_package: bool) -> str:
+    if not node.level:
+        return node.module or ""
+    base = module.split(".") if is_package else module.split(".")[:-1]
+    base = base[: len(base) - (node.level - 1)]
+    return ".".join(base + ([node.module] if node.module else []))
+
+
+def _classes(package: str) -> dict[str, _Class]:
+    """Every class of ``package`` by ``module.Name``, with its bases resolved through the imports (no import)."""
+    raw: dict[str, tuple[str, ast.ClassDef, dict[str, str]]] = {}
+    for path in sorted(ROOT.joinpath(*package.split(".")).rglob("*.py")):
+        if "__pycache__" in path.parts:
             continue
-        seen.add(sub)
-        doc = summary(sub.__doc__) if sub.__doc__ and sub.__doc__ != cls.__doc__ else ""
-        out.append(f"{'    ' * depth}- `{sub.__name__}` (`{sub.__module__}`){' — ' + doc if doc else ''}")
-        _tree(sub, depth + 1, out, seen)
+        module = _module_name(path)
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        imported: dict[str, str] = {}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                source = _resolve_from(module, node, path.name == "__init__.py")
+                for alias in node.names:
+                    imported[alias.asname or alias.name] = f"{source}.{alias.name}"
+        for node in tree.body:
+            if isinstance(node, ast.ClassDef):
+                raw[f"{module}.{node.name}"] = (module, node, imported)
+    out: dict[str, _Class] = {}
+    for key, (module, node, imported) in raw.items():
+        bases = []
+        for base in node.bases:
+            name = base.id if isinstance(base, ast.Name) else ast.unparse(base)
+            for candidate in (f"{module}.{name}", imported.get(name, "")):
+                if candidate in raw:
+                    bases.append(candidate)
+                    break
+        out[key] = _Class(module, node.name, ast.get_docstring(node), tuple(bases))
+    return out
+
+
+def _tree(classes: dict[str, _Class], parent: str, depth: int, out: list[str]) -> None:
+    children = sorted((k for k, c in classes.items() if parent in c.bases), key=lambda k: (classes[k].module, k))
+    for key in children:
+        cls = classes[key]
+        doc = summary(cls.doc)
+        out.append(f"{'    ' * depth}- `{cls.name}` (`{cls.module}`){' — ' + doc if doc else ''}")
+        _tree(classes, key, depth + 1, out)
 
 
 @directive("errors")
 def _errors(args: list[str]) -> str:
-    if not 1 <= len(args) <= 2:
-        raise DirectiveError("expects DOTTED.Class [all]")
-    module, _, name = args[0].rpartition(".")
-    if len(args) == 2 and args[1] == "all":
-        _import_all("structgen")
-    base: Any = getattr(importlib.import_module(module), name, None)
-    if not isinstance(base, type):
-        raise DirectiveError(f"{args[0]} is not a class")
-    out = [f"- `{base.__name__}` (`{base.__module__}`) — {summary(base.__doc__)}"]
-    _tree(base, 1, out, set())
+    """The exception classes under a base, found by reading structgen's source."""
+    dotted = _one(args, "the dotted name of a base exception class")
+    classes = _classes("structgen")
+    base = classes.get(dotted)
+    if base is None:
+        raise DirectiveError(f"{dotted}: no such class in structgen")
+    out = [f"- `{base.name}` (`{base.module}`) — {summary(base.doc)}"]
+    _tree(classes, dotted, 1, out)
     return "\n".join(out)
 
 
@@ -397,7 +444,7 @@ BENCH_IMAGES = "bench-results"
 
 def _cell(value: Any) -> str:
     if isinstance(value, float):
-        text = f"{value:.4g}"
+        text = f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
     elif isinstance(value, (dict, list)):
         text = json.dumps(value, ensure_ascii=False)
     else:

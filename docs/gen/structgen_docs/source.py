@@ -11,7 +11,7 @@ import inspect
 import re
 import textwrap
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 from .context import ROOT, DirectiveError
@@ -48,7 +48,7 @@ def _module_file(module: str) -> Path | None:
     return None
 
 
-@lru_cache(maxsize=None)
+@cache
 def _parse(path: Path) -> tuple[ast.Module, str]:
     text = path.read_text(encoding="utf-8")
     return ast.parse(text, str(path)), text
@@ -65,9 +65,10 @@ def _child(body: list[ast.stmt], name: str) -> Definition | None:
     """The last non-overload definition of ``name`` in ``body`` (the implementation)."""
     found: Definition | None = None
     for stmt in body:
-        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and stmt.name == name:
-            if found is None or not _is_overload(stmt):
-                found = stmt
+        if not isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) or stmt.name != name:
+            continue
+        if found is None or not _is_overload(stmt):
+            found = stmt
     return found
 
 
@@ -97,7 +98,7 @@ _ROLE = re.compile(r":(?:class|meth|func|attr|data|mod|exc|obj):`~?([^`]+)`")
 
 
 def _inline(line: str) -> str:
-    line = re.sub(r"``([^`]+)``", r"`\1`", line)
+    line = re.sub(r"``([^`]+?)``", lambda m: "`" + " ".join(m.group(1).split()) + "`", line)
     return _ROLE.sub(lambda m: "`" + (m.group(1).rsplit(".", 1)[-1] if "~" in m.group(0) else m.group(1)) + "`", line)
 
 
@@ -105,24 +106,34 @@ def rst_to_md(text: str) -> str:
     """Docstring text (reStructuredText habits) as markdown: literals, roles and ``::`` blocks."""
     lines = inspect.cleandoc(text).splitlines()
     out: list[str] = []
+    prose: list[str] = []
+
+    def flush() -> None:
+        # Literals may run over a line break, so convert the paragraph text as a whole.
+        if prose:
+            out.append(_inline("\n".join(line.strip() if line[:1] in (" ", "\t") else line for line in prose)))
+            prose.clear()
+
     i = 0
     while i < len(lines):
         line = lines[i]
         if line.rstrip().endswith("::"):
             lead = line.rstrip()[:-2].rstrip()
             if lead:
-                out.append(_inline(lead) + ":")
+                prose.append(lead + ":")
+            flush()
             i += 1
             block: list[str] = []
             while i < len(lines) and (not lines[i].strip() or lines[i][:1] in (" ", "\t")):
                 block.append(lines[i])
                 i += 1
             code = textwrap.dedent("\n".join(block)).strip("\n")
-            language = "python" if re.search(r"^\s*(def |import |from |@)", code, re.M) else "text"
+            language = "python" if re.search(r"^\s*(def |import |from |@)", code, re.MULTILINE) else "text"
             out += ["", f"```{language}", *code.splitlines(), "```", ""]
             continue
-        out.append(_inline(line.strip()) if line[:1] in (" ", "\t") else _inline(line))
+        prose.append(line)
         i += 1
+    flush()
     return "\n".join(out).strip() + "\n"
 
 

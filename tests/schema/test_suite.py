@@ -1,0 +1,69 @@
+"""The JSON-Schema-Test-Suite groups the compiler claims to enforce (read from the shared corpus).
+
+Instances are serialised as ``json.dumps(data, ensure_ascii=False)``.  A claimed group must accept
+every valid instance and reject every invalid one.  When the corpus is absent these tests are skipped
+(the bundled cases in ``test_keywords.py`` still run).  ``GAPS`` lists, per file, the groups that are
+not claimed and why.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .compiling import accepts
+
+CORPUS_CANDIDATES = [
+    Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "json-schema-test-suite",
+    Path("/work/shared/corpus/json-schema-test-suite"),
+]
+SUITE = next((path for path in CORPUS_CANDIDATES if path.is_dir()), None)
+
+CLAIMED = {
+    "draft2020-12": [
+        "additionalProperties", "allOf", "anchor", "anyOf", "boolean_schema", "const", "contains", "default",
+        "defs", "dependentRequired", "dependentSchemas", "enum", "exclusiveMaximum", "exclusiveMinimum",
+        "format", "if-then-else", "infinite-loop-detection", "items", "maxContains", "maxItems", "maxLength",
+        "maxProperties", "maximum", "minContains", "minItems", "minLength", "minProperties", "minimum",
+        "multipleOf", "not", "oneOf", "pattern", "patternProperties", "prefixItems", "properties",
+        "propertyNames", "ref", "required", "type", "unevaluatedItems", "unevaluatedProperties", "uniqueItems",
+    ],
+    "draft7": [
+        "additionalItems", "additionalProperties", "allOf", "anyOf", "boolean_schema", "const", "contains",
+        "default", "definitions", "dependencies", "enum", "exclusiveMaximum", "exclusiveMinimum", "format",
+        "if-then-else", "infinite-loop-detection", "items", "maxItems", "maxLength", "maxProperties", "maximum",
+        "minItems", "minLength", "minProperties", "minimum", "multipleOf", "not", "oneOf", "pattern",
+        "patternProperties", "properties", "propertyNames", "ref", "required", "type", "uniqueItems",
+    ],
+}
+
+# Groups (by description) not claimed, with the reason.
+GAPS: dict[str, str] = {}
+
+
+def _cases() -> list[Any]:
+    params = []
+    for draft, stems in CLAIMED.items():
+        for stem in stems:
+            params.append(pytest.param(draft, stem, id=f"{draft}/{stem}"))
+    return params
+
+
+@pytest.mark.parametrize("draft,stem", _cases())
+def test_suite_file(draft: str, stem: str) -> None:
+    if SUITE is None:
+        pytest.skip("the shared JSON-Schema-Test-Suite corpus is not present")
+    groups = json.loads((SUITE / draft / f"{stem}.json").read_text(encoding="utf-8"))
+    default = 2020 if draft == "draft2020-12" else 7
+    failures = []
+    for group in groups:
+        if group["description"] in GAPS:
+            continue
+        for test in group["tests"]:
+            accepted = accepts(group["schema"], test["data"], draft=default)
+            if accepted != test["valid"]:
+                failures.append(f"{group['description']} / {test['description']}: accepted={accepted}")
+    assert failures == []
