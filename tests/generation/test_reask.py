@@ -112,3 +112,26 @@ def test_fn_prompt_without_server() -> None:
     messages = capital.prompt("France")
     assert messages[-1]["content"] == "The capital city of France."
     assert "capital" in messages[0]["content"]
+
+
+def test_server_down_is_a_typed_client_error() -> None:
+    from structgen.client import ClientError, RetryPolicy
+
+    client = LlamaClient("http://127.0.0.1:9", retry=RetryPolicy(retries=1, backoff=0.001, max_backoff=0.01))
+    with pytest.raises(ClientError):
+        structgen.generate("Who? ", Person, client=client)
+
+
+def test_server_rejecting_the_grammar_is_typed(httpserver: HTTPServer) -> None:
+    from structgen.client import GrammarRejectedError
+
+    httpserver.expect_request("/completion", method="POST").respond_with_json(
+        {"error": {"code": 400, "message": "Failed to initialize samplers: failed to parse grammar",
+                   "type": "invalid_request_error"}}, status=400)
+    with pytest.raises(GrammarRejectedError):
+        structgen.generate("Who? ", Person, client=LlamaClient(httpserver.url_for("/")))
+
+
+def test_a_type_the_compiler_cannot_take_is_a_schema_error() -> None:
+    with pytest.raises(structgen.SchemaError):
+        structgen.generate("Who? ", object(), client=LlamaClient("http://127.0.0.1:9"))
