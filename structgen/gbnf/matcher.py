@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 from ..errors import GrammarError
 from . import ast
+from .checker import validate
+from .formatter import format_class, format_literal
 from .lower import (
     ALT,
     CHAR,
@@ -27,7 +29,6 @@ from .lower import (
     Lowered,
     lower,
 )
-from .checker import validate
 from .parser import parse_grammar
 from .source import Source
 
@@ -64,24 +65,6 @@ class MatchResult:
         if self.is_prefix:
             return f"incomplete: input ends at {where}; expected {wanted}"
         return f"no match at {where} (offset {self.position}); expected {wanted}"
-
-
-def _char_repr(cp: int) -> str:
-    if cp in (0x22, 0x5C, 0x5B, 0x5D, 0x2D):
-        return "\\" + chr(cp)
-    if cp == 0x0A:
-        return "\\n"
-    if cp == 0x09:
-        return "\\t"
-    if cp == 0x0D:
-        return "\\r"
-    if 0x20 <= cp < 0x7F or (0xA0 <= cp <= 0x10FFFF and chr(cp).isprintable() and not 0xD800 <= cp <= 0xDFFF):
-        return chr(cp)
-    if cp <= 0xFF:
-        return f"\\x{cp:02X}"
-    if cp <= 0xFFFF:
-        return f"\\u{cp:04X}"
-    return f"\\U{cp:08X}"
 
 
 def _base_name(lowered: Lowered, sym: int, grammar: ast.Grammar) -> str:
@@ -263,31 +246,21 @@ class Matcher:
             return ("!" if kind == TOKEN_NOT else "") + text + f" (in {where})"
         if kind == CHAR_ANY:
             return f"any character (in {where})"
-        parts = []
+        ranges: list[tuple[int, int]] = []
         while True:
-            k, v = rule[i]
+            v = rule[i][1]
             if rule[i + 1][0] == CHAR_RNG_UPPER:
-                parts.append(f"{_char_repr(v)}-{_char_repr(rule[i + 1][1])}")
+                ranges.append((v, rule[i + 1][1]))
                 i += 2
-            elif k == CHAR_ANY:
-                parts.append(".")
-                i += 1
             else:
-                parts.append(_char_repr(v))
+                ranges.append((v, v))
                 i += 1
             if rule[i][0] != CHAR_ALT:
                 break
-        if kind == CHAR and len(parts) == 1 and "-" not in parts[0][1:]:
-            body = (
-                '"'
-                + parts[0].replace("\\[", "[").replace("\\]", "]").replace("\\-", "-")
-                + '"'
-            )
+        if kind == CHAR and len(ranges) == 1 and ranges[0][0] == ranges[0][1]:
+            body = format_literal((ranges[0][0],))
         else:
-            inner = "".join(parts)
-            if kind != CHAR_NOT and inner.startswith("^"):
-                inner = "\\x5E" + inner[1:]
-            body = "[" + ("^" if kind == CHAR_NOT else "") + inner + "]"
+            body = format_class(tuple(ranges), kind == CHAR_NOT)
         return f"{body} (in {where})"
 
 
