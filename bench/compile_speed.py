@@ -1,6 +1,6 @@
 """Schema compile speed and grammar size: structgen against llama.cpp's own converter, side by side.
 
-    python bench/compile_speed.py [--corpus DIR] [--splits A,B] [--limit N] [--json out.json]
+    python bench/compile_speed.py [--corpus DIR] [--splits A,B] [--limit N] [--json out.json] [--raw raw.json]
 
 For every ``maskbench-dev/<split>/*.json`` schema of the corpus (default ``../shared/corpus`` beside
 the checkout), in one run and interleaved schema by schema:
@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import shlex
 import signal
@@ -32,12 +33,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, ClassVar
 
 from _common import ROOT, machine, median, percentile, ratio, table, write_json
 
 DEFAULT_CORPUS = ROOT.parent / "shared" / "corpus"
 SPLITS = ("Github_trivial", "Github_easy", "Glaiveai2K", "Handwritten", "Synthesized", "JME")
+SPLIT_COLUMNS = ("schemas", "ok", "refused", "bad-grammar", "crashed", "ms_p50", "ms_p90", "bytes_p50")
 RULE = re.compile(r"^[A-Za-z0-9_-]+\s*::=", re.MULTILINE)
 
 
@@ -79,7 +81,7 @@ class Structgen:
     """``structgen.compile`` with default options, in this process."""
 
     name = "structgen"
-    options: dict[str, Any] = {}
+    options: ClassVar[dict[str, Any]] = {}
 
     def __init__(self, timeout: float) -> None:
         import structgen
@@ -115,7 +117,7 @@ class StructgenClosed(Structgen):
     """``structgen.compile`` as the decode bench uses it: closed objects, compact whitespace."""
 
     name = "structgen-closed"
-    options = {"additional_properties": False, "whitespace": "compact"}
+    options: ClassVar[dict[str, Any]] = {"additional_properties": False, "whitespace": "compact"}
 
 
 # -- llama-server ---------------------------------------------------------------------------------
@@ -145,7 +147,11 @@ class _LogTail:
 
 
 class LlamaServer:
-    """llama.cpp's C++ converter inside a local llama-server, timed by the server's own log clock."""
+    """llama.cpp's C++ converter inside local llama-servers.
+
+    Two servers run: one logs at debug level with timestamps, to time the conversion by the server's own
+    clock; a quiet one (default logging) times whole round trips, so that debug logging costs nothing there.
+    """
 
     name = "llama-server"
 
@@ -155,55 +161,62 @@ class LlamaServer:
 
         self._errors = (ClientError, GrammarRejectedError, SchemaRejectedError)
         self.timeout = timeout
-        self._server = LocalServer(ctx_size=512, threads=1, extra_args=_LOG_FLAGS)
+        self._timed = LocalServer(ctx_size=256, threads=1, extra_args=_LOG_FLAGS)
+        self._quiet = LocalServer(ctx_size=256, threads=1)
         self._start()
         self.baseline_ms = self._baseline()
 
     def _start(self) -> None:
-        self._server.start()
-        assert self._server.log_path is not None
-        self._client = self._server.client(timeout=(5.0, self.timeout), retry=0)
-        self._tail = _LogTail(self._server.log_path)
+        for server in (self._timed, self._quiet):
+            server.start()
+        assert self._timed.log_path is not None
+        self._timed_client = self._timed.client(timeout=(5.0, self.timeout), retry=0)
+        self._quiet_client = self._quiet.client(timeout=(5.0, self.timeout), retry=0)
+        self._tail = _LogTail(self._timed.log_path)
 
     def _restart(self) -> None:
-        self._tail.close()
-        self._client.close()
-        self._server.stop()
+        self.close()
         self._start()
 
-    def _request(self, extra: dict[str, Any]) -> Any:
+    @staticmethod
+    def _request(client: Any, extra: dict[str, Any]) -> Any:
         # An empty prompt with n_predict 0: the server parses the parameters (converting the schema) and
         # builds the sampler (loading the grammar), then answers without evaluating or sampling anything.
-        return self._client.completion("", n_predict=0, extra=extra)
+        return client.completion("", n_predict=0, extra=extra)
 
-    def load(self, grammar: str) -> tuple[bool, float, str]:
-        """Whether llama-server loads ``grammar`` (sent as ``grammar``), the round trip in ms, its error."""
+    def _round_trip(self, extra: dict[str, Any]) -> tuple[float, str]:
+        """Milliseconds of one request to the quiet server, and its error message ("" when it succeeded)."""
+        start = time.perf_counter()
+        try:
+            self._request(self._quiet_client, extra)
+        except self._errors[0] as exc:
+            return (time.perf_counter() - start) * 1000, exc.message
+        return (time.perf_counter() - start) * 1000, ""
+
+    def load(self, grammar: str) -> tuple[bool | None, float, str]:
+        """Whether llama-server loads ``grammar`` (None: the request failed otherwise), the round trip in ms,
+        the server's error message."""
         grammar_rejected = self._errors[1]
         start = time.perf_counter()
         try:
-            self._request({"grammar": grammar})
+            self._request(self._quiet_client, {"grammar": grammar})
         except grammar_rejected as exc:
             return False, (time.perf_counter() - start) * 1000, exc.message
         except self._errors[0] as exc:
-            message = f"{type(exc).__name__}: {exc}"
-            self._restart()
-            return False, (time.perf_counter() - start) * 1000, message
+            if not self._quiet.running:
+                self._restart()
+            return None, (time.perf_counter() - start) * 1000, f"{type(exc).__name__}: {exc}"
         return True, (time.perf_counter() - start) * 1000, ""
 
     def _baseline(self, n: int = 20) -> float:
         """Median round trip of the same request without a schema."""
-        times = []
-        for _ in range(n + 2):
-            start = time.perf_counter()
-            self._request({})
-            times.append((time.perf_counter() - start) * 1000)
+        times = [self._round_trip({})[0] for _ in range(n + 2)]
         return float(median(times[2:]) or 0.0)
 
     def convert(self, schema: Any) -> Outcome:
         client_error, grammar_rejected, schema_rejected = self._errors
-        start = time.perf_counter()
         try:
-            result = self._request({"json_schema": schema})
+            result = self._request(self._timed_client, {"json_schema": schema})
         except grammar_rejected as exc:
             return Outcome("bad-grammar", message=exc.message)
         except schema_rejected as exc:
@@ -213,11 +226,11 @@ class LlamaServer:
             message = f"{type(exc).__name__}: {exc}"
             self._restart()
             return Outcome("crashed", message=message)
-        request_ms = (time.perf_counter() - start) * 1000
         grammar = result.generation_settings.get("grammar")
         if not isinstance(grammar, str):
             raise SystemExit("this llama-server does not report generation_settings.grammar")
         conv_ms, warned = self._read_log(wait=True)
+        request_ms, _ = self._round_trip({"json_schema": schema})
         extra: dict[str, Any] = {"request_ms": round(request_ms, 3)}
         if warned:
             extra["warned"] = True
@@ -250,8 +263,10 @@ class LlamaServer:
 
     def close(self) -> None:
         self._tail.close()
-        self._client.close()
-        self._server.stop()
+        for client in (self._timed_client, self._quiet_client):
+            client.close()
+        for server in (self._timed, self._quiet):
+            server.stop()
 
 
 # -- llama-cpp-python -----------------------------------------------------------------------------
@@ -263,11 +278,11 @@ class LlamaCppPython:
     name = "llama-cpp-python"
 
     def __init__(self, timeout: float) -> None:
-        from llama_cpp import LlamaGrammar
+        from llama_cpp import LlamaGrammar  # type: ignore[import-not-found]
 
         self._from_json_schema = LlamaGrammar.from_json_schema
         try:
-            from llama_cpp.llama_grammar import json_schema_to_gbnf
+            from llama_cpp.llama_grammar import json_schema_to_gbnf  # type: ignore[import-not-found]
         except ImportError:
             json_schema_to_gbnf = None
         self._to_gbnf = json_schema_to_gbnf
@@ -337,7 +352,6 @@ def summarise(records: list[dict[str, Any]]) -> dict[str, Any]:
         "rules_p90": percentile(rules, 90),
         "warned": sum(bool(r.get("warned")) for r in records),
         "inexact": sum(r.get("exact") is False for r in records),
-        "times_ms": sorted(round(t, 4) for t in times),
     }
     request = [r["request_ms"] for r in ok if "request_ms" in r]
     out["request_ms_p50"] = percentile(request, 50)
@@ -359,6 +373,11 @@ def paired(rows: list[dict[str, Any]], a: str, b: str) -> dict[str, Any]:
         "faster_share": sum(x < 1 for x in t) / len(t) if t else None,
         "bytes_ratio_p50": percentile(s, 50),
         "total_ms_ratio": ratio(sum(r[a]["ms"] for r in timed), sum(r[b]["ms"] for r in timed)),
+        "end_to_end_ratio_p50": percentile(
+            [(r[a]["ms"] + r[a]["request_ms"]) / r[b]["request_ms"]
+             for r in timed if "request_ms" in r[a] and "request_ms" in r[b]],
+            50,
+        ),
         "request_ratio_p50": percentile(
             [r[a]["request_ms"] / r[b]["request_ms"] for r in both if "request_ms" in r[a] and "request_ms" in r[b]],
             50,
@@ -371,6 +390,10 @@ def pairs(names: list[str]) -> list[tuple[str, str]]:
     ours = [n for n in names if n.startswith("structgen")]
     theirs = [n for n in names if n not in ours] or ours[:1]
     return [(a, b) for a in ours for b in theirs if a != b]
+
+
+def b_name(pair: str) -> str:
+    return pair.split("/", 1)[1]
 
 
 def report(result: dict[str, Any]) -> str:
@@ -387,14 +410,13 @@ def report(result: dict[str, Any]) -> str:
             f"\n{key} on the {p['schemas']} schemas both compiled: time ratio p50 {p['time_ratio_p50'] or 0:.2f} "
             f"(p10 {p['time_ratio_p10'] or 0:.2f}, p90 {p['time_ratio_p90'] or 0:.2f}), "
             f"total time ratio {p['total_ms_ratio'] or 0:.2f}, grammar bytes ratio p50 {p['bytes_ratio_p50'] or 0:.2f}, "
-            f"server round trip ratio p50 {p['request_ratio_p50'] or 0:.2f}"
+            f"server round trip ratio p50 {p['request_ratio_p50'] or 0:.2f}, "
+            f"compile + round trip vs {b_name(key)} round trip p50 {p['end_to_end_ratio_p50'] or 0:.2f}"
         )
-    split_rows = [
-        [split] + [x for name in conv for x in (d[name]["ok"], d[name]["ms_p50"])]
-        for split, d in result["per_split"].items()
-    ]
-    headers = ["split"] + [h for name in conv for h in (f"{name} ok", f"{name} ms p50")]
-    text.append("\n" + table(headers, split_rows, digits=3))
+    split_rows = [[r["split"], r["converter"], r["ok"], r["refused"] + r["bad-grammar"] + r["crashed"], r["ms_p50"],
+                   r["ms_p90"], r["bytes_p50"]] for r in result["per_split"]]
+    text.append("\n" + table(["split", "converter", "ok", "not ok", "ms p50", "ms p90", "bytes p50"], split_rows,
+                              digits=3))
     if "baseline_request_ms" in result:
         text.append(f"\nllama-server round trip without a schema (median): {result['baseline_request_ms']:.2f} ms")
     return "\n".join(text)
@@ -408,8 +430,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--converters", default="structgen,structgen-closed,llama-server,llama-cpp-python",
                     help="which to run; unavailable ones are skipped with a note (default: %(default)s)")
     ap.add_argument("--timeout", type=float, default=60.0, help="seconds per schema and converter")
-    ap.add_argument("--details", action="store_true", help="also write every schema's outcome to the JSON")
-    ap.add_argument("--json", type=Path, help="write the results here")
+    ap.add_argument("--json", type=Path, help="write the summary here")
+    ap.add_argument("--raw", type=Path, help="write per-schema times and sizes here (for bench/plots.py)")
+    ap.add_argument("--details", action="store_true", help="also write every schema's outcome to --raw")
     args = ap.parse_args(argv)
 
     schemas = load_corpus(args.corpus, [s for s in args.splits.split(",") if s], args.limit)
@@ -443,9 +466,12 @@ def main(argv: list[str] | None = None) -> int:
                 outcome = conv.convert(schema)
                 if server is not None and isinstance(conv, Structgen) and outcome.status == "ok":
                     loaded, ms, message = server.load(outcome.grammar)
-                    outcome.extra["request_ms"] = round(ms, 3)
-                    if not loaded:
+                    if loaded:
+                        outcome.extra["request_ms"] = round(ms, 3)
+                    elif loaded is False:
                         outcome.status, outcome.message = "bad-grammar", message
+                    else:
+                        outcome.extra["load_error"] = message
                 row[conv.name] = outcome.record()
             rows.append(row)
             if i % 250 == 0:
@@ -454,33 +480,46 @@ def main(argv: list[str] | None = None) -> int:
         for conv in converters:
             conv.close()
     names = [c.name for c in converters]
+    per_split = []
+    for split in dict.fromkeys(r["split"] for r in rows):
+        for n in names:
+            summary = summarise([r[n] for r in rows if r["split"] == split])
+            per_split.append({"split": split, "converter": n, **{k: summary[k] for k in SPLIT_COLUMNS}})
     result: dict[str, Any] = {
         "bench": "compile_speed",
         "command": "python bench/compile_speed.py " + shlex.join(sys.argv[1:] if argv is None else argv),
-        "machine": machine(),
-        "corpus": str(args.corpus),
-        "splits": sorted({r["split"] for r in rows}, key=lambda s: SPLITS.index(s) if s in SPLITS else 99),
+        "corpus": os.path.relpath(args.corpus, ROOT),
+        "splits": ", ".join(dict.fromkeys(r["split"] for r in rows)),
         "limit": args.limit,
         "seconds": round(time.perf_counter() - started, 1),
-        "skipped": skipped,
+        "skipped": "; ".join(f"{n}: {why}" for n, why in skipped.items()),
+        "machine": machine(),
         "converters": {n: summarise([r[n] for r in rows]) for n in names},
         "paired": {f"{a}/{b}": paired(rows, a, b) for a, b in pairs(names)},
-        "per_split": {
-            split: {n: summarise([r[n] for r in rows if r["split"] == split]) for n in names}
-            for split in dict.fromkeys(r["split"] for r in rows)
-        },
+        "per_split": per_split,
+        "failures": [
+            {"converter": n, "file": f"{r['split']}/{r['file']}", "status": r[n]["status"],
+             "message": r[n].get("message", "")[:160]}
+            for n in names for r in rows if r[n]["status"] != "ok"
+        ],
     }
-    for conv in converters:
-        if isinstance(conv, LlamaServer):
-            result["baseline_request_ms"] = conv.baseline_ms
-    for split_summary in result["per_split"].values():
-        for s in split_summary.values():
-            del s["times_ms"]
+    if server is not None:
+        result["baseline_request_ms"] = server.baseline_ms
     print(report(result))
-    if args.details:
-        result["schemas"] = rows
     if args.json:
         write_json(args.json, result)
+    if args.raw:
+        raw: dict[str, Any] = {
+            "bench": "compile_speed",
+            "command": result["command"],
+            "ms": {n: [r[n].get("ms") for r in rows] for n in names},
+            "bytes": {n: [r[n].get("bytes") for r in rows] for n in names},
+            "status": {n: [r[n]["status"] for r in rows] for n in names},
+            "files": [f"{r['split']}/{r['file']}" for r in rows],
+        }
+        if args.details:
+            raw["schemas"] = rows
+        write_json(args.raw, raw, indent=None)
     return 0
 
 

@@ -1,6 +1,6 @@
 """Decode speed with a grammar: structgen's, llama-server's own json_schema conversion, and none.
 
-    python bench/decode_speed.py [--part schemas|shapes|all] [--reps 3] [--json out.json]
+    python bench/decode_speed.py [--part schemas|shapes|all] [--reps 3] [--json out.json] [--raw raw.json]
 
 Part "schemas": eight fixed schemas and prompts (flat object, nested, enum, array of objects, strings
 with patterns, bounded numbers, array of strings, nullable union), sent to a local llama-server
@@ -28,6 +28,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from _common import machine, median, ratio, table, write_json
@@ -96,14 +97,15 @@ CASES = [
 
 # -- grammar shapes -------------------------------------------------------------------------------
 
-WORDS = sorted(set(
+_WORDS = (
     "the a an and or but if then so of to in on at by for with from about into over after before under "
     "cat cats dog dogs bird birds fish mouse house home tree trees garden park river sea sky sun moon star "
     "day night morning evening time year old young little big small happy sad good bad new long "
     "was is are were be been had has have did do said saw went came found made took gave "
     "he she it they we you i his her its their our my your one two three many some all "
-    "fly flew flying run ran jump jumped play played sleep slept eat ate look looked want wanted".split()
-))
+    "fly flew flying run ran jump jumped play played sleep slept eat ate look looked want wanted"
+)
+WORDS = sorted(set(_WORDS.split()))
 
 
 def trie(words: list[str]) -> str:
@@ -117,8 +119,8 @@ def trie(words: list[str]) -> str:
             ends = True
     alts = []
     for first, rests in sorted(groups.items()):
-        if rests == [""]:
-            alts.append(f'"{first}"')
+        if len(rests) == 1:
+            alts.append(f'"{first}{rests[0]}"')
         else:
             alts.append(f'"{first}" ({trie(rests)})')
     if ends:
@@ -142,15 +144,28 @@ class Shape:
     name: str
     grammar: str | None
     same_language: bool = True
+    tokens: int | None = None
+    """Fewer tokens than the others (for a very slow grammar); its output is compared as a prefix."""
+
+
+def _classes(k: int) -> str:
+    """``[a-z ]`` split into ``k`` alternated character classes (single-character literals when k = 27)."""
+    chars = LETTERS
+    size = -(-len(chars) // k)
+    parts = [chars[i:i + size] for i in range(0, len(chars), size)]
+    if all(len(p) == 1 for p in parts):
+        return " | ".join(f'"{p}"' for p in parts)
+    return " | ".join(f"[{p[0]}-{p[-1]}]" if p.strip() == p and len(p) > 1 else f"[{p}]" for p in parts)
 
 
 def shapes() -> list[Shape]:
-    literals = " | ".join(f'"{c}"' for c in LETTERS)
     flat = " | ".join(f'"{w}"' for w in WORDS)
-    out = [
+    return [
         Shape("none", "unconstrained", None),
         Shape("letters", "[a-z ]*", "root ::= [a-z ]*"),
-        Shape("letters", "27 single-char literals", f"root ::= ({literals})*"),
+        Shape("letters", "alternation of 3 classes, starred", f"root ::= ({_classes(3)})*"),
+        Shape("letters", "alternation of 9 classes, starred", f"root ::= ({_classes(9)})*"),
+        Shape("letters", "alternation of 27 literals, starred", f"root ::= ({_classes(27)})*", tokens=12),
         Shape("letters", "ambiguous: [a-z ]* [a-z ]*", "root ::= [a-z ]* [a-z ]*"),
         Shape("letters", "ambiguous: 4 x [a-z ]*", "root ::= [a-z ]* [a-z ]* [a-z ]* [a-z ]*"),
         Shape("letters", "nested: ([a-z ]+)*", "root ::= ([a-z ]+)*"),
@@ -159,7 +174,8 @@ def shapes() -> list[Shape]:
         Shape("words", f"trie of the {len(WORDS)} words", f"root ::= (word \" \")*\nword ::= {trie(WORDS)}"),
         Shape("words", "ambiguous: word list twice", f"root ::= (word \" \")*\nword ::= {flat} | {flat}"),
         Shape("json strings", "llama.cpp string rule", LIST + 'string ::= "\\"" char* "\\""\n' + LLAMA_CHAR),
-        Shape("json strings", "ambiguous: char* char*", LIST + 'string ::= "\\"" char* char* "\\""\n' + LLAMA_CHAR),
+        Shape("json strings", "ambiguous: char* char*",
+              LIST + 'string ::= "\\"" char* char* "\\""\n' + LLAMA_CHAR),
         Shape("json strings", "char inlined in the string rule",
               LIST + r'''string ::= "\"" ([^"\\\x7F\x00-\x1F] | [\\] (["\\bfnrt] | "u" [0-9a-fA-F]{4}))* "\""'''),
         Shape("json strings", "structgen string rule (other language: surrogates, \\/)",
@@ -169,13 +185,13 @@ def shapes() -> list[Shape]:
         Shape("json strings", "maxLength 512: char{0,512} (other language)",
               LIST + 'string ::= "\\"" char{0,512} "\\""\n' + LLAMA_CHAR, same_language=False),
     ]
-    return out
 
 
+STORY = "Write a long story about a cat who learns to fly."
 SHAPE_PROMPTS = {
-    "none": "Write a long story about a cat who learns to fly.",
-    "letters": "Write a long story about a cat who learns to fly.",
-    "words": "Write a long story about a cat who learns to fly.",
+    "none": STORY,
+    "letters": STORY,
+    "words": STORY,
     "json strings": "List many short sentences about cats as a JSON array of strings.",
 }
 
@@ -183,12 +199,15 @@ SHAPE_PROMPTS = {
 # -- running --------------------------------------------------------------------------------------
 
 
-def run(client: LlamaClient, prompt: str, constraint: dict[str, Any], *, ignore_eos: bool = False) -> dict[str, Any]:
-    """One request; its text, tokens, llama.cpp's generation speed and the wall time."""
+def run(
+    client: LlamaClient, prompt: str, constraint: dict[str, Any], *, n_predict: int = N_PREDICT,
+    cache_prompt: bool = False, ignore_eos: bool = False,
+) -> dict[str, Any]:
+    """One request; its text, tokens, llama.cpp's timings and the wall time."""
     start = time.perf_counter()
     result = client.completion(
-        prompt, n_predict=N_PREDICT, temperature=0.0, seed=SEED, cache_prompt=False, ignore_eos=ignore_eos,
-        extra=constraint,
+        prompt, n_predict=n_predict, temperature=0.0, seed=SEED, cache_prompt=cache_prompt,
+        ignore_eos=ignore_eos, extra=constraint,
     )
     wall = time.perf_counter() - start
     t = result.timings
@@ -198,6 +217,7 @@ def run(client: LlamaClient, prompt: str, constraint: dict[str, Any], *, ignore_
         "tok_s": t.predicted_per_second if t else None,
         "predicted_ms": t.predicted_ms if t else None,
         "prompt_ms": t.prompt_ms if t else None,
+        "prompt_n": t.prompt_n if t else None,
         "wall_s": wall,
         "stop": result.stop_type.value,
     }
@@ -287,58 +307,84 @@ def bench_schemas(client: LlamaClient, reps: int) -> dict[str, Any]:
     return {"cases": rows, "modes": modes, "ratios": ratios}
 
 
-def bench_shapes(client: LlamaClient, reps: int) -> dict[str, Any]:
+def bench_shapes(client: LlamaClient, reps: int, n_predict: int, slow: float) -> dict[str, Any]:
+    """Every shape ``reps`` times (once when the first run takes over ``slow`` seconds), each repetition
+    in a rotated order within the family.
+
+    The prompt is cached, so each request evaluates one prompt token and then samples ``n_predict``
+    tokens; llama.cpp counts the first sampling step in ``prompt_ms``, so the rate reported here is
+    ``tokens / (prompt_ms + predicted_ms)``: every sampled token, each with one decode step.
+    """
     prompts = {
         family: client.apply_template([{"role": "user", "content": text}])
         for family, text in SHAPE_PROMPTS.items()
     }
     todo = shapes()
     runs: dict[str, list[dict[str, Any]]] = {s.name: [] for s in todo}
+    families = list(dict.fromkeys(s.family for s in todo))
     for rep in range(reps):
-        for shape in todo:
-            constraint = {"grammar": shape.grammar} if shape.grammar is not None else {}
-            runs[shape.name].append(run(client, prompts[shape.family], constraint, ignore_eos=True))
+        cached = None
+        order = []
+        for family in families:  # the prompt cache needs a family's runs together; rotate to spread drift
+            members = [s for s in todo if s.family == family]
+            order += members[rep % len(members):] + members[:rep % len(members)]
+        for shape in order:
+            if rep and runs[shape.name][0]["wall_s"] > slow:
+                continue
+            prompt = prompts[shape.family]
+            if prompt != cached:  # fill the prompt cache so no shape pays for the whole prompt
+                run(client, prompt, {}, n_predict=1, cache_prompt=True)
+                cached = prompt
+            got = run(client, prompt, {"grammar": shape.grammar} if shape.grammar is not None else {},
+                      n_predict=min(n_predict, shape.tokens or n_predict), cache_prompt=True, ignore_eos=True)
+            busy_ms = (got["prompt_ms"] or 0) + (got["predicted_ms"] or 0)
+            got["rate"] = got["tokens"] / busy_ms * 1000 if busy_ms else None
+            runs[shape.name].append(got)
         print(f"shapes: repetition {rep + 1}/{reps} done", file=sys.stderr, flush=True)
     rows = []
     first: dict[str, dict[str, Any]] = {}
     for shape in todo:
-        got = runs[shape.name]
+        done = runs[shape.name]
         row = {
             "family": shape.family, "grammar_name": shape.name, "same_language": shape.same_language,
             "grammar_bytes": len(shape.grammar.encode()) if shape.grammar else 0,
-            "tok_s": median([r["tok_s"] for r in got if r["tok_s"]]),
-            "wall_s": median([r["wall_s"] for r in got]),
-            "tokens": median([r["tokens"] for r in got]),
-            "output": got[0]["content"],
+            "reps": len(done),
+            "tok_s": median([r["rate"] for r in done if r["rate"]]),
+            "llama_tok_s": median([r["tok_s"] for r in done if r["tok_s"]]),
+            "wall_s": median([r["wall_s"] for r in done]),
+            "tokens": median([r["tokens"] for r in done]),
+            "prompt_n": max(r["prompt_n"] or 0 for r in done),
+            "grammar": shape.grammar,
+            "output": done[0]["content"],
         }
         base = first.setdefault(shape.family, row)
         row["ratio_to_first"] = ratio(row["tok_s"], base["tok_s"])
-        row["same_output"] = row["output"] == base["output"]
+        row["same_output"] = (base["output"].startswith(row["output"]) if shape.tokens
+                              else row["output"] == base["output"])
         rows.append(row)
     unconstrained = first["none"]["tok_s"]
     for row in rows:
         row["ratio_to_unconstrained"] = ratio(row["tok_s"], unconstrained)
-    return {"prompts": SHAPE_PROMPTS, "rows": rows}
+    return {"prompts": SHAPE_PROMPTS, "n_predict": n_predict, "rows": rows}
 
 
 def report(result: dict[str, Any]) -> str:
     out = []
-    if "schemas" in result:
-        s = result["schemas"]
+    if "cases" in result:
         rows = [[r["case"], r["kind"], r["mode"], r["tok_s"], r["wall_s"], r["tokens"], "yes" if r["valid"] else "no"]
-                for r in s["cases"]]
+                for r in result["cases"]]
         out.append(table(["case", "kind", "mode", "tok/s", "wall s", "tokens", "valid"], rows))
         rows = [[m, d["tok_s_median"], d["wall_s_total"], d["tokens_total"], d["valid_share"],
-                 d["valid_lenient_share"]] for m, d in s["modes"].items()]
+                 d["valid_lenient_share"]] for m, d in result["modes"].items()]
         out.append("\n" + table(["mode", "tok/s (median)", "wall s (sum)", "tokens (sum)", "valid share",
                                  "valid share (first object)"], rows))
-        out.append("\n" + "\n".join(f"{k}: {v:.3f}" if v is not None else f"{k}: -" for k, v in s["ratios"].items()))
+        out.append("\n" + table(["ratio", "value"], [[r["ratio"], r["value"]] for r in result["ratios"]], digits=3))
     if "shapes" in result:
         rows = [[r["family"], r["grammar_name"], r["grammar_bytes"], r["tok_s"], r["ratio_to_first"],
-                 r["ratio_to_unconstrained"], "yes" if r["same_output"] else "no"]
-                for r in result["shapes"]["rows"]]
-        out.append("\n" + table(["family", "grammar", "bytes", "tok/s", "vs first", "vs unconstrained",
-                                 "same output"], rows))
+                 r["ratio_to_unconstrained"], r["wall_s"], r["reps"], "yes" if r["same_output"] else "no"]
+                for r in result["shapes"]]
+        out.append("\n" + table(["family", "grammar", "bytes", "tok/s", "vs first", "vs unconstrained", "wall s",
+                                 "reps", "same output"], rows, digits=3))
     return "\n".join(out)
 
 
@@ -346,31 +392,43 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--part", choices=("schemas", "shapes", "all"), default="all")
     ap.add_argument("--reps", type=int, default=3, help="repetitions of every request (median kept)")
+    ap.add_argument("--shape-tokens", type=int, default=48, help="tokens per shape run (default: %(default)s)")
+    ap.add_argument("--slow", type=float, default=20.0,
+                    help="a shape whose first run takes longer (seconds) is not repeated (default: %(default)s)")
     ap.add_argument("--url", help="an already running llama-server (default: start a local one)")
-    ap.add_argument("--threads", type=int, help="llama-server --threads (default: its own choice)")
-    ap.add_argument("--json", help="write the results here")
+    ap.add_argument("--threads", type=int, default=1,
+                    help="llama-server --threads (default: %(default)s; steadier than more on a busy machine)")
+    ap.add_argument("--json", type=Path, help="write the summary here")
+    ap.add_argument("--raw", type=Path, help="write every output and grammar here")
     args = ap.parse_args(argv)
     started = time.perf_counter()
     server = None
     if args.url:
-        client = LlamaClient(args.url, timeout=(5.0, 300.0))
+        client = LlamaClient(args.url, timeout=(5.0, 900.0))
     else:
         server = LocalServer(ctx_size=2048, threads=args.threads).start()
-        client = server.client(timeout=(5.0, 300.0))
+        client = server.client(timeout=(5.0, 900.0))
+    command = "python bench/decode_speed.py " + shlex.join(sys.argv[1:] if argv is None else argv)
+    model = str(server.model_path) if server else (client.props().model_path or "")
     result: dict[str, Any] = {
-        "bench": "decode_speed",
-        "command": "python bench/decode_speed.py " + shlex.join(sys.argv[1:] if argv is None else argv),
-        "machine": machine(),
-        "model": str(server.model_path) if server else client.props().model_path,
-        "settings": {"n_predict": N_PREDICT, "temperature": 0, "seed": SEED, "reps": args.reps,
-                     "cache_prompt": False, "threads": args.threads},
+        "bench": "decode_speed", "command": command, "model": Path(model).name,
+        "n_predict": N_PREDICT, "temperature": 0, "seed": SEED, "reps": args.reps, "threads": args.threads,
     }
+    raw: dict[str, Any] = {"bench": "decode_speed", "command": command}
     try:
         client.completion("Hello", n_predict=8)  # warm-up
         if args.part in ("schemas", "all"):
-            result["schemas"] = bench_schemas(client, args.reps)
+            part = bench_schemas(client, args.reps)
+            raw["cases"] = part["cases"]
+            result["modes"] = part["modes"]
+            result["ratios"] = [{"ratio": k, "value": v} for k, v in part["ratios"].items()]
+            result["cases"] = [{k: v for k, v in r.items() if k != "output"} for r in part["cases"]]
         if args.part in ("shapes", "all"):
-            result["shapes"] = bench_shapes(client, args.reps)
+            part = bench_shapes(client, args.reps, args.shape_tokens, args.slow)
+            raw["shape_prompts"] = part["prompts"]
+            raw["shapes"] = part["rows"]
+            result["shape_tokens"] = part["n_predict"]
+            result["shapes"] = [{k: v for k, v in r.items() if k not in ("output", "grammar")} for r in part["rows"]]
     except ClientError as exc:
         raise SystemExit(f"llama-server failed: {exc}") from None
     finally:
@@ -378,11 +436,12 @@ def main(argv: list[str] | None = None) -> int:
         if server is not None:
             server.stop()
     result["seconds"] = round(time.perf_counter() - started, 1)
+    result["machine"] = machine()
     print(report(result))
     if args.json:
-        from pathlib import Path
-
-        write_json(Path(args.json), result)
+        write_json(args.json, result)
+    if args.raw:
+        write_json(args.raw, raw)
     return 0
 
 

@@ -1,7 +1,7 @@
 """Records per second of ``structgen.label`` next to the server's own throughput for the same requests.
 
 For each llama-server ``--parallel`` P in 1, 2, 4 (a fresh local server each) and each concurrency C
-in 1, 2, 4, it labels the same records twice:
+in 1, 2, 4, it labels ``--records`` records twice (different ones each time, of the same shape):
 
 * structgen: ``label(records, labels=..., template=..., concurrency=C)`` (the whole pipeline: reading,
   the chat template through ``/apply-template``, the grammar, validation, writing a JSON line each);
@@ -11,7 +11,7 @@ in 1, 2, 4, it labels the same records twice:
 ``overhead`` is bare rate / structgen rate (1.00 = no overhead). ``--raw-prompt`` skips the chat
 template (no ``/apply-template`` request).
 
-    python bench/label_throughput.py [--records N] [--json out.json] [--threads T] [--raw-prompt]
+    python bench/label_throughput.py [--records N] [--rounds R] [--json out.json] [--threads T] [--raw-prompt]
 """
 
 from __future__ import annotations
@@ -44,8 +44,9 @@ N_PREDICT = 8
 LEVELS = (1, 2, 4)
 
 
-def make_records(n: int) -> list[dict[str, Any]]:
-    return [{"id": i, "text": f"The film was {WORDS[i % len(WORDS)]}, part {i}."} for i in range(n)]
+def make_records(n: int, start: int = 0) -> list[dict[str, Any]]:
+    """``n`` short reviews; ``start`` makes each set's texts new to the server's prompt cache."""
+    return [{"id": i, "text": f"The film was {WORDS[i % len(WORDS)]}, part {start + i}."} for i in range(n)]
 
 
 def bare_requests(client: LlamaClient, records: list[dict[str, Any]], *, chat: bool) -> list[dict[str, Any]]:
@@ -74,7 +75,7 @@ def bare_requests(client: LlamaClient, records: list[dict[str, Any]], *, chat: b
 
 
 def run_bare(url: str, bodies: list[dict[str, Any]], concurrency: int) -> float:
-    """Records per second of plain requests, ``concurrency`` threads with a session each."""
+    """Seconds for plain requests to send ``bodies``, ``concurrency`` threads with a session each."""
     local = threading.local()
 
     def send(body: dict[str, Any]) -> None:
@@ -88,7 +89,7 @@ def run_bare(url: str, bodies: list[dict[str, Any]], concurrency: int) -> float:
     started = time.perf_counter()
     with ThreadPoolExecutor(concurrency) as pool:
         list(pool.map(send, bodies))
-    return len(bodies) / (time.perf_counter() - started)
+    return time.perf_counter() - started
 
 
 def run_structgen(
@@ -111,18 +112,18 @@ def run_structgen(
     seconds = time.perf_counter() - started
     if summary.labelled != len(records):
         raise SystemExit(f"structgen labelled {summary.labelled} of {len(records)}: {summary.format()}")
-    return len(records) / seconds
+    return seconds
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--records", type=int, default=100, help="records per measurement (default 100)")
+    ap.add_argument("--rounds", type=int, default=4, help="turns each side takes per measurement (default 4)")
     ap.add_argument("--threads", type=int, default=1, help="llama-server --threads (default 1)")
     ap.add_argument("--raw-prompt", action="store_true", help="no chat template (no /apply-template request)")
     ap.add_argument("--json", type=Path, help="also write the rows as JSON")
     args = ap.parse_args()
     chat = not args.raw_prompt
-    records = make_records(args.records)
     rows = []
     print(
         f"{args.records} records, labels {','.join(LABELS)}, n_predict {N_PREDICT}, "
@@ -132,15 +133,27 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "out.jsonl"
         for parallel in LEVELS:
-            with LocalServer(ctx_size=512 * parallel, parallel=parallel, threads=args.threads) as server:
-                warm = make_records(8)
-                with server.client() as client:
-                    bodies = bare_requests(client, records, chat=chat)
-                    run_bare(server.url, bare_requests(client, warm, chat=chat), parallel)
-                run_structgen(server.url, warm, parallel, chat=chat, out=out)
+            server = LocalServer(ctx_size=512 * parallel, parallel=parallel, threads=args.threads)
+            with server, server.client() as client:
+                run_bare(server.url, bare_requests(client, make_records(8, 10**6), chat=chat), parallel)
+                run_structgen(server.url, make_records(8, 2 * 10**6), parallel, chat=chat, out=out)
                 for concurrency in LEVELS:
-                    bare = run_bare(server.url, bodies, concurrency)
-                    ours = run_structgen(server.url, records, concurrency, chat=chat, out=out)
+                    # Fresh records for every run (llama-server keeps old prompts in its cache); the two
+                    # sides take turns in short rounds, so drifting load on the machine hits both alike.
+                    bare_s = ours_s = 0.0
+                    size = -(-args.records // args.rounds)
+                    for start in range(0, args.records, size):
+                        n = min(size, args.records - start)
+                        first = 10**5 * (10 * parallel + concurrency) + start
+                        ours_records = make_records(n, first)
+                        bodies = bare_requests(client, make_records(n, first + 5 * 10**4), chat=chat)
+                        if start // size % 2:
+                            bare_s += run_bare(server.url, bodies, concurrency)
+                            ours_s += run_structgen(server.url, ours_records, concurrency, chat=chat, out=out)
+                        else:
+                            ours_s += run_structgen(server.url, ours_records, concurrency, chat=chat, out=out)
+                            bare_s += run_bare(server.url, bodies, concurrency)
+                    bare, ours = args.records / bare_s, args.records / ours_s
                     row = {
                         "parallel": parallel,
                         "concurrency": concurrency,

@@ -55,6 +55,7 @@ def compile(
     strict: bool = False,
     resolver: RemoteResolver | None = None,
     draft: int | None = None,
+    formats: bool = True,
     check_schema: bool = True,
     max_digits: int | None = None,
 ) -> CompiledSchema:
@@ -86,7 +87,7 @@ def compile(
     sys.setrecursionlimit(max(previous, RECURSION_LIMIT))
     try:
         document = Document(schema, the_draft, resolver)
-        normalizer = Normalizer(document, report)
+        normalizer = Normalizer(document, report, formats=formats)
         try:
             root = normalizer.root()
             normalizer.defs.finish()
@@ -108,7 +109,8 @@ def compile(
         schema=schema,
         draft=the_draft,
         satisfiable=satisfiable,
-        options={"whitespace": whitespace, "additional_properties": additional_properties, "any_order": any_order},
+        options={"whitespace": whitespace, "additional_properties": additional_properties, "any_order": any_order,
+                 "formats": formats},
     )
 
 

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
+from structgen.errors import InvalidSchemaError
 
 from . import numeric, strings
 from .gbnftext import RepeatTooLarge, group, is_atom as _is_atom, json_literal, repeat, seq
@@ -132,6 +133,9 @@ class Emitter:
             for name in component:
                 content = self.definitions[name]
                 kept = [alt for alt in alternatives(content) if not (isinstance(alt, Ref) and alt.name in members)]
+                if not kept and not isinstance(content, Never):
+                    raise InvalidSchemaError(f"$ref cycle without a base case through {name!r}",
+                                             self.pointers.get(name, ""), "$ref")
                 self.definitions[name] = union(kept)
         productive = {name: False for name in reachable}
         changed = True
@@ -188,7 +192,7 @@ class Emitter:
 
     # ------------------------------------------------------------------ rules
     def _fresh(self, hint: str) -> str:
-        base = "".join(c if c.isalnum() or c == "-" else "-" for c in hint).strip("-") or "r"
+        base = "".join(c if c.isascii() and (c.isalnum() or c == "-") else "-" for c in hint).strip("-") or "r"
         while "--" in base:
             base = base.replace("--", "-")
         if base[0].isdigit():
@@ -430,7 +434,9 @@ class Emitter:
     # ------------------------------------------------------------------ arrays
     def _array(self, node: ArrayNode, hint: str) -> str | None:
         t = self.tokens
-        contains = list(node.contains)
+        contains = [c for c in node.contains if c.minimum > 0 or c.maximum is not None]
+        if len(contains) != len(node.contains):
+            node = replace(node, contains=tuple(contains))
         if node.unique:
             body = self._unique_array(node, hint)
             if body is not None:

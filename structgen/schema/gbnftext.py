@@ -59,7 +59,7 @@ def group(expr: str) -> str:
 
 
 def is_atom(expr: str) -> bool:
-    if all(c.isalnum() or c == "-" for c in expr):
+    if expr and all(c.isascii() and (c.isalnum() or c == "-") for c in expr):
         return True
     if expr.startswith('"') and expr.endswith('"') and _single_literal(expr):
         return True

@@ -201,6 +201,7 @@ class Algebra:
             unique=a.unique or b.unique,
             items_evaluated=a.items_evaluated or b.items_evaluated,
             pointer=a.pointer or b.pointer,
+            evaluated_prefix=max(a.evaluated_prefix, b.evaluated_prefix),
         )
         return make_array(node)
 
@@ -246,6 +247,7 @@ class Algebra:
             max_properties=min(maxima) if maxima else None,
             pointer=a.pointer or b.pointer,
             implicit=still_implicit,
+            evaluated=frozenset(name for name in names if evaluates(a, name) or evaluates(b, name)),
         )
         return make_object(node)
 
@@ -413,6 +415,15 @@ class Algebra:
 def _loose_extras(node: ObjectNode) -> tuple[tuple[StringNode, Node], ...]:
     """The key classes of ``node`` with declared-name exclusions and evaluation marks dropped."""
     return tuple((replace(cls.keys, excluded=frozenset()), cls.value) for cls in node.extras)
+
+
+def evaluates(node: ObjectNode, name: str) -> bool:
+    """True when some keyword of ``node`` evaluates property ``name``."""
+    if name in node.evaluated:
+        return True
+    if any(declared == name for declared, _ in node.properties):
+        return False
+    return any(cls.evaluated and string_matches(cls.keys, name) for cls in node.extras)
 
 
 def extras_unconstrained(node: ObjectNode) -> bool:
@@ -640,7 +651,9 @@ def make_array(node: ArrayNode) -> Node:
     prefix = node.prefix
     if max_items is not None and len(prefix) > max_items:
         prefix = prefix[:max_items]
-    while prefix and prefix[-1] == node.items and len(prefix) >= node.min_items:
+    while prefix and prefix[-1] == node.items and len(prefix) >= node.min_items and (
+        node.items_evaluated or len(prefix) > node.evaluated_prefix
+    ):
         prefix = prefix[:-1]
     unique = node.unique and (max_items is None or max_items > 1)
     min_items = node.min_items
@@ -648,9 +661,8 @@ def make_array(node: ArrayNode) -> Node:
         min_items = max(min_items, contains.minimum)
     if max_items is not None and min_items > max_items:
         return NEVER
-    contains_list = tuple(c for c in node.contains if not (c.minimum == 0 and c.maximum is None))
-    return ArrayNode(prefix, node.items, min_items, max_items, contains_list, unique, node.items_evaluated,
-                     node.pointer)
+    return ArrayNode(prefix, node.items, min_items, max_items, node.contains, unique, node.items_evaluated,
+                     node.pointer, node.evaluated_prefix)
 
 
 def make_object(node: ObjectNode, order: list[str] | None = None) -> Node:
@@ -658,6 +670,7 @@ def make_object(node: ObjectNode, order: list[str] | None = None) -> Node:
     declared = dict(node.properties)
     props = list(node.properties)
     implicit = set(node.implicit)
+    evaluated = set(node.evaluated)
     missing = node.required - declared.keys()
     for name in [n for n in (order or []) if n in missing] + sorted(missing - set(order or [])):
         if name in declared:
@@ -667,6 +680,8 @@ def make_object(node: ObjectNode, order: list[str] | None = None) -> Node:
         for cls in node.extras:
             if string_matches(cls.keys, name):
                 value = cls.value
+                if cls.evaluated:
+                    evaluated.add(name)
                 break
         props.append((name, value))
         declared[name] = value
@@ -683,7 +698,7 @@ def make_object(node: ObjectNode, order: list[str] | None = None) -> Node:
         cls for cls in node.extras if not isinstance(cls.value, Never) and not _empty_keys(cls.keys)
     )
     return ObjectNode(tuple(props), node.required, extras, node.min_properties, node.max_properties, node.pointer,
-                      frozenset(implicit))
+                      frozenset(implicit), frozenset(evaluated))
 
 
 def _empty_keys(keys: StringNode) -> bool:

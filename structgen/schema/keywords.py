@@ -118,11 +118,15 @@ class Fold:
     def child(self, schema: Any, *tokens: str | int) -> Node:
         """The node of a sub-schema that describes a part of the value (an item, a property)."""
         with self.n.defs.descend():
-            return self.n.node(schema, self.scope.child(*tokens))
+            return self.n.node(schema, self.n.doc.enter(self.scope.child(*tokens), schema))
 
     def sub(self, schema: Any, *tokens: str | int) -> Node:
         """The node of a sub-schema that applies to the value itself (``allOf``, ``not``...)."""
-        return self.n.node(schema, self.scope.child(*tokens))
+        return self.n.node(schema, self.n.doc.enter(self.scope.child(*tokens), schema))
+
+    def exact_sub(self, schema: Any, *tokens: str | int) -> tuple[Node, bool]:
+        """Like :meth:`sub`, also telling whether the node is enforced exactly."""
+        return self.n.exact_node(schema, self.n.doc.enter(self.scope.child(*tokens), schema))
 
     def loosened(self, keyword: str, reason: str, *tokens: str | int) -> None:
         self.n.report.loosened(self.at(keyword, *tokens), keyword, reason)
@@ -178,6 +182,7 @@ class Fold:
             unique=self.unique,
             items_evaluated=self.items_evaluated,
             pointer=self.scope.pointer,
+            evaluated_prefix=len(self.prefix),
         )
         return make_array(node)
 
@@ -203,6 +208,7 @@ class Fold:
             min_properties=self.min_properties,
             max_properties=self.max_properties,
             pointer=self.scope.pointer,
+            evaluated=frozenset(self.properties),
         )
         return make_object(node, list(self.required))
 
@@ -420,6 +426,9 @@ def pattern(fold: Fold, value: Any) -> None:
 
 def format_(fold: Fold, value: Any) -> None:
     if not isinstance(value, str):
+        return
+    if not fold.n.formats:
+        fold.n.report.ignored(fold.at("format"), "format", "formats are annotations (formats=False)")
         return
     if format_known(value):
         fold.touched.add("string")
@@ -695,6 +704,16 @@ def all_of(fold: Fold, value: Any) -> None:
         _add_constraint(fold, node, "allOf")
 
 
+def _apart(fold: Fold, nodes: list[Node]) -> list[Node]:
+    """``nodes`` with "any value" spelled out per type when unevaluated* keywords follow.
+
+    Alternatives carry different annotations, so "any value" must not swallow the others.
+    """
+    if not fold.n.doc.uses_unevaluated:
+        return nodes
+    return [union(everything_but(set())) if isinstance(node, AnyValue) else node for node in nodes]
+
+
 def any_of(fold: Fold, value: Any) -> None:
     nodes = [
         fold.sub(schema, "anyOf", index) for index, schema in enumerate(_schema_list(fold, "anyOf", value))
@@ -702,7 +721,7 @@ def any_of(fold: Fold, value: Any) -> None:
 
     def step(current: Node) -> Node:
         try:
-            return union([fold.n.algebra.intersect(current, node) for node in nodes])
+            return union(_apart(fold, [fold.n.algebra.intersect(current, node) for node in nodes]))
         except Inexpressible as error:
             fold.loosened("anyOf", str(error))
             return current
@@ -711,9 +730,10 @@ def any_of(fold: Fold, value: Any) -> None:
 
 
 def one_of(fold: Fold, value: Any) -> None:
-    nodes = [
-        fold.sub(schema, "oneOf", index) for index, schema in enumerate(_schema_list(fold, "oneOf", value))
-    ]
+    schemas = _schema_list(fold, "oneOf", value)
+    pairs = [fold.exact_sub(schema, "oneOf", index) for index, schema in enumerate(schemas)]
+    nodes = [node for node, _ in pairs]
+    exact = [flag for _, flag in pairs]
 
     def step(current: Node) -> Node:
         algebra = fold.n.algebra
@@ -733,6 +753,8 @@ def one_of(fold: Fold, value: Any) -> None:
                 try:
                     if isinstance(algebra.intersect(result, other), Never):
                         continue
+                    if not exact[j]:
+                        raise Inexpressible(f"alternative {j} is not fully enforced, so it cannot be excluded")
                     if budget <= 0:
                         raise Inexpressible("the exclusions are too large")
                     result = algebra.difference(result, other, budget)
@@ -741,15 +763,18 @@ def one_of(fold: Fold, value: Any) -> None:
                     budget -= algebra.last_spent
                     fold.loosened("oneOf", f"alternatives {i} and {j} may overlap: {error}")
             exclusive.append(result)
-        return union(exclusive)
+        return union(_apart(fold, exclusive))
 
     fold.add_step(step)
 
 
 def not_(fold: Fold, value: Any) -> None:
-    node = fold.sub(value, "not")
+    node, exact = fold.exact_sub(value, "not")
 
     def step(current: Node) -> Node:
+        if not exact:
+            fold.loosened("not", "its schema is not fully enforced, so it cannot be negated")
+            return current
         try:
             return fold.n.algebra.difference(current, node)
         except Inexpressible as error:
@@ -760,9 +785,9 @@ def not_(fold: Fold, value: Any) -> None:
 
 
 def if_(fold: Fold, value: Any) -> None:
-    if "then" not in fold.schema and "else" not in fold.schema:
+    if "then" not in fold.schema and "else" not in fold.schema and not fold.n.doc.uses_unevaluated:
         return
-    condition = fold.sub(value, "if")
+    condition, exact = fold.exact_sub(value, "if")
     then = fold.sub(fold.schema["then"], "then") if "then" in fold.schema else ANY
     otherwise = fold.sub(fold.schema["else"], "else") if "else" in fold.schema else ANY
 
@@ -775,9 +800,13 @@ def if_(fold: Fold, value: Any) -> None:
             fold.loosened("if", str(error))
             return current
         try:
+            if not exact:
+                raise Inexpressible("'if' is not fully enforced, so it cannot be negated")
             no = algebra.difference(no, condition)
         except Inexpressible as error:
             fold.loosened("if", f"'else' is also applied to values matching 'if': {error}")
+            if isinstance(no, AnyValue):  # keep the alternatives apart: their annotations differ
+                no = union(everything_but(set()))
         return union([yes, no])
 
     fold.late_steps.insert(0, step)

@@ -129,8 +129,9 @@ class Contains:
 class ArrayNode:
     """An array: ``prefix[i]`` for item i, ``items`` for the rest, length and ``contains`` bounds.
 
-    ``items_evaluated`` says whether the items after the prefix are evaluated (for
-    ``unevaluatedItems``).
+    ``items_evaluated`` says whether the items after the prefix are evaluated, ``evaluated_prefix``
+    how many leading items ``prefixItems`` evaluated (for ``unevaluatedItems``).  A ``contains``
+    with minimum 0 and no maximum asserts nothing but still evaluates the items it matches.
     """
 
     prefix: tuple[Node, ...] = ()
@@ -141,6 +142,7 @@ class ArrayNode:
     unique: bool = False
     items_evaluated: bool = False
     pointer: str = field(default="", compare=False)
+    evaluated_prefix: int = 0
 
 
 @_cached_hash
@@ -164,7 +166,8 @@ class ObjectNode:
 
     A key not declared and in no class of ``extras`` is forbidden; the ``extras`` languages are
     pairwise disjoint.  ``implicit`` names the properties declared only because they are required
-    (they follow the explicit ones in the emitted order).
+    (they follow the explicit ones in the emitted order).  ``evaluated`` names the declared
+    properties some keyword evaluated (for ``unevaluatedProperties``).
     """
 
     properties: tuple[tuple[str, Node], ...] = ()
@@ -174,6 +177,7 @@ class ObjectNode:
     max_properties: int | None = None
     pointer: str = field(default="", compare=False)
     implicit: frozenset[str] = frozenset()
+    evaluated: frozenset[str] = frozenset()
 
     def declared(self) -> dict[str, Node]:
         return dict(self.properties)

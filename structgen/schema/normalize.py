@@ -9,10 +9,25 @@ from typing import Any
 from structgen.errors import InvalidSchemaError
 
 from .defs import Definitions
-from .intersect import Algebra, is_never
+from .intersect import Algebra, intersect_strings, is_never, make_array, make_object
 from .keywords import DRAFT_KEYWORDS, KEYWORDS, SIBLING_KEYWORDS, Fold
-from .model import ANY, NEVER, AnyOf, ArrayNode, KeyClass, Node, ObjectNode, Ref, alternatives, union
+from .model import (
+    ANY,
+    NEVER,
+    AnyOf,
+    AnyValue,
+    ArrayNode,
+    KeyClass,
+    Node,
+    ObjectNode,
+    Ref,
+    StringNode,
+    alternatives,
+    everything_but,
+    union,
+)
 from .refs import Document, Scope
+from .strings import string_matches
 from .report import Report
 
 # Applicators run after the type keywords, in this order (``not`` and ``if`` run last on their own).
@@ -44,13 +59,15 @@ _ORDER = {
 class Normalizer:
     """Builds the node of every schema of a document; ``$ref`` targets become named definitions."""
 
-    def __init__(self, document: Document, report: Report, budget: int = 200_000):
+    def __init__(self, document: Document, report: Report, budget: int = 200_000, formats: bool = True):
         self.doc = document
         self.report = report
+        self.formats = formats
         self.defs = Definitions(budget)
         self.algebra = Algebra(self.defs)
         self.algebra.on_loosened = lambda keyword, reason: report.loosened("", keyword, reason)
         self._ref_names: dict[object, str] = {}
+        self.inexact: set[str] = set()
 
     def root(self) -> Node:
         """The node of the document root (a :class:`Ref` to the definition ``root``)."""
@@ -58,7 +75,7 @@ class Normalizer:
         return self._define(self.doc.root, scope, "root")
 
     def node(self, schema: Any, scope: Scope) -> Node:
-        """The node of ``schema`` found at ``scope``."""
+        """The node of ``schema`` found at ``scope`` (already entered: its own ``$id`` applied)."""
         self.defs.tick()
         if schema is True:
             return ANY
@@ -66,7 +83,6 @@ class Normalizer:
             return NEVER
         if not isinstance(schema, Mapping):
             raise InvalidSchemaError("a schema must be an object or a boolean", scope.pointer)
-        scope = self.doc.enter(scope, schema)
         if "$ref" in schema and scope.draft <= 7:
             value = schema["$ref"]
             if not isinstance(value, str):
@@ -112,10 +128,21 @@ class Normalizer:
             name = self.defs.new_name(hint)
             self._ref_names[key] = name
             self.defs.pointers[name] = scope.pointer
+            before = self.report.loosenings
             self.defs.compute(name, lambda: self.node(contents, scope))
+            if self.report.loosenings != before:
+                self.inexact.add(name)
         elif self.defs.in_progress(name):
             self.defs.recursive.add(name)
+        elif name in self.inexact:
+            self.report.loosenings += 1  # whoever uses this definition is not exact either
         return Ref(name)
+
+    def exact_node(self, schema: Any, scope: Scope) -> tuple[Node, bool]:
+        """The node of ``schema`` and whether it is enforced exactly (so that it may be negated)."""
+        before = self.report.loosenings
+        node = self.node(schema, scope)
+        return node, self.report.loosenings == before
 
     def apply_unevaluated_properties(self, current: Node, rest: Node, pointer: str) -> Node:
         """``current`` where keys no keyword evaluated must also match ``rest``."""
@@ -124,7 +151,10 @@ class Normalizer:
             for alt in self._expand(current, pointer, "unevaluatedProperties")
             if isinstance(alt, ObjectNode)
         ]
-        self._check_disjoint(objects, pointer, "unevaluatedProperties")
+        overlap = not self._check_disjoint(objects, pointer, "unevaluatedProperties")
+        # overlapping alternatives: a value matching several gets the union of their annotations
+        shared = frozenset(name for alt in objects for name in alt.evaluated) if overlap else frozenset()
+        shared_classes = [cls.keys for alt in objects for cls in alt.extras if cls.evaluated] if overlap else []
         out: list[Node] = []
         for alt in self._expand(current, pointer, "unevaluatedProperties"):
             if isinstance(alt, ObjectNode):
@@ -133,11 +163,25 @@ class Normalizer:
                     for cls in alt.extras:
                         if cls.evaluated:
                             extras.append(cls)
+                        elif shared_classes:
+                            extras.append(KeyClass(cls.keys, cls.value, True))
+                        elif shared:
+                            inside = intersect_strings(cls.keys, StringNode(literals=shared))
+                            if isinstance(inside, StringNode):
+                                extras.append(KeyClass(inside, cls.value, True))
+                            outside = intersect_strings(cls.keys, StringNode(excluded=shared))
+                            if isinstance(outside, StringNode):
+                                extras.append(KeyClass(outside, self.algebra.intersect(cls.value, rest), True))
                         else:
                             extras.append(KeyClass(cls.keys, self.algebra.intersect(cls.value, rest), True))
-                from .intersect import make_object
-
-                alt = make_object(replace(alt, extras=tuple(extras)))
+                    props = tuple(
+                        (name, value if name in alt.evaluated or name in shared or any(
+                            string_matches(keys, name) for keys in shared_classes
+                        ) else self.algebra.intersect(value, rest))
+                        for name, value in alt.properties
+                    )
+                evaluated = frozenset(name for name, _ in alt.properties)
+                alt = make_object(replace(alt, properties=props, extras=tuple(extras), evaluated=evaluated))
             out.append(alt)
         return union(out)
 
@@ -146,25 +190,32 @@ class Normalizer:
         arrays = [
             alt for alt in self._expand(current, pointer, "unevaluatedItems") if isinstance(alt, ArrayNode)
         ]
-        self._check_disjoint(arrays, pointer, "unevaluatedItems")
+        overlap = not self._check_disjoint(arrays, pointer, "unevaluatedItems")
         out: list[Node] = []
+        any_items = overlap and any(alt.items_evaluated for alt in arrays)
+        widest = max((alt.evaluated_prefix for alt in arrays), default=0) if overlap else 0
+        shared = [c.node for alt in arrays for c in alt.contains] if overlap else []
         for alt in self._expand(current, pointer, "unevaluatedItems"):
-            if isinstance(alt, ArrayNode) and not alt.items_evaluated:
-                if alt.contains:
-                    self.report.loosened(
-                        pointer, "unevaluatedItems", "items evaluated by 'contains' are not tracked"
+            if isinstance(alt, ArrayNode) and not alt.items_evaluated and not any_items:
+                # overlapping alternatives: a value matching several gets the union of their annotations
+                alt = replace(alt, evaluated_prefix=max(alt.evaluated_prefix, widest))
+                # an item is fine when evaluated by a 'contains' (it matches) or when it matches ``rest``
+                allowed = union([rest, *(c.node for c in alt.contains), *shared])
+                with self.defs.descend():
+                    items = self.algebra.intersect(alt.items, allowed)
+                    prefix = tuple(
+                        item if index < alt.evaluated_prefix else self.algebra.intersect(item, allowed)
+                        for index, item in enumerate(alt.prefix)
                     )
-                else:
-                    from .intersect import make_array
-
-                    with self.defs.descend():
-                        items = self.algebra.intersect(alt.items, rest)
-                    alt = make_array(replace(alt, items=items, items_evaluated=True))
+                alt = make_array(replace(alt, prefix=prefix, items=items, items_evaluated=True,
+                                         evaluated_prefix=len(prefix)))
             out.append(alt)
         return union(out)
 
     def _expand(self, node: Node, pointer: str, keyword: str) -> list[Node]:
         out: list[Node] = []
+        if isinstance(node, AnyValue):
+            node = union(everything_but(set()))
         for alt in alternatives(node):
             if isinstance(alt, Ref):
                 content = self.algebra.deref(alt)
@@ -179,16 +230,16 @@ class Normalizer:
                 out.append(alt)
         return out
 
-    def _check_disjoint(self, nodes: list[Node], pointer: str, keyword: str) -> None:
+    def _check_disjoint(self, nodes: list[Node], pointer: str, keyword: str) -> bool:
+        """True when the alternatives are pairwise disjoint; else reported (annotations are merged)."""
         for i in range(len(nodes)):
             for j in range(i + 1, len(nodes)):
                 if not is_never(self.algebra.intersect(nodes[i], nodes[j])):
                     self.report.loosened(
-                        pointer,
-                        keyword,
-                        "overlapping alternatives: annotations of other alternatives are not merged",
+                        pointer, keyword, "overlapping alternatives: their annotations are merged for every value"
                     )
-                    return
+                    return False
+        return True
 
 
 def _hint(pointer: str, ref: str) -> str:

@@ -76,6 +76,7 @@ class Document:
         self.draft = draft
         self._remote = resolver
         self._pointers: dict[int, str] = {}
+        self.uses_unevaluated = False
         self._retrieved: list[Any] = []
         self._index(root, "")
         spec = _SPECS[draft]
@@ -150,6 +151,8 @@ class Document:
                 if id(value) in self._pointers:
                     continue
                 self._pointers[id(value)] = where
+                if "unevaluatedProperties" in value or "unevaluatedItems" in value:
+                    self.uses_unevaluated = True
                 for key, child in value.items():
                     if isinstance(child, (Mapping, list)):
                         stack.append((child, where + "/" + escape_token(str(key))))

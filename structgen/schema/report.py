@@ -35,6 +35,9 @@ class Report:
     strict: bool = False
     items: list[ReportItem] = field(default_factory=list)
     _seen: set[tuple[str, str, str]] = field(default_factory=set)
+    loosenings: int = 0
+    """How many times something was loosened (repeats included): a sub-schema compiled while this
+    count stayed the same is enforced exactly, so it may be negated."""
 
     def loosened(self, pointer: str, keyword: str, reason: str) -> None:
         """Record that ``keyword`` at ``pointer`` is not fully enforced (or refuse, when strict)."""
@@ -42,6 +45,7 @@ class Report:
             raise UnsupportedSchemaError(
                 f"{keyword} cannot be enforced by a grammar: {reason}", pointer, keyword
             )
+        self.loosenings += 1
         self._add(ReportItem(pointer, keyword, reason, "loosened"))
 
     def ignored(self, pointer: str, keyword: str, reason: str) -> None:

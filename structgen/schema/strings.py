@@ -8,6 +8,7 @@ unknown formats, languages too large to build).
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from functools import lru_cache
 from typing import Any
 
@@ -28,6 +29,9 @@ Regular = Any
 
 def available() -> bool:
     return _regular is not None
+
+
+LARGE_LENGTH = 256
 
 
 class StringTooComplex(Exception):
@@ -195,6 +199,16 @@ def is_empty(node: StringNode) -> bool:
     constraints += bool(node.min_length or node.max_length is not None)
     if constraints < 2:
         return False
+    if node.max_length is not None and node.max_length > LARGE_LENGTH:
+        # building long length counters is slow: compare the length range instead (unsure: not empty)
+        try:
+            bounds = realize(replace(node, min_length=0, max_length=None)).length_bounds()
+        except Exception:
+            return False
+        if bounds is None:
+            return True
+        shortest, longest = bounds
+        return shortest > node.max_length or (longest is not None and longest < node.min_length)
     try:
         return bool(realize(node).is_empty())
     except Exception:

@@ -14,7 +14,7 @@ from structgen.label.prompts import Template, make_template
 
 def test_fields_are_the_placeholders_by_their_root_name() -> None:
     template = Template("Review by {user.name}: {text!r} ({score:.1f}) {{literal}}")
-    assert template.fields == {"user", "text", "score"}
+    assert template.fields == frozenset({"user", "text", "score"})
 
 
 def test_render_fills_the_fields_objects_as_json() -> None:

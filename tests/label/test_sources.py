@@ -132,7 +132,7 @@ def test_a_source_can_be_read_twice(tmp_path: Path) -> None:
     assert list(source) == list(source)
 
 
-texts = st.text(st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",)), max_size=30)
+texts = st.text(st.characters(exclude_characters="\x00", exclude_categories=["Cs"]), max_size=30)
 
 
 @settings(max_examples=60, deadline=None)
@@ -152,7 +152,9 @@ def test_jsonl_reads_back_what_was_written(
 def test_csv_reads_back_what_was_written_and_reports_each_bad_row_at_its_line(
     tmp_path_factory: pytest.TempPathFactory, records: list[tuple[str, str]], extra: set[int]
 ) -> None:
-    chunks, expected_good, expected_bad = ["a,b\r\n"], [], []
+    chunks = ["a,b\r\n"]
+    expected_good: list[tuple[int, dict[str, str]]] = []
+    expected_bad: list[tuple[int, dict[str, str]]] = []
     line = 2
     for index, (a, b) in enumerate(records):
         buffer = io.StringIO(newline="")

@@ -58,12 +58,14 @@ def test_suite_file(draft: str, stem: str) -> None:
         pytest.skip("the shared JSON-Schema-Test-Suite corpus is not present")
     groups = json.loads((SUITE / draft / f"{stem}.json").read_text(encoding="utf-8"))
     default = 2020 if draft == "draft2020-12" else 7
+    # format is an annotation by default in 2019-09 and later (the compiler asserts it unless told)
+    formats = not (draft == "draft2020-12" and stem == "format")
     failures = []
     for group in groups:
         if group["description"] in GAPS:
             continue
         for test in group["tests"]:
-            accepted = accepts(group["schema"], test["data"], draft=default)
+            accepted = accepts(group["schema"], test["data"], draft=default, any_order=True, formats=formats)
             if accepted != test["valid"]:
                 failures.append(f"{group['description']} / {test['description']}: accepted={accepted}")
     assert failures == []
