@@ -208,7 +208,8 @@ def test_when_every_server_is_down_each_record_fails_with_that_reason(
     assert done | set(failed) == {f"r{i}" for i in range(30)} and not done & set(failed)
     assert summary.labelled == len(done) >= 5 and summary.failed == len(failed) > 0
     reason = next(iter(failed.values()))["reason"]
-    assert reason.startswith(f"every server is down: {fake.url} (cannot connect to the server")
+    # Refused or reset depends on when the fake server went away; either way the reason names the server.
+    assert reason.startswith(f"every server is down: {fake.url} (")
 
 
 def test_no_server_at_the_start_is_a_label_error(tmp_path: Path, fake_llama: Fake) -> None:
