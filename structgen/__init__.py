@@ -57,5 +57,6 @@ __all__ = [
     "ClientError", "CompiledSchema", "Completion", "GenerationError", "GrammarError", "InvalidSchemaError",
     "LlamaClient", "LocalServer", "Matcher", "OutputTruncatedError", "Result", "Sampler", "SchemaError",
     "StructgenError", "UnsupportedSchemaError", "ValidationFailedError", "classify", "compile",
-    "default_client", "extract", "fn", "generate", "generate_result", "parse_grammar", "stream", "to_gbnf",
+    "default_client", "extract", "fn", "generate", "generate_result", "parse_grammar", "stream",
+    "to_gbnf",
 ]
