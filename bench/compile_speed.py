@@ -512,9 +512,9 @@ def main(argv: list[str] | None = None) -> int:
         raw: dict[str, Any] = {
             "bench": "compile_speed",
             "command": result["command"],
-            "ms": {n: [r[n].get("ms") for r in rows] for n in names},
+            "note": "per schema (same order as files); null where the converter did not compile it",
+            "ms": {n: [r[n].get("ms") if r[n]["status"] == "ok" else None for r in rows] for n in names},
             "bytes": {n: [r[n].get("bytes") for r in rows] for n in names},
-            "status": {n: [r[n]["status"] for r in rows] for n in names},
             "files": [f"{r['split']}/{r['file']}" for r in rows],
         }
         if args.details:

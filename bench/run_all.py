@@ -69,7 +69,8 @@ def main(argv: list[str] | None = None) -> int:
         runs.append({"result": name, "command": shown, "exit_status": code, "seconds": seconds})
         print(f"== {name}: exit status {code} after {seconds:.0f} s", flush=True)
     if not args.no_plots:
-        code = subprocess.call([sys.executable, "bench/plots.py", "--results", str(out)], cwd=ROOT)
+        docs = [] if (ROOT / out).resolve() == RESULTS.resolve() else ["--docs", ""]  # docs/img: default results only
+        code = subprocess.call([sys.executable, "bench/plots.py", "--results", str(out), *docs], cwd=ROOT)
         runs.append({"result": "plots", "command": "python bench/plots.py --results " + str(out), "exit_status": code})
     write_json(ROOT / out / "run_all.json", {"full": args.full, "runs": runs, "machine": machine()})
     print()

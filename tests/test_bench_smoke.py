@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -49,7 +50,40 @@ def test_compile_speed_counts_compiled_and_refused_schemas(corpus: Path, tmp_pat
     assert result["per_split"][0]["split"] == "tiny"
     details = json.loads(raw.read_text())
     assert details["files"] == ["tiny/a.json", "tiny/b.json"]
-    assert details["status"]["structgen"] == ["ok", "refused"]
+    assert details["ms"]["structgen"][0] > 0 and details["ms"]["structgen"][1] is None
+
+
+FAKE_LLAMA_CPP = {
+    "__init__.py": (
+        "import json\n"
+        "class LlamaGrammar:\n"
+        "    @classmethod\n"
+        "    def from_json_schema(cls, text, verbose=True):\n"
+        "        if not isinstance(json.loads(text).get('type'), str):\n"
+        "            raise ValueError('bad type')\n"
+        "        return cls()\n"
+    ),
+    "llama_grammar.py": "def json_schema_to_gbnf(text):\n    return 'root ::= \"x\"\\n'\n",
+}
+
+
+def test_compile_speed_measures_llama_cpp_python_when_it_is_importable(corpus: Path, tmp_path: Path) -> None:
+    package = tmp_path / "site" / "llama_cpp"
+    package.mkdir(parents=True)
+    for name, text in FAKE_LLAMA_CPP.items():
+        (package / name).write_text(text, encoding="utf-8")
+    out = tmp_path / "out.json"
+    done = subprocess.run(
+        [sys.executable, str(BENCH / "compile_speed.py"), "--corpus", str(corpus), "--splits", "tiny",
+         "--limit", "2", "--converters", "structgen,llama-cpp-python", "--json", str(out)],
+        check=False, capture_output=True, text=True, timeout=120,
+        env={**os.environ, "PYTHONPATH": str(tmp_path / "site")},
+    )
+    assert done.returncode == 0, done.stderr
+    result = json.loads(out.read_text())
+    theirs = result["converters"]["llama-cpp-python"]
+    assert (theirs["ok"], theirs["refused"], theirs["bytes_p50"]) == (1, 1, len('root ::= "x"\n'))
+    assert result["paired"]["structgen/llama-cpp-python"]["schemas"] == 1
 
 
 def test_compile_speed_rejects_an_unknown_converter(corpus: Path) -> None:

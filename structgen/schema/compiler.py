@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -40,7 +41,7 @@ class CompiledSchema:
 
     def validator(self) -> Any:
         """A python-jsonschema validator for :attr:`schema` (formats checked)."""
-        from jsonschema.validators import validator_for
+        from jsonschema.validators import validator_for  # type: ignore[import-untyped]
 
         cls = validator_for(self.schema, default=_default_validator(self.draft))
         return cls(self.schema, format_checker=cls.FORMAT_CHECKER)
@@ -58,6 +59,7 @@ def compile(
     formats: bool = True,
     check_schema: bool = True,
     max_digits: int | None = None,
+    time_limit: float | None = 10.0,
 ) -> CompiledSchema:
     """Compile a JSON Schema (dict, boolean or JSON text) or a Python type to a GBNF grammar.
 
@@ -71,11 +73,15 @@ def compile(
     2020) applies when the schema has no ``$schema``; 2020-12 by default.  ``max_digits`` bounds the
     digits of integer and fraction parts (exponents to 3 digits): a restriction for generation, so that
     a model's numbers end; values needing longer spellings are then refused by the grammar.
+    ``formats=False`` treats ``format`` as an annotation (the 2019-09/2020-12 default) instead of
+    enforcing it.  ``check_schema=False`` skips validation against the metaschema.  A schema needing
+    more than ``time_limit`` seconds is refused (UnsupportedSchemaError); None: no limit.
     """
     if max_digits is not None and max_digits < 1:
         raise ValueError(f"max_digits must be at least 1, got {max_digits}")
     if whitespace not in ("compact", "flexible", "pretty"):
         raise ValueError(f"whitespace must be 'compact', 'flexible' or 'pretty', not {whitespace!r}")
+    started = time.monotonic()
     schema = _load(schema_or_type)
     default_draft = draft if draft is not None else 2020
     the_draft = draft_of(schema, default_draft)
@@ -87,7 +93,8 @@ def compile(
     sys.setrecursionlimit(max(previous, RECURSION_LIMIT))
     try:
         document = Document(schema, the_draft, resolver)
-        normalizer = Normalizer(document, report, formats=formats)
+        deadline = None if time_limit is None else started + time_limit
+        normalizer = Normalizer(document, report, formats=formats, deadline=deadline)
         try:
             root = normalizer.root()
             normalizer.defs.finish()
@@ -109,8 +116,12 @@ def compile(
         schema=schema,
         draft=the_draft,
         satisfiable=satisfiable,
-        options={"whitespace": whitespace, "additional_properties": additional_properties, "any_order": any_order,
-                 "formats": formats},
+        options={
+            "whitespace": whitespace,
+            "additional_properties": additional_properties,
+            "any_order": any_order,
+            "formats": formats,
+        },
     )
 
 
@@ -124,17 +135,20 @@ def _load(schema_or_type: Any) -> Any:
         try:
             return json.loads(schema_or_type)
         except json.JSONDecodeError as error:
-            raise InvalidSchemaError(f"invalid JSON at line {error.lineno} column {error.colno}: {error.msg}",
-                                     "") from None
+            raise InvalidSchemaError(
+                f"invalid JSON at line {error.lineno} column {error.colno}: {error.msg}", ""
+            ) from None
     if isinstance(schema_or_type, (bool, Mapping)):
         return schema_or_type
     if is_type_like(schema_or_type):
         return schema_for_type(schema_or_type)
-    raise InvalidSchemaError(f"a schema must be an object or a boolean, not {type(schema_or_type).__name__}", "")
+    raise InvalidSchemaError(
+        f"a schema must be an object or a boolean, not {type(schema_or_type).__name__}", ""
+    )
 
 
 def _default_validator(draft: int) -> Any:
-    import jsonschema
+    import jsonschema  # type: ignore[import-untyped]
 
     return {
         4: jsonschema.Draft4Validator,
@@ -149,7 +163,7 @@ def _check_schema(schema: Any, draft: int, report: Report) -> None:
 
     Repeated values in ``enum``/``required``/``type`` change no meaning: they are reported, not refused.
     """
-    from jsonschema.exceptions import best_match
+    from jsonschema.exceptions import best_match  # type: ignore[import-untyped]
     from jsonschema.validators import validator_for
 
     try:
@@ -157,19 +171,24 @@ def _check_schema(schema: Any, draft: int, report: Report) -> None:
         errors = list(cls(cls.META_SCHEMA).iter_errors(schema))
     except SchemaError:
         raise
-    except Exception as problem:  # non-JSON values inside the schema, and similar
+    except Exception as problem:  # noqa: BLE001 - non-JSON values inside the schema, and similar
         raise InvalidSchemaError(f"not a valid schema: {problem}", "") from None
     serious = []
     for error in errors:
         if error.validator == "uniqueItems":
-            report.ignored(_pointer(error.absolute_path), str(error.path[-1]) if error.path else "",
-                           "repeated values in the schema are ignored")
+            report.ignored(
+                _pointer(error.absolute_path),
+                str(error.path[-1]) if error.path else "",
+                "repeated values in the schema are ignored",
+            )
         else:
             serious.append(error)
     worst = best_match(serious)
     if worst is None:
         return
-    raise InvalidSchemaError(f"invalid schema: {worst.message}", _pointer(worst.absolute_path), str(worst.validator))
+    raise InvalidSchemaError(
+        f"invalid schema: {worst.message}", _pointer(worst.absolute_path), str(worst.validator)
+    )
 
 
 def _pointer(path: Any) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from collections import deque
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
@@ -33,7 +34,9 @@ class Definitions:
     is requested at the structural depth where it started has no base case.
     """
 
-    def __init__(self, budget: int = 200_000):
+    def __init__(self, budget: int = 200_000, deadline: float | None = None):
+        self.deadline = deadline
+        self._ticks = 0
         self.nodes: dict[str, Node] = {}
         self.pointers: dict[str, str] = {}
         self.recursive: set[str] = set()
@@ -46,10 +49,18 @@ class Definitions:
         self.budget = budget
 
     def tick(self, cost: int = 1) -> None:
-        """Spend work; a schema that needs too much is refused instead of hanging."""
+        """Spend work; a schema that needs too much work or time is refused instead of hanging."""
         self.budget -= cost
         if self.budget < 0:
             raise UnsupportedSchemaError("the schema is too complex to compile (work budget exhausted)", "")
+        self._ticks += 1
+        if self._ticks % 64 == 0:
+            self.check_time()
+
+    def check_time(self) -> None:
+        """Refuse once the compile time limit is over."""
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            raise UnsupportedSchemaError("the schema is too complex to compile within the time limit", "")
 
     def new_name(self, hint: str) -> str:
         """A fresh rule name derived from ``hint`` (letters, digits and dashes only)."""

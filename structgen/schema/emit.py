@@ -14,7 +14,8 @@ from typing import Any, Literal
 from structgen.errors import InvalidSchemaError
 
 from . import numeric, strings
-from .gbnftext import RepeatTooLarge, group, is_atom as _is_atom, json_literal, repeat, seq
+from .gbnftext import RepeatTooLarge, group, json_literal, repeat, seq
+from .gbnftext import is_atom as _is_atom
 from .intersect import Algebra, Inexpressible, is_never
 from .model import (
     AnyOf,
@@ -46,6 +47,7 @@ MAX_UNIQUE_DOMAIN = 8
 MAX_CONTAINS_STATES = 400
 FLEXIBLE_INDENT = 40
 NOTHING = "[^\\x00-\\U0010FFFF]"
+_FORMAT_RULES: dict[str, tuple[str, dict[str, str]]] = {}
 EMPTY = '""'
 
 JSON_CHAR = (
@@ -80,14 +82,22 @@ def _tokens(whitespace: Whitespace) -> _Tokens:
         return _Tokens('"{"', '"}"', '"["', '"]"', '"{}"', '"[]"', '","', '":"')
     if whitespace == "pretty":
         return _Tokens('"{" nl', 'nl "}"', '"[" nl', 'nl "]"', '"{}"', '"[]"', '"," nl', '": "')
-    return _Tokens('"{" ws', 'ws "}"', '"[" ws', 'ws "]"', '"{" ws "}"', '"[" ws "]"', 'ws "," ws', 'ws ":" ws')
+    return _Tokens(
+        '"{" ws', 'ws "}"', '"[" ws', 'ws "]"', '"{" ws "}"', '"[" ws "]"', 'ws "," ws', 'ws ":" ws'
+    )
 
 
 class Emitter:
     """Turns the root node and its definitions into grammar text."""
 
-    def __init__(self, definitions: dict[str, Node], algebra: Algebra, report: Report, options: Options,
-                 pointers: dict[str, str]):
+    def __init__(
+        self,
+        definitions: dict[str, Node],
+        algebra: Algebra,
+        report: Report,
+        options: Options,
+        pointers: dict[str, str],
+    ):
         self.definitions = definitions
         self.algebra = algebra
         self.report = report
@@ -132,10 +142,15 @@ class Emitter:
             members = set(component)
             for name in component:
                 content = self.definitions[name]
-                kept = [alt for alt in alternatives(content) if not (isinstance(alt, Ref) and alt.name in members)]
+                kept = [
+                    alt for alt in alternatives(content) if not (isinstance(alt, Ref) and alt.name in members)
+                ]
                 if not kept and not isinstance(content, Never):
-                    raise InvalidSchemaError(f"$ref cycle without a base case through {name!r}",
-                                             self.pointers.get(name, ""), "$ref")
+                    raise InvalidSchemaError(
+                        f"$ref cycle without a base case through {name!r}",
+                        self.pointers.get(name, ""),
+                        "$ref",
+                    )
                 self.definitions[name] = union(kept)
         productive = {name: False for name in reachable}
         changed = True
@@ -177,12 +192,13 @@ class Emitter:
                     return False
             if node.min_items > len(node.prefix) and not self._node_productive(node.items, productive):
                 return False
-            return all(
-                c.minimum == 0 or self._node_productive(c.node, productive) for c in node.contains
-            )
+            return all(c.minimum == 0 or self._node_productive(c.node, productive) for c in node.contains)
         if isinstance(node, ObjectNode):
-            return all(self._node_productive(value, productive) for name, value in node.properties
-                       if name in node.required)
+            return all(
+                self._node_productive(value, productive)
+                for name, value in node.properties
+                if name in node.required
+            )
         if isinstance(node, StringNode):
             return not is_never(node)
         return True
@@ -192,7 +208,9 @@ class Emitter:
 
     # ------------------------------------------------------------------ rules
     def _fresh(self, hint: str) -> str:
-        base = "".join(c if c.isascii() and (c.isalnum() or c == "-") else "-" for c in hint).strip("-") or "r"
+        base = (
+            "".join(c if c.isascii() and (c.isalnum() or c == "-") else "-" for c in hint).strip("-") or "r"
+        )
         while "--" in base:
             base = base.replace("--", "-")
         if base[0].isdigit():
@@ -234,12 +252,26 @@ class Emitter:
             "char": lambda: JSON_CHAR,
             "string": lambda: f'"\\"" {self.primitive("char")}* "\\""',
             "integer": lambda: '"-"? ("0" | [1-9] ' + self._digits(True) + ")",
-            "number": lambda: '"-"? ("0" | [1-9] ' + self._digits(True) + ') ("." ' + self._digits(False)
-            + ")? ([eE] [-+]? " + ("[0-9]{1,3}" if self.options.max_digits else "[0-9]+") + ")?",
+            "number": lambda: (
+                '"-"? ("0" | [1-9] '
+                + self._digits(True)
+                + ') ("." '
+                + self._digits(False)
+                + ")? ([eE] [-+]? "
+                + ("[0-9]{1,3}" if self.options.max_digits else "[0-9]+")
+                + ")?"
+            ),
             "boolean": lambda: '"true" | "false"',
             "value": lambda: " | ".join(
-                [self.primitive("object"), self.primitive("array"), self.primitive("string"),
-                 self.primitive("number"), '"true"', '"false"', '"null"']
+                [
+                    self.primitive("object"),
+                    self.primitive("array"),
+                    self.primitive("string"),
+                    self.primitive("number"),
+                    '"true"',
+                    '"false"',
+                    '"null"',
+                ]
             ),
             "object": lambda: (
                 f"{t.empty_obj} | "
@@ -258,6 +290,7 @@ class Emitter:
     # ------------------------------------------------------------------ expressions
     def expr(self, node: Node, hint: str) -> str | None:
         """An atom (rule name or literal) for ``node``; None when it matches nothing."""
+        self.algebra.defs.check_time()
         if not self.productive(node):
             return None
         if isinstance(node, Ref):
@@ -334,7 +367,10 @@ class Emitter:
 
     def _any_of(self, node: AnyOf, hint: str) -> str | None:
         parts: list[str] = []
-        kinds = [kind_of(alt) if not isinstance(alt, (Ref, AnyOf, AnyValue, Never)) else "" for alt in node.alternatives]
+        kinds = [
+            kind_of(alt) if not isinstance(alt, (Ref, AnyOf, AnyValue, Never)) else ""
+            for alt in node.alternatives
+        ]
         for index, alt in enumerate(node.alternatives):
             kind = kinds[index]
             suffix = kind if kind and kinds.count(kind) == 1 else str(index)
@@ -373,12 +409,23 @@ class Emitter:
         if not strings.available():
             self.report.loosened(pointer, "pattern", "no regular-language support")
             return self._string_length(node.min_length, node.max_length, hint, node.pointer)
+        if len(node.formats) == 1 and node == StringNode(formats=node.formats):
+            cached = self._format_rules(node.formats[0])
+            if cached is not None:
+                return cached
         attempts = []
         if node.max_length is None or node.max_length <= MAX_BOUNDED_LENGTH:
             attempts.append(node)
         if node.min_length or node.max_length is not None:
-            attempts.append(StringNode(patterns=node.patterns, formats=node.formats, literals=node.literals,
-                                       excluded=node.excluded, negated=node.negated))
+            attempts.append(
+                StringNode(
+                    patterns=node.patterns,
+                    formats=node.formats,
+                    literals=node.literals,
+                    excluded=node.excluded,
+                    negated=node.negated,
+                )
+            )
         for attempt in attempts:
             try:
                 lang = strings.realize(attempt, self.report, pointer)
@@ -395,6 +442,27 @@ class Emitter:
             return seq('"\\""', expr, '"\\""')
         self.report.loosened(pointer, "pattern", "string constraints not enforced: the language is too large")
         return self._string_length(node.min_length, node.max_length, hint, pointer)
+
+    def _format_rules(self, name: str) -> str | None:
+        """The string rule of format ``name`` (its rules are built once per process, then reused)."""
+        prefix = "format-" + "".join(c if c.isascii() and c.isalnum() else "-" for c in name)
+        if prefix in self._names:
+            return prefix
+        built = _FORMAT_RULES.get(name)
+        if built is None:
+            try:
+                lang = strings.realize(StringNode(formats=(name,)))
+                content, rules = strings.emit_content(lang, prefix + "-s")
+            except strings.StringTooComplex:
+                return None
+            built = _FORMAT_RULES[name] = (content, rules)
+        content, rules = built
+        if prefix in self.rules or any(rule in self._names for rule in rules):
+            return None  # a name clash with this grammar's rules: build it under fresh names
+        self._add_rules(rules)
+        self._names.add(prefix)
+        self.rules[prefix] = seq('"\\""', content, '"\\""')
+        return prefix
 
     # ------------------------------------------------------------------ numbers
     def _digits(self, after_first: bool) -> str:
@@ -422,7 +490,9 @@ class Emitter:
         if expr is None:
             return None
         if note:
-            self.report.restricted(node.pointer, "minimum" if node.multiple_of is None else "multipleOf", note)
+            self.report.restricted(
+                node.pointer, "minimum" if node.multiple_of is None else "multipleOf", note
+            )
         self._add_rules(rules)
         return expr
 
@@ -443,7 +513,9 @@ class Emitter:
                 return body
         if contains:
             if node.prefix or len(contains) > 1:
-                self.report.loosened(node.pointer, "contains", "only one 'contains' without a prefix is enforced")
+                self.report.loosened(
+                    node.pointer, "contains", "only one 'contains' without a prefix is enforced"
+                )
             if not node.prefix:
                 body = self._contains_array(node, contains[0], hint)
                 if body is not None:
@@ -456,7 +528,9 @@ class Emitter:
                 max_items = index if max_items is None else min(max_items, index)
                 break
         prefix = prefix[: max_items if max_items is not None else len(prefix)]
-        items = self.expr(node.items, f"{hint}-item") if max_items is None or max_items > len(prefix) else None
+        items = (
+            self.expr(node.items, f"{hint}-item") if max_items is None or max_items > len(prefix) else None
+        )
         if items is None:
             limit = len(prefix)
             max_items = limit if max_items is None else min(max_items, limit)
@@ -473,8 +547,16 @@ class Emitter:
             body = f"{t.empty_arr} | {body}"
         return body
 
-    def _array_tail(self, prefix: list[str | None], items: str | None, index: int, low: int,
-                    high: int | None, hint: str, pointer: str) -> str:
+    def _array_tail(
+        self,
+        prefix: list[str | None],
+        items: str | None,
+        index: int,
+        low: int,
+        high: int | None,
+        hint: str,
+        pointer: str,
+    ) -> str:
         t = self.tokens
         if index < len(prefix):
             element = prefix[index]
@@ -562,8 +644,11 @@ class Emitter:
             local[state] = alts
             todo.extend(x for alt in alts for x in alt if _is_state(x))
         names = self._local_grammar(local, hint)
-        first_parts = [seq(*(x if not _is_state(x) else names[x] for x in alt)) for alt in firsts
-                       if all(not _is_state(x) or x in names for x in alt)]
+        first_parts = [
+            seq(*(x if not _is_state(x) else names[x] for x in alt))
+            for alt in firsts
+            if all(not _is_state(x) or x in names for x in alt)
+        ]
         parts = []
         if low_c == 0 and node.min_items == 0:
             parts.append(t.empty_arr)
@@ -595,8 +680,11 @@ class Emitter:
             local[used] = alts
             todo.extend(s for alt in alts for s in alt if isinstance(s, frozenset))
         names = self._local_grammar(local, hint)
-        firsts = [seq(e, names[frozenset({i})]) for i, e in enumerate(exprs)
-                  if e is not None and frozenset({i}) in names and high >= 1]
+        firsts = [
+            seq(e, names[frozenset({i})])
+            for i, e in enumerate(exprs)
+            if e is not None and frozenset({i}) in names and high >= 1
+        ]
         parts = []
         if firsts:
             parts.append(seq(t.open_arr, group(" | ".join(firsts)), t.close_arr))
@@ -620,8 +708,11 @@ class Emitter:
         low, high = node.min_properties, node.max_properties
         required_count = sum(1 for _, _, r in props if r)
         if extra is not None and low > required_count:
-            self.report.loosened(node.pointer, "minProperties",
-                                 "repeated keys of additional properties could make up the count")
+            self.report.loosened(
+                node.pointer,
+                "minProperties",
+                "repeated keys of additional properties could make up the count",
+            )
         if high is not None and high < required_count:
             return None
         if not props and extra is None:
@@ -651,11 +742,15 @@ class Emitter:
         counting = high is not None or low > required_count
         cap = (high if high is not None else low) if counting else 0
         if counting and (len(props) + 1) * (cap + 1) > MAX_OBJECT_STATES:
-            self.report.loosened(node.pointer, "maxProperties" if high is not None else "minProperties",
-                                 "property count bounds too large to track with this many properties")
+            self.report.loosened(
+                node.pointer,
+                "maxProperties" if high is not None else "minProperties",
+                "property count bounds too large to track with this many properties",
+            )
             counting, cap = False, 0
-        return self._object_ordered(props, extra, low if counting else 0, high if counting else None,
-                                    cap, counting, hint)
+        return self._object_ordered(
+            props, extra, low if counting else 0, high if counting else None, cap, counting, hint
+        )
 
     def _extras(self, node: ObjectNode, hint: str) -> str | None:
         t = self.tokens
@@ -675,7 +770,9 @@ class Emitter:
             key_expr = self.expr(keys, f"{hint}-key" if len(node.extras) == 1 else f"{hint}-key-{index}")
             if key_expr is None:
                 continue
-            value_expr = self.expr(cls.value, f"{hint}-value" if len(node.extras) == 1 else f"{hint}-value-{index}")
+            value_expr = self.expr(
+                cls.value, f"{hint}-value" if len(node.extras) == 1 else f"{hint}-value-{index}"
+            )
             if value_expr is None:
                 continue
             members.append(seq(key_expr, t.colon, value_expr))
@@ -683,8 +780,16 @@ class Emitter:
             return None
         return self.define(hint + "-extra", " | ".join(members))
 
-    def _object_ordered(self, props: list[tuple[str, str, bool]], extra: str | None, low: int,
-                        high: int | None, cap: int, counting: bool, hint: str) -> str | None:
+    def _object_ordered(
+        self,
+        props: list[tuple[str, str, bool]],
+        extra: str | None,
+        low: int,
+        high: int | None,
+        cap: int,
+        counting: bool,
+        hint: str,
+    ) -> str | None:
         t = self.tokens
         n = len(props)
 
@@ -745,8 +850,9 @@ class Emitter:
             return None
         return " | ".join(parts)
 
-    def _object_any_order(self, props: list[tuple[str, str, bool]], extra: str | None, low: int,
-                          high: int | None, hint: str) -> str | None:
+    def _object_any_order(
+        self, props: list[tuple[str, str, bool]], extra: str | None, low: int, high: int | None, hint: str
+    ) -> str | None:
         """Members in any order: states are the sets of tracked properties seen so far.
 
         Every declared property is tracked (so none repeats) when there are at most
@@ -790,8 +896,11 @@ class Emitter:
             local[used] = alts
             todo.extend(x for alt in alts for x in alt if _is_state(x) and x not in local)
         names = self._local_grammar(local, hint)
-        first_parts = [seq(*(x if not _is_state(x) else names[x] for x in alt)) for alt in firsts
-                       if all(not _is_state(x) or x in names for x in alt)]
+        first_parts = [
+            seq(*(x if not _is_state(x) else names[x] for x in alt))
+            for alt in firsts
+            if all(not _is_state(x) or x in names for x in alt)
+        ]
         parts = []
         if not required and low == 0:
             parts.append(t.empty_obj)
@@ -852,10 +961,10 @@ class Emitter:
                 result[state] = name_of(state)
         while pending:
             state = pending.pop()
-            rendered = [render(alt) for alt in pruned[state]]
-            nonempty = [r for r in rendered if r]
+            texts = [render(alt) for alt in pruned[state]]
+            nonempty = [r for r in texts if r]
             body = " | ".join(nonempty)
-            if len(nonempty) < len(rendered):
+            if len(nonempty) < len(texts):
                 body = "| " + body if body else '""'
             self.rules[names[state]] = body
         return result
@@ -891,8 +1000,13 @@ def _points(node: Node) -> list[Node] | None:
             out.extend(StringNode(literals=frozenset({v})) for v in sorted(alt.literals))
         elif isinstance(alt, NumberNode) and alt.minimum is not None and alt.minimum == alt.maximum:
             out.append(alt)
-        elif isinstance(alt, NumberNode) and alt.integer and alt.minimum is not None and alt.maximum is not None \
-                and alt.maximum - alt.minimum < MAX_UNIQUE_DOMAIN:
+        elif (
+            isinstance(alt, NumberNode)
+            and alt.integer
+            and alt.minimum is not None
+            and alt.maximum is not None
+            and alt.maximum - alt.minimum < MAX_UNIQUE_DOMAIN
+        ):
             value = alt.minimum
             while value <= alt.maximum:
                 out.append(NumberNode(integer=True, minimum=value, maximum=value))

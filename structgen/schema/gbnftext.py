@@ -122,5 +122,7 @@ def optional(atom: str, count: int) -> str:
         raise RepeatTooLarge(f"repetition count {count} is too large")
     # lengths a*BLOCK + b: a < blocks with any b < BLOCK, or a == blocks with b <= rest (one parse each)
     below = seq(f"({atom}{{{BLOCK}}}){{0,{blocks - 1}}}" if blocks > 1 else "", f"{atom}{{0,{BLOCK - 1}}}")
-    top = seq(f"({atom}{{{BLOCK}}}){{{blocks}}}" if blocks > 1 else f"{atom}{{{BLOCK}}}", optional(atom, rest))
+    top = seq(
+        f"({atom}{{{BLOCK}}}){{{blocks}}}" if blocks > 1 else f"{atom}{{{BLOCK}}}", optional(atom, rest)
+    )
     return f"({below} | {top})"

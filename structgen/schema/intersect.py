@@ -15,7 +15,6 @@ from fractions import Fraction
 from .defs import CycleError, Definitions
 from .model import (
     ANY,
-    ANY_STRING,
     NEVER,
     AnyOf,
     AnyValue,
@@ -70,7 +69,7 @@ class Algebra:
             return None
         return content
 
-    def _memo(self, key: tuple[object, ...], hint: str, compute: "_Thunk", deferred: bool) -> Node:
+    def _memo(self, key: tuple[object, ...], hint: str, compute: Callable[[], Node], deferred: bool) -> Node:
         defs = self.defs
         name = defs.memo.get(key)
         if name is not None:
@@ -144,8 +143,12 @@ class Algebra:
         content_a = self.deref(a)
         content_b = self.deref(b) if isinstance(b, Ref) else b
         if content_a is None or content_b is None:
-            return self._memo(key, hint, lambda: self._later("allOf", lambda: self.intersect(self._force(a), self._force(b)),
-                                                             a), True)
+            return self._memo(
+                key,
+                hint,
+                lambda: self._later("allOf", lambda: self.intersect(self._force(a), self._force(b)), a),
+                True,
+            )
         return self._memo(key, hint, lambda: self.intersect(content_a, content_b), False)
 
     def _later(self, keyword: str, compute: Callable[[], Node], fallback: Node) -> Node:
@@ -217,13 +220,17 @@ class Algebra:
     def _intersect_objects(self, a: ObjectNode, b: ObjectNode) -> Node:
         explicit = [name for name, _ in a.properties if name not in a.implicit]
         explicit += [name for name, _ in b.properties if name not in b.implicit]
-        implicit = [name for name, _ in a.properties + b.properties if name in a.implicit or name in b.implicit]
+        implicit = [
+            name for name, _ in a.properties + b.properties if name in a.implicit or name in b.implicit
+        ]
         explicit = list(dict.fromkeys(explicit))
         if b.properties and a.properties:
             unknown = len(self.rank)
             explicit.sort(key=lambda name: self.rank.get(name, unknown))
         still_implicit = frozenset(implicit) - frozenset(explicit)
-        names = list(dict.fromkeys(explicit + sorted(still_implicit, key=lambda n: self.rank.get(n, len(self.rank)))))
+        names = list(
+            dict.fromkeys(explicit + sorted(still_implicit, key=lambda n: self.rank.get(n, len(self.rank))))
+        )
         props: list[tuple[str, Node]] = []
         with self.defs.descend():
             for name in names:
@@ -283,12 +290,12 @@ class Algebra:
         if isinstance(b, Ref) or isinstance(a, Ref):
             return self._difference_ref(a, b)
         if isinstance(b, AnyOf):
-            result = a
+            result: Node = a
             for alt in b.alternatives:
                 result = self.difference(result, alt)
             return result
         if isinstance(a, AnyValue):
-            a = union(everything_but(set()))
+            return self.difference(union(everything_but(set())), b)
         if isinstance(a, AnyOf):
             return union([self.difference(alt, b) for alt in a.alternatives])
         assert not isinstance(a, (Never, AnyValue, AnyOf, Ref))
@@ -307,8 +314,12 @@ class Algebra:
         content_a = self.deref(a) if isinstance(a, Ref) else a
         content_b = self.deref(b) if isinstance(b, Ref) else b
         if content_a is None or content_b is None:
-            return self._memo(key, hint, lambda: self._later("not", lambda: self.difference(self._force(a), self._force(b)),
-                                                             a), True)
+            return self._memo(
+                key,
+                hint,
+                lambda: self._later("not", lambda: self.difference(self._force(a), self._force(b)), a),
+                True,
+            )
         return self._memo(key, hint, lambda: self.difference(content_a, content_b), False)
 
     def _difference_typed(self, a: TypedNode, b: TypedNode) -> Node:
@@ -357,7 +368,9 @@ class Algebra:
                     continue
                 negated = self.complement(item)
                 if not isinstance(negated, Never):
-                    parts.append(make_array(ArrayNode(prefix=(ANY,) * index + (negated,), min_items=index + 1)))
+                    parts.append(
+                        make_array(ArrayNode(prefix=(ANY,) * index + (negated,), min_items=index + 1))
+                    )
             if not isinstance(b.items, AnyValue) and b.items != a.items:
                 if b.prefix:
                     raise Inexpressible("the negation of 'items' after a prefix")
@@ -392,7 +405,9 @@ class Algebra:
                     continue
                 negated = self.complement(value)
                 if not isinstance(negated, Never):
-                    parts.append(make_object(ObjectNode(properties=((name, negated),), required=frozenset({name}))))
+                    parts.append(
+                        make_object(ObjectNode(properties=((name, negated),), required=frozenset({name})))
+                    )
             if extras_unconstrained(b):
                 return parts
             if _loose_extras(a) != _loose_extras(b):
@@ -408,7 +423,9 @@ class Algebra:
                     continue
                 negated = self.complement(allowed)
                 if not isinstance(negated, Never):
-                    parts.append(make_object(ObjectNode(properties=((name, negated),), required=frozenset({name}))))
+                    parts.append(
+                        make_object(ObjectNode(properties=((name, negated),), required=frozenset({name})))
+                    )
         return parts
 
 
@@ -438,19 +455,15 @@ def extras_unconstrained(node: ObjectNode) -> bool:
     if not node.extras:
         return False
     try:
-        from .strings import realize
+        from .strings import StringTooComplex, realize
 
         covered = realize(node.extras[0].keys)
         for cls in node.extras[1:]:
             covered = covered | realize(cls.keys)
         missing = realize(StringNode(excluded=declared)) - covered
         return bool(missing.is_empty())
-    except Exception:
+    except StringTooComplex:
         return False
-
-
-class _Thunk:
-    def __call__(self) -> Node: ...
 
 
 # ---------------------------------------------------------------------- numbers
@@ -539,9 +552,8 @@ def make_number(node: NumberNode) -> Node:
             if hi_excl and k * step == hi:
                 k -= 1
             hi, hi_excl = k * step, False
-    if lo is not None and hi is not None:
-        if lo > hi or (lo == hi and (lo_excl or hi_excl)):
-            return NEVER
+    if lo is not None and hi is not None and (lo > hi or (lo == hi and (lo_excl or hi_excl))):
+        return NEVER
     if integer and node.non_integer:
         return NEVER
     if node.non_integer and lo is not None and lo == hi and lo.denominator == 1:
@@ -551,8 +563,18 @@ def make_number(node: NumberNode) -> Node:
             return NEVER
         if integer and other.denominator == 1 and other == 1:
             return NEVER
-    return NumberNode(integer, lo, hi, lo_excl, hi_excl, step, node.integer_zero_fraction, node.pointer,
-                      node.non_integer, node.not_multiple_of)
+    return NumberNode(
+        integer,
+        lo,
+        hi,
+        lo_excl,
+        hi_excl,
+        step,
+        node.integer_zero_fraction,
+        node.pointer,
+        node.non_integer,
+        node.not_multiple_of,
+    )
 
 
 def number_complement(context: NumberNode, b: NumberNode) -> list[NumberNode]:
@@ -651,8 +673,11 @@ def make_array(node: ArrayNode) -> Node:
     prefix = node.prefix
     if max_items is not None and len(prefix) > max_items:
         prefix = prefix[:max_items]
-    while prefix and prefix[-1] == node.items and len(prefix) >= node.min_items and (
-        node.items_evaluated or len(prefix) > node.evaluated_prefix
+    while (
+        prefix
+        and prefix[-1] == node.items
+        and len(prefix) >= node.min_items
+        and (node.items_evaluated or len(prefix) > node.evaluated_prefix)
     ):
         prefix = prefix[:-1]
     unique = node.unique and (max_items is None or max_items > 1)
@@ -661,8 +686,17 @@ def make_array(node: ArrayNode) -> Node:
         min_items = max(min_items, contains.minimum)
     if max_items is not None and min_items > max_items:
         return NEVER
-    return ArrayNode(prefix, node.items, min_items, max_items, node.contains, unique, node.items_evaluated,
-                     node.pointer, node.evaluated_prefix)
+    return ArrayNode(
+        prefix,
+        node.items,
+        min_items,
+        max_items,
+        node.contains,
+        unique,
+        node.items_evaluated,
+        node.pointer,
+        node.evaluated_prefix,
+    )
 
 
 def make_object(node: ObjectNode, order: list[str] | None = None) -> Node:
@@ -688,17 +722,26 @@ def make_object(node: ObjectNode, order: list[str] | None = None) -> Node:
     for name in node.required:
         if isinstance(declared[name], Never):
             return NEVER
-    if node.max_properties is not None:
-        if node.min_properties > node.max_properties or len(node.required) > node.max_properties:
-            return NEVER
+    if node.max_properties is not None and (
+        node.min_properties > node.max_properties or len(node.required) > node.max_properties
+    ):
+        return NEVER
     possible = sum(1 for _, value in props if not isinstance(value, Never))
     if not node.extras and node.min_properties > possible:
         return NEVER
     extras = tuple(
         cls for cls in node.extras if not isinstance(cls.value, Never) and not _empty_keys(cls.keys)
     )
-    return ObjectNode(tuple(props), node.required, extras, node.min_properties, node.max_properties, node.pointer,
-                      frozenset(implicit), frozenset(evaluated))
+    return ObjectNode(
+        tuple(props),
+        node.required,
+        extras,
+        node.min_properties,
+        node.max_properties,
+        node.pointer,
+        frozenset(implicit),
+        frozenset(evaluated),
+    )
 
 
 def _empty_keys(keys: StringNode) -> bool:

@@ -146,8 +146,12 @@ class Fold:
                 continue
             if name in ("number", "integer"):
                 integer = self.number.integer or name == "integer"
-                number = replace(self.number, integer=integer, pointer=self.scope.pointer,
-                                 integer_zero_fraction=self.draft > 4)
+                number = replace(
+                    self.number,
+                    integer=integer,
+                    pointer=self.scope.pointer,
+                    integer_zero_fraction=self.draft > 4,
+                )
                 nodes.append(_make_number(number))
             elif name == "string":
                 nodes.append(make_string(replace(self.string, pointer=self.scope.pointer)))
@@ -581,7 +585,9 @@ def pattern_properties(fold: Fold, value: Any) -> None:
         node = fold.child(schema, "patternProperties", source)
         problem = check_pattern(source, pointer)
         if problem is not None:
-            fold.n.report.loosened(pointer, "patternProperties", f"{problem}; keys it would match are not checked")
+            fold.n.report.loosened(
+                pointer, "patternProperties", f"{problem}; keys it would match are not checked"
+            )
             fold.patterns.append((Pattern("", pointer), ANY))
             continue
         fold.patterns.append((Pattern(source, pointer), node))
@@ -679,6 +685,7 @@ def ref(fold: Fold, value: Any) -> None:
 def dynamic_ref(fold: Fold, value: Any) -> None:
     if not isinstance(value, str):
         raise InvalidSchemaError("$dynamicRef must be a string", fold.at("$dynamicRef"), "$dynamicRef")
+    _static_dynamic(fold, value, "$dynamicRef", "$dynamicAnchor")
     node = fold.n.ref(value, fold.scope, "$dynamicRef")
     fold.add_step(lambda current: fold.n.algebra.intersect(current, node))
 
@@ -686,8 +693,16 @@ def dynamic_ref(fold: Fold, value: Any) -> None:
 def recursive_ref(fold: Fold, value: Any) -> None:
     if not isinstance(value, str):
         raise InvalidSchemaError("$recursiveRef must be a string", fold.at("$recursiveRef"), "$recursiveRef")
+    _static_dynamic(fold, value, "$recursiveRef", "$recursiveAnchor")
     node = fold.n.ref(value, fold.scope, "$recursiveRef")
     fold.add_step(lambda current: fold.n.algebra.intersect(current, node))
+
+
+def _static_dynamic(fold: Fold, value: str, keyword: str, anchor: str) -> None:
+    """Report a dynamic reference whose target could change with the dynamic scope."""
+    contents, _ = fold.n.doc.lookup(fold.scope, value, keyword)
+    if isinstance(contents, Mapping) and anchor in contents:
+        fold.loosened(keyword, "resolved statically, to its initial target (the dynamic scope is not followed)")
 
 
 def _schema_list(fold: Fold, keyword: str, value: Any) -> list[Any]:
@@ -754,7 +769,9 @@ def one_of(fold: Fold, value: Any) -> None:
                     if isinstance(algebra.intersect(result, other), Never):
                         continue
                     if not exact[j]:
-                        raise Inexpressible(f"alternative {j} is not fully enforced, so it cannot be excluded")
+                        raise Inexpressible(
+                            f"alternative {j} is not fully enforced, so it cannot be excluded"
+                        )
                     if budget <= 0:
                         raise Inexpressible("the exclusions are too large")
                     result = algebra.difference(result, other, budget)

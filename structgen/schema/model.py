@@ -21,15 +21,15 @@ def _cached_hash(cls: type[_T]) -> type[_T]:
     def __hash__(self: object) -> int:
         cached: int | None = self.__dict__.get("_hash")
         if cached is None:
-            cached = compute(self)  # type: ignore[misc]
+            cached = compute(self)
             object.__setattr__(self, "_hash", cached)
         return cached
 
-    cls.__hash__ = __hash__  # type: ignore[assignment]
+    cls.__hash__ = __hash__  # type: ignore[method-assign]
     return cls
 
 
-JSONValue = Union[None, bool, int, float, str, list["JSONValue"], dict[str, "JSONValue"]]
+JSONValue = Union[None, bool, int, float, str, list["JSONValue"], dict[str, "JSONValue"]]  # noqa: UP007
 
 
 @_cached_hash
@@ -199,10 +199,10 @@ class Ref:
     name: str
 
 
-Node = Union[
+Node = Union[  # noqa: UP007 - a runtime alias that must work on Python 3.10
     Never, AnyValue, NullNode, BooleanNode, NumberNode, StringNode, ArrayNode, ObjectNode, AnyOf, Ref
 ]
-TypedNode = Union[NullNode, BooleanNode, NumberNode, StringNode, ArrayNode, ObjectNode]
+TypedNode = Union[NullNode, BooleanNode, NumberNode, StringNode, ArrayNode, ObjectNode]  # noqa: UP007
 
 NEVER = Never()
 ANY = AnyValue()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -27,8 +27,8 @@ from .model import (
     union,
 )
 from .refs import Document, Scope
-from .strings import string_matches
 from .report import Report
+from .strings import string_matches
 
 # Applicators run after the type keywords, in this order (``not`` and ``if`` run last on their own).
 _ORDER = {
@@ -59,11 +59,18 @@ _ORDER = {
 class Normalizer:
     """Builds the node of every schema of a document; ``$ref`` targets become named definitions."""
 
-    def __init__(self, document: Document, report: Report, budget: int = 200_000, formats: bool = True):
+    def __init__(
+        self,
+        document: Document,
+        report: Report,
+        budget: int = 200_000,
+        formats: bool = True,
+        deadline: float | None = None,
+    ):
         self.doc = document
         self.report = report
         self.formats = formats
-        self.defs = Definitions(budget)
+        self.defs = Definitions(budget, deadline)
         self.algebra = Algebra(self.defs)
         self.algebra.on_loosened = lambda keyword, reason: report.loosened("", keyword, reason)
         self._ref_names: dict[object, str] = {}
@@ -154,7 +161,9 @@ class Normalizer:
         overlap = not self._check_disjoint(objects, pointer, "unevaluatedProperties")
         # overlapping alternatives: a value matching several gets the union of their annotations
         shared = frozenset(name for alt in objects for name in alt.evaluated) if overlap else frozenset()
-        shared_classes = [cls.keys for alt in objects for cls in alt.extras if cls.evaluated] if overlap else []
+        shared_classes = (
+            [cls.keys for alt in objects for cls in alt.extras if cls.evaluated] if overlap else []
+        )
         out: list[Node] = []
         for alt in self._expand(current, pointer, "unevaluatedProperties"):
             if isinstance(alt, ObjectNode):
@@ -171,13 +180,20 @@ class Normalizer:
                                 extras.append(KeyClass(inside, cls.value, True))
                             outside = intersect_strings(cls.keys, StringNode(excluded=shared))
                             if isinstance(outside, StringNode):
-                                extras.append(KeyClass(outside, self.algebra.intersect(cls.value, rest), True))
+                                extras.append(
+                                    KeyClass(outside, self.algebra.intersect(cls.value, rest), True)
+                                )
                         else:
                             extras.append(KeyClass(cls.keys, self.algebra.intersect(cls.value, rest), True))
                     props = tuple(
-                        (name, value if name in alt.evaluated or name in shared or any(
-                            string_matches(keys, name) for keys in shared_classes
-                        ) else self.algebra.intersect(value, rest))
+                        (
+                            name,
+                            value
+                            if name in alt.evaluated
+                            or name in shared
+                            or any(string_matches(keys, name) for keys in shared_classes)
+                            else self.algebra.intersect(value, rest),
+                        )
                         for name, value in alt.properties
                     )
                 evaluated = frozenset(name for name, _ in alt.properties)
@@ -207,8 +223,11 @@ class Normalizer:
                         item if index < alt.evaluated_prefix else self.algebra.intersect(item, allowed)
                         for index, item in enumerate(alt.prefix)
                     )
-                alt = make_array(replace(alt, prefix=prefix, items=items, items_evaluated=True,
-                                         evaluated_prefix=len(prefix)))
+                alt = make_array(
+                    replace(
+                        alt, prefix=prefix, items=items, items_evaluated=True, evaluated_prefix=len(prefix)
+                    )
+                )
             out.append(alt)
         return union(out)
 
@@ -230,13 +249,15 @@ class Normalizer:
                 out.append(alt)
         return out
 
-    def _check_disjoint(self, nodes: list[Node], pointer: str, keyword: str) -> bool:
+    def _check_disjoint(self, nodes: Sequence[Node], pointer: str, keyword: str) -> bool:
         """True when the alternatives are pairwise disjoint; else reported (annotations are merged)."""
         for i in range(len(nodes)):
             for j in range(i + 1, len(nodes)):
                 if not is_never(self.algebra.intersect(nodes[i], nodes[j])):
                     self.report.loosened(
-                        pointer, keyword, "overlapping alternatives: their annotations are merged for every value"
+                        pointer,
+                        keyword,
+                        "overlapping alternatives: their annotations are merged for every value",
                     )
                     return False
         return True

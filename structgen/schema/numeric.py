@@ -38,7 +38,9 @@ def _short(max_digits: int) -> Any:
     return Regular.pattern(rf"^-?(0|[1-9][0-9]{{0,{n - 1}}})(\.[0-9]{{1,{n}}})?([eE][-+]?[0-9]{{1,3}})?$")
 
 
-def emit(node: NumberNode, rule_prefix: str, max_digits: int | None = None) -> tuple[str, dict[str, str], str | None]:
+def emit(
+    node: NumberNode, rule_prefix: str, max_digits: int | None = None
+) -> tuple[str | None, dict[str, str], str | None]:
     """(expression, rules, note) for the JSON numbers of ``node``; ``note`` names spellings left out.
 
     ``max_digits`` bounds integer and fraction digits (and exponents to 3 digits) so that a model's

@@ -83,10 +83,10 @@ class Document:
         resource = spec.create_resource(root)
         base = resource.id() or ""
         self.base_uri = base
-        registry: referencing.Registry[Any] = referencing.Registry(retrieve=self._retrieve)
+        registry: referencing.Registry[Any] = referencing.Registry(retrieve=self._retrieve)  # type: ignore[call-arg]
         try:
             registry = registry.with_resource(base, resource).crawl()
-        except Exception as error:  # a malformed $id or anchor
+        except Exception as error:  # noqa: BLE001 - a malformed $id or anchor, whatever referencing raises
             raise InvalidSchemaError(f"cannot index the schema: {error}", "", "$id") from None
         self.registry = registry
 
@@ -108,7 +108,7 @@ class Document:
         resource = _SPECS[draft].create_resource(schema)
         try:
             resolver = scope.resolver.in_subresource(resource)
-        except Exception:
+        except Exception:  # noqa: BLE001 - a malformed $id keeps the enclosing base URI
             return scope
         return Scope(resolver, draft, scope.pointer)
 
@@ -121,7 +121,7 @@ class Document:
             cause = error.__cause__
             detail = f" ({cause})" if cause is not None and not isinstance(cause, NoSuchResource) else ""
             raise InvalidSchemaError(f"cannot resolve $ref {ref!r}{detail}", where, keyword) from None
-        except Exception as error:  # malformed reference text
+        except Exception as error:  # noqa: BLE001 - malformed reference text
             raise InvalidSchemaError(f"cannot resolve $ref {ref!r}: {error}", where, keyword) from None
         contents = resolved.contents
         draft = draft_of(contents, scope.draft) if isinstance(contents, Mapping) else scope.draft
@@ -134,11 +134,11 @@ class Document:
             try:
                 contents = self._remote(uri)
             except Exception as error:
-                raise NoSuchResource(ref=uri) from error
+                raise NoSuchResource(ref=uri) from error  # type: ignore[call-arg]
         if contents is None:
             contents = _bundled_metaschema(uri)
         if contents is None:
-            raise NoSuchResource(ref=uri)
+            raise NoSuchResource(ref=uri)  # type: ignore[call-arg]
         self._retrieved.append(contents)
         self._index(contents, quote(uri, safe=":/?=&%") + "#")
         return _SPECS[draft_of(contents, self.draft)].create_resource(contents)
@@ -167,10 +167,10 @@ class Document:
 
 def _bundled_metaschema(uri: str) -> Any:
     try:
-        import jsonschema_specifications
+        import jsonschema_specifications  # type: ignore[import-untyped]
     except ImportError:  # pragma: no cover - installed with jsonschema
         return None
     try:
         return jsonschema_specifications.REGISTRY.contents(uri)
-    except Exception:
+    except Exception:  # noqa: BLE001 - not a bundled metaschema
         return None

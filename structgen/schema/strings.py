@@ -42,7 +42,7 @@ def emit_content(lang: Regular, rule_prefix: str) -> tuple[str, dict[str, str]]:
     """GBNF for the text between the quotes of JSON strings whose value is in ``lang``."""
     assert _regular is not None
     try:
-        return _regular.emit_json_string_content(lang, rule_prefix)  # type: ignore[no-any-return]
+        return _regular.emit_json_string_content(lang, rule_prefix)
     except _regular.RegularTooLarge as error:
         raise StringTooComplex(str(error)) from None
 
@@ -64,7 +64,7 @@ def _pattern_cached(source: str) -> Any:
     assert _regular is not None
     try:
         return _regular.Regular.pattern(source, "")
-    except Exception as error:  # cached and re-raised by pattern_language
+    except (InvalidSchemaError, UnsupportedSchemaError, _regular.RegularTooLarge) as error:  # re-raised later
         return error
 
 
@@ -174,8 +174,8 @@ def _pattern_search(source: str, text: str) -> bool:
     if _regular is not None:
         try:
             return bool(pattern_language(source).matches(text))
-        except Exception:
-            pass
+        except (InvalidSchemaError, UnsupportedSchemaError, _regular.RegularTooLarge):
+            pass  # Python's re decides below
     compiled = _python_pattern(source)
     return compiled is None or compiled.search(text) is not None
 
@@ -203,7 +203,7 @@ def is_empty(node: StringNode) -> bool:
         # building long length counters is slow: compare the length range instead (unsure: not empty)
         try:
             bounds = realize(replace(node, min_length=0, max_length=None)).length_bounds()
-        except Exception:
+        except StringTooComplex:
             return False
         if bounds is None:
             return True
@@ -211,5 +211,5 @@ def is_empty(node: StringNode) -> bool:
         return shortest > node.max_length or (longest is not None and longest < node.min_length)
     try:
         return bool(realize(node).is_empty())
-    except Exception:
+    except StringTooComplex:
         return False

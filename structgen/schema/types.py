@@ -28,7 +28,7 @@ def schema_for_type(tp: Any) -> dict[str, Any]:
         schema = adapter.json_schema(mode="validation")
     except PydanticUserError as error:
         raise UnsupportedSchemaError(f"pydantic cannot describe {tp!r}: {error.message}", "") from None
-    except Exception as error:
+    except (TypeError, ValueError, AttributeError, NameError) as error:
         raise UnsupportedSchemaError(f"pydantic cannot describe {tp!r}: {error}", "") from None
     if not isinstance(schema, dict):  # pragma: no cover
         raise UnsupportedSchemaError(f"pydantic produced no schema for {tp!r}", "")

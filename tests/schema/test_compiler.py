@@ -175,7 +175,10 @@ def test_recursive_schema_terminates_and_matches() -> None:
         "$defs": {
             "node": {
                 "type": "object",
-                "properties": {"value": {"type": "integer"}, "children": {"type": "array", "items": {"$ref": "#/$defs/node"}}},
+                "properties": {
+                    "value": {"type": "integer"},
+                    "children": {"type": "array", "items": {"$ref": "#/$defs/node"}},
+                },
                 "required": ["value"],
                 "additionalProperties": False,
             }

@@ -44,13 +44,20 @@ def _leaf_schemas() -> st.SearchStrategy[dict[str, Any]]:
         st.fixed_dictionaries({"const": SCALARS}),
         st.fixed_dictionaries(
             {"type": st.just("string")},
-            optional={"minLength": st.integers(0, 3), "maxLength": st.integers(2, 5),
-                      "pattern": st.sampled_from(["^a", "b", "^[a-c]*$", "x|y"])},
+            optional={
+                "minLength": st.integers(0, 3),
+                "maxLength": st.integers(2, 5),
+                "pattern": st.sampled_from(["^a", "b", "^[a-c]*$", "x|y"]),
+            },
         ),
         st.fixed_dictionaries(
             {"type": st.sampled_from(["integer", "number"])},
-            optional={"minimum": st.integers(-5, 5), "maximum": st.integers(3, 20),
-                      "exclusiveMinimum": st.integers(-8, 0), "multipleOf": st.sampled_from([2, 3, 0.5])},
+            optional={
+                "minimum": st.integers(-5, 5),
+                "maximum": st.integers(3, 20),
+                "exclusiveMinimum": st.integers(-8, 0),
+                "multipleOf": st.sampled_from([2, 3, 0.5]),
+            },
         ),
     )
 
@@ -59,8 +66,12 @@ def _extend(inner: st.SearchStrategy[dict[str, Any]]) -> st.SearchStrategy[dict[
     return st.one_of(
         st.fixed_dictionaries(
             {"type": st.just("array")},
-            optional={"items": inner, "minItems": st.integers(0, 2), "maxItems": st.integers(1, 3),
-                      "contains": inner},
+            optional={
+                "items": inner,
+                "minItems": st.integers(0, 2),
+                "maxItems": st.integers(1, 3),
+                "contains": inner,
+            },
         ),
         st.fixed_dictionaries(
             {"type": st.just("object")},
@@ -85,7 +96,9 @@ SETTINGS = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=
 
 
 def _validator(schema: Any) -> Any:
-    return jsonschema.Draft202012Validator(schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+    return jsonschema.Draft202012Validator(
+        schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
+    )
 
 
 @SETTINGS
