@@ -105,7 +105,7 @@ def compile(
             root = _close_objects(root, definitions)
         emitter = Emitter(definitions, normalizer.algebra, report, options, normalizer.defs.pointers)
         grammar = emitter.emit(root)
-        satisfiable = emitter.productive(root)
+        satisfiable = emitter.satisfiable
     except RecursionError:
         raise UnsupportedSchemaError("the schema is nested too deeply to compile", "") from None
     finally:

@@ -109,6 +109,7 @@ class Emitter:
         self._by_body: dict[str, str] = {}
         self._names: set[str] = set()
         self._productive: dict[str, bool] = {}
+        self.satisfiable = True
         self._primitives: set[str] = set()
 
     # ------------------------------------------------------------------ entry
@@ -124,6 +125,7 @@ class Emitter:
         self._by_node[content] = "root"
         body = self._body_uncached(content, "root") if self.productive(content) else None
         self.rules["root"] = NOTHING if body is None else body
+        self.satisfiable = body is not None
         used = " ".join(self.rules.values())
         if self.options.whitespace == "flexible" and re.search(r"(?<![\w-])ws(?![\w-])", used):
             self.primitive("ws")

@@ -38,8 +38,8 @@ from .model import (
     full_type,
     union,
 )
-from .refs import Scope, escape_token
-from .strings import check_pattern, format_known, realize, string_matches
+from .refs import Scope
+from .strings import check_pattern, format_known, string_matches
 
 if TYPE_CHECKING:
     from .normalize import Normalizer
@@ -950,4 +950,4 @@ DRAFT_KEYWORDS: dict[int, frozenset[str]] = {
 }
 SIBLING_KEYWORDS = frozenset({"additionalItems", "minContains", "maxContains", "then", "else"})
 
-__all__ = ["DRAFT_KEYWORDS", "KEYWORDS", "Fold", "escape_token", "realize", "value_node"]
+__all__ = ["DRAFT_KEYWORDS", "KEYWORDS", "SIBLING_KEYWORDS", "Fold", "value_node"]
