@@ -8,14 +8,14 @@ from __future__ import annotations
 import argparse
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 import structgen
 
 
 class Recipe(BaseModel):
     name: str
-    ingredients: list[str]
+    ingredients: list[str] = Field(max_length=5)
     minutes: int
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import argparse
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 import structgen
 
@@ -16,7 +16,7 @@ class Book(BaseModel):
     title: str
     author: str
     year: int
-    themes: list[str]
+    themes: list[str] = Field(max_length=3)
 
 
 def main() -> None:
