@@ -54,6 +54,7 @@ class Case:
     name: str
     schema: Any
     tests: list[dict[str, Any]]
+    options: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -96,31 +97,38 @@ def suite_cases(corpus: Path, split: str) -> list[Case]:
         with open(path, encoding="utf-8") as handle:
             groups = json.load(handle)
         stem = os.path.basename(path)[:-5]
+        # from draft 2019-09 on, format is an annotation unless a vocabulary asks for assertion
+        options = {"formats": False} if split == "draft2020-12" and stem == "format" else {}
         for index, group in enumerate(groups):
-            cases.append(
-                Case(f"{split}/{stem}#{index} {group['description']}", group["schema"], group["tests"])
-            )
+            name = f"{split}/{stem}#{index} {group['description']}"
+            cases.append(Case(name, group["schema"], group["tests"], options))
     return cases
 
 
 def run_case(case: Case, options: dict[str, Any], limit: float, draft: int | None) -> Outcome:
     signal.signal(signal.SIGALRM, _alarm)
     start = time.perf_counter()
-    signal.setitimer(signal.ITIMER_REAL, limit)
+    failure: BaseException | None = None
     try:
-        compiled = compile_schema(case.schema, draft=draft, time_limit=0.95 * limit, **options)
-        elapsed = time.perf_counter() - start
-    except Timeout:
+        signal.setitimer(signal.ITIMER_REAL, limit)
+        try:
+            compiled = compile_schema(
+                case.schema, draft=draft, time_limit=0.85 * limit, **{**options, **case.options}
+            )
+        except Exception as error:  # noqa: BLE001 - classified below, once the timer is off
+            failure = error
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+    except Timeout as late:  # the alarm rang between the compile's end and the timer's stop
+        failure = failure or late
+    elapsed = time.perf_counter() - start
+    if isinstance(failure, Timeout):
         return Outcome(case.name, "timeout", None, f"compile exceeded {limit}s")
-    except StructgenError as error:
-        return Outcome(
-            case.name, "compile-error", time.perf_counter() - start, f"{type(error).__name__}: {error}"
-        )
-    except Exception as error:  # noqa: BLE001 - a bug: reported, not fatal for the run
-        detail = "".join(traceback.format_exception_only(type(error), error)).strip()
-        return Outcome(case.name, "crash", time.perf_counter() - start, detail)
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
+    if isinstance(failure, StructgenError):
+        return Outcome(case.name, "compile-error", elapsed, f"{type(failure).__name__}: {failure}")
+    if failure is not None:  # a bug: reported, not fatal for the run
+        detail = "".join(traceback.format_exception_only(type(failure), failure)).strip()
+        return Outcome(case.name, "crash", elapsed, detail)
     outcome = Outcome(case.name, "pass", elapsed)
     if not case.tests:
         return outcome

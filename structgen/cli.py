@@ -29,7 +29,7 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any
 
 from . import grammars
 from .errors import GrammarError, StructgenError
@@ -415,6 +415,23 @@ def _configure_schema_options(parser: argparse.ArgumentParser) -> None:
         choices=[4, 6, 7, 2019, 2020],
         help="JSON Schema draft when the schema has no $schema (default: 2020-12)",
     )
+    parser.add_argument(
+        "--time-limit",
+        type=_time_limit,
+        default=1.0,
+        metavar="SECONDS",
+        help="refuse a schema that takes longer to compile (default: 1; 0: no limit)",
+    )
+
+
+def _time_limit(text: str) -> float | None:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not value >= 0:  # negative or NaN
+        raise argparse.ArgumentTypeError(f"must be 0 (no limit) or more: {text!r}")
+    return value or None
 
 
 def _compile_spec(args: argparse.Namespace, console: Console) -> tuple[CompiledSchema, str]:
@@ -430,6 +447,7 @@ def _compile_spec(args: argparse.Namespace, console: Console) -> tuple[CompiledS
             any_order=args.any_order,
             strict=args.strict,
             draft=args.draft,
+            time_limit=args.time_limit,
         )
     except SchemaError as exc:
         console.warn(f"{name}: {exc}")
@@ -554,6 +572,7 @@ def _run(args: argparse.Namespace, console: Console) -> int:
                     any_order=False,
                     strict=False,
                     draft=None,
+                    time_limit=1.0,
                 ),
                 console,
             )
@@ -563,7 +582,7 @@ def _run(args: argparse.Namespace, console: Console) -> int:
     else:
         grammar = load_usable_grammar(args.grammar, console).grammar.source
     prompt = console.read_stdin().decode("utf-8") if args.prompt == STDIN else args.prompt
-    params: dict[str, object] = {"n_predict": args.n_predict, "temperature": args.temperature}
+    params: dict[str, Any] = {"n_predict": args.n_predict, "temperature": args.temperature}
     if args.seed is not None:
         params["seed"] = args.seed
     try:

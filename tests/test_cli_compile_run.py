@@ -52,6 +52,16 @@ def test_compile_notes_and_strict(tmp_path: Path) -> None:
     assert strict.status == 1 and "/pattern" in strict.err
 
 
+def test_compile_time_limit(tmp_path: Path) -> None:
+    costly = {"type": "string", "allOf": [{"pattern": "^[a-z]{3}[0-9]*$"}, {"not": {"pattern": "a.*b"}}]}
+    path = _write(tmp_path, costly)
+    refused = Run(["compile", path, "--time-limit", "0.0000001"])
+    assert refused.status == 1 and "time limit" in refused.err
+    assert Run(["compile", path, "--time-limit", "0"]).status == 0  # 0: no limit
+    bad = Run(["compile", path, "--time-limit", "soon"])
+    assert bad.status == 2
+
+
 def test_explain_lists_reported_keywords(tmp_path: Path) -> None:
     run = Run(["explain", "--json", _write(tmp_path, LOOKAROUND)])
     assert run.status == 0

@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def _commands() -> list[str]:
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     setup = text.split("## Set up", 1)[1].split("\n## ", 1)[0]
-    return re.findall(r"```sh\n(.+?)\n```", setup, flags=re.S)
+    return re.findall(r"```sh\n(.+?)\n```", setup, flags=re.DOTALL)
 
 
 def test_exactly_two_setup_commands() -> None:

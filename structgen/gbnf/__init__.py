@@ -18,9 +18,9 @@ __all__ = [
     "check",
     "check_file",
     "format_grammar",
-    "validate",
     "matches",
     "parse_file",
     "parse_grammar",
     "sample",
+    "validate",
 ]

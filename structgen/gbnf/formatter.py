@@ -21,10 +21,12 @@ INDENT = "  "
 _SIMPLE = {0x09: "\\t", 0x0A: "\\n", 0x0D: "\\r", 0x5C: "\\\\"}
 
 
-def _char(cp: int, special: str) -> str:
+def _char(cp: int, special: str, raw_space: bool = True) -> str:
     """One code point: raw when printable (and not in ``special``), else its escape."""
     if cp in _SIMPLE:
         return _SIMPLE[cp]
+    if cp == 0x20 and not raw_space:
+        return "\\x20"
     if cp <= 0x10FFFF and not 0xD800 <= cp <= 0xDFFF:
         ch = chr(cp)
         if ch in special:
@@ -38,24 +40,25 @@ def _char(cp: int, special: str) -> str:
     return f"\\U{cp:08X}"
 
 
-def format_literal(chars: tuple[int, ...]) -> str:
-    """A string literal for ``chars``."""
-    return '"' + "".join(_char(cp, '"') for cp in chars) + '"'
+def format_literal(chars: tuple[int, ...], *, raw_space: bool = True) -> str:
+    """A string literal for ``chars``; ``raw_space=False`` writes a space as ``\\x20`` (no raw space)."""
+    return '"' + "".join(_char(cp, '"', raw_space) for cp in chars) + '"'
 
 
-def format_class(ranges: tuple[tuple[int, int], ...], negated: bool) -> str:
+def format_class(ranges: tuple[tuple[int, int], ...], negated: bool, *, raw_space: bool = True) -> str:
     """A character class for ``ranges`` (kept in order: llama.cpp's rules depend on it).
 
     A lone ``-`` stays raw as the last item or as the first (``[-+]``, ``[a-]``); elsewhere it is ``\\-``.
+    ``raw_space=False`` writes a space as ``\\x20``.
     """
     parts = []
     for i, (lo, hi) in enumerate(ranges):
-        first = _char(lo, "]-")
+        first = _char(lo, "]-", raw_space)
         if i == 0 and not negated and lo == 0x5E:
             first = "\\x5E"  # a leading '^' would negate the class; llama.cpp has no '\\^'
         if lo == hi == 0x2D and (i == len(ranges) - 1 or (i == 0 and ranges[1][0] != 0x2D)):
             first = "-"
-        parts.append(first if lo == hi else f"{first}-{_char(hi, ']-')}")
+        parts.append(first if lo == hi else f"{first}-{_char(hi, ']-', raw_space)}")
     return "[" + ("^" if negated else "") + "".join(parts) + "]"
 
 

@@ -291,7 +291,8 @@ def parse_grammar(text: str | bytes, filename: str | None = None) -> ast.Grammar
     except GrammarError:
         raise
     except lark.exceptions.UnexpectedCharacters as exc:
-        ch = source.text[exc.pos_in_stream] if exc.pos_in_stream < len(source.text) else ""
+        pos: int = exc.pos_in_stream if exc.pos_in_stream is not None else len(source.text)
+        ch = source.text[pos] if pos < len(source.text) else ""
         what = (
             f"character {ch!r}" if ch.isprintable() and ch else f"character U+{ord(ch):04X}" if ch else "end"
         )
@@ -301,7 +302,7 @@ def parse_grammar(text: str | bytes, filename: str | None = None) -> ast.Grammar
             what = "unterminated character class"
         elif ch in "<!":
             what = "malformed token reference"
-        raise source.error(f"unexpected {what}{_expected(exc.allowed or set())}", exc.pos_in_stream) from None
+        raise source.error(f"unexpected {what}{_expected(exc.allowed or set())}", pos) from None
     except lark.exceptions.UnexpectedToken as exc:
         tok = exc.token
         offset = len(source.text) if tok.type == "$END" else (tok.start_pos or 0)

@@ -11,21 +11,28 @@ from typing import Any
 
 from structgen.errors import InvalidSchemaError, SchemaError, UnsupportedSchemaError
 
+from . import openapi
 from .defs import CycleError, cycle_error
 from .emit import Emitter, Options, Whitespace
 from .model import AnyOf, ArrayNode, Contains, KeyClass, Node, ObjectNode, Ref
 from .normalize import Normalizer
 from .refs import Document, RemoteResolver, draft_of
+from .regular.deadline import DEADLINE, TimeLimitExceeded
 from .report import Report, ReportItem
 from .types import is_type_like, schema_for_type
 
 RECURSION_LIMIT = 20_000
 
 
+class CompileTimeLimit(UnsupportedSchemaError):
+    """The schema needs more than the compile's ``time_limit``."""
+
+
 @dataclass(frozen=True)
 class CompiledSchema:
     """A compiled schema: the GBNF ``grammar``, the ``report`` of keywords it does not fully enforce,
-    and the JSON ``schema`` to validate generated values against afterwards."""
+    and the JSON ``schema`` to validate generated values against afterwards (OpenAPI's ``nullable``
+    spelled out in ``type``)."""
 
     grammar: str
     report: tuple[ReportItem, ...]
@@ -59,7 +66,7 @@ def compile(
     formats: bool = True,
     check_schema: bool = True,
     max_digits: int | None = None,
-    time_limit: float | None = 10.0,
+    time_limit: float | None = 1.0,
 ) -> CompiledSchema:
     """Compile a JSON Schema (dict, boolean or JSON text) or a Python type to a GBNF grammar.
 
@@ -86,14 +93,15 @@ def compile(
     default_draft = draft if draft is not None else 2020
     the_draft = draft_of(schema, default_draft)
     report = Report(strict=strict)
-    if check_schema:
-        _check_schema(schema, the_draft, report)
     options = Options(whitespace=whitespace, any_order=any_order, max_digits=max_digits)
     previous = sys.getrecursionlimit()
     sys.setrecursionlimit(max(previous, RECURSION_LIMIT))
+    deadline = None if time_limit is None else started + time_limit
+    token = DEADLINE.set(deadline)
     try:
+        if check_schema:
+            _check_schema(schema, the_draft, report)
         document = Document(schema, the_draft, resolver)
-        deadline = None if time_limit is None else started + time_limit
         normalizer = Normalizer(document, report, formats=formats, deadline=deadline)
         try:
             root = normalizer.root()
@@ -108,12 +116,19 @@ def compile(
         satisfiable = emitter.satisfiable
     except RecursionError:
         raise UnsupportedSchemaError("the schema is nested too deeply to compile", "") from None
+    except TimeLimitExceeded:
+        raise CompileTimeLimit(
+            f"the schema is too complex to compile within the time limit ({time_limit:g} s;"
+            " compile(..., time_limit=None) lifts it)",
+            "",
+        ) from None
     finally:
+        DEADLINE.reset(token)
         sys.setrecursionlimit(previous)
     return CompiledSchema(
         grammar=grammar,
         report=tuple(report.items),
-        schema=schema,
+        schema=openapi.nullable_as_type(schema, the_draft),
         draft=the_draft,
         satisfiable=satisfiable,
         options={
@@ -170,6 +185,8 @@ def _check_schema(schema: Any, draft: int, report: Report) -> None:
         cls = validator_for(schema, default=_default_validator(draft))
         errors = list(cls(cls.META_SCHEMA).iter_errors(schema))
     except SchemaError:
+        raise
+    except RecursionError:
         raise
     except Exception as problem:  # noqa: BLE001 - non-JSON values inside the schema, and similar
         raise InvalidSchemaError(f"not a valid schema: {problem}", "") from None

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from structgen.errors import InvalidSchemaError, UnsupportedSchemaError
 
 from .model import Node
+from .regular.deadline import TimeLimitExceeded
 
 
 @dataclass
@@ -60,7 +61,7 @@ class Definitions:
     def check_time(self) -> None:
         """Refuse once the compile time limit is over."""
         if self.deadline is not None and time.monotonic() > self.deadline:
-            raise UnsupportedSchemaError("the schema is too complex to compile within the time limit", "")
+            raise TimeLimitExceeded()
 
     def new_name(self, hint: str) -> str:
         """A fresh rule name derived from ``hint`` (letters, digits and dashes only)."""

@@ -44,6 +44,7 @@ MAX_STRING_STATES = 400
 MAX_ANY_ORDER = 6
 MAX_ANY_ORDER_REQUIRED = 7
 MAX_UNIQUE_DOMAIN = 8
+MAX_UNIQUE_STATES = 600
 MAX_CONTAINS_STATES = 400
 FLEXIBLE_INDENT = 40
 NOTHING = "[^\\x00-\\U0010FFFF]"
@@ -492,9 +493,11 @@ class Emitter:
         if expr is None:
             return None
         if note:
-            self.report.restricted(
-                node.pointer, "minimum" if node.multiple_of is None else "multipleOf", note
-            )
+            keyword = "minimum" if node.multiple_of is None else "multipleOf"
+            last = node.pointer.rsplit("/", 1)[-1]
+            if node.minimum is not None and node.minimum == node.maximum and last in ("const", "enum"):
+                keyword = last
+            self.report.restricted(node.pointer, keyword, note)
         self._add_rules(rules)
         return expr
 
@@ -659,39 +662,65 @@ class Emitter:
         return " | ".join(parts) if parts else None
 
     def _unique_array(self, node: ArrayNode, hint: str) -> str | None:
-        domain = _points(node.items)
-        if node.prefix or node.contains or domain is None or len(domain) > MAX_UNIQUE_DOMAIN:
+        """Arrays of distinct items over small finite domains (per prefix position and for the rest).
+
+        States are (position, values used so far); positions past the prefix share one state.
+        """
+        domains = [_points(item) for item in (*node.prefix, node.items)]
+        if node.contains or any(domain is None for domain in domains):
             self.report.loosened(node.pointer, "uniqueItems", "items are not checked for duplicates")
             return None
         t = self.tokens
-        exprs = [self.expr(value, f"{hint}-{index}") for index, value in enumerate(domain)]
-        local: dict[frozenset[int], list[list[str | frozenset[int]]]] = {}
-        high = node.max_items if node.max_items is not None else len(domain)
-        todo: list[frozenset[int]] = [frozenset({i}) for i, e in enumerate(exprs) if e is not None]
+        keys: dict[Any, int] = {}
+        choices: list[list[tuple[int, str]]] = []  # per position: (value index, expression)
+        for position, domain in enumerate(domains):
+            assert domain is not None
+            options: list[tuple[int, str]] = []
+            for value in domain:
+                key = keys.setdefault(_point_key(value), len(keys))
+                expr = self.expr(value, f"{hint}-{key}")
+                if expr is not None:
+                    options.append((key, expr))
+            choices.append(options)
+        tail = len(node.prefix)
+        high = len(node.prefix) + len(choices[tail])
+        if node.max_items is not None:
+            high = min(high, node.max_items)
+        local: dict[tuple[int, ...], list[list[str | tuple[int, ...]]]] = {}
+
+        def step(position: int, used: tuple[int, ...]) -> list[tuple[str, tuple[int, ...]]]:
+            return [
+                (expr, (min(position + 1, tail), *sorted((*used, key))))
+                for key, expr in choices[min(position, tail)]
+                if key not in used
+            ]
+
+        firsts = step(0, ()) if high >= 1 else []
+        todo = [state for _, state in firsts]
         while todo:
-            used = todo.pop()
-            if used in local:
+            state = todo.pop()
+            if state in local:
                 continue
-            alts: list[list[str | frozenset[int]]] = []
+            if len(local) > MAX_UNIQUE_STATES:
+                self.report.loosened(
+                    node.pointer, "uniqueItems", "too many item combinations to check for duplicates"
+                )
+                return None
+            used = state[1:]
+            alts: list[list[str | tuple[int, ...]]] = []
             if len(used) < high:
-                for i, e in enumerate(exprs):
-                    if e is not None and i not in used:
-                        alts.append([t.comma, e, used | {i}])
+                alts.extend([t.comma, expr, nxt] for expr, nxt in step(state[0], used))
             if len(used) >= node.min_items:
                 alts.append([])
-            local[used] = alts
-            todo.extend(s for alt in alts for s in alt if isinstance(s, frozenset))
+            local[state] = alts
+            todo.extend(x for alt in alts for x in alt if isinstance(x, tuple))
         names = self._local_grammar(local, hint)
-        firsts = [
-            seq(e, names[frozenset({i})])
-            for i, e in enumerate(exprs)
-            if e is not None and frozenset({i}) in names and high >= 1
-        ]
+        starts = [seq(expr, names[state]) for expr, state in firsts if state in names]
         parts = []
-        if firsts:
-            parts.append(seq(t.open_arr, group(" | ".join(firsts)), t.close_arr))
         if node.min_items == 0:
-            parts.insert(0, t.empty_arr)
+            parts.append(t.empty_arr)
+        if starts:
+            parts.append(seq(t.open_arr, group(" | ".join(starts)), t.close_arr))
         return " | ".join(parts) if parts else None
 
     # ------------------------------------------------------------------ objects
@@ -750,9 +779,25 @@ class Emitter:
                 "property count bounds too large to track with this many properties",
             )
             counting, cap = False, 0
-        return self._object_ordered(
+        body = self._object_ordered(
             props, extra, low if counting else 0, high if counting else None, cap, counting, hint
         )
+        if body is not None and len(props) > 1 and (high is None or high > 1):
+            self._report_order(node.pointer)
+        return body
+
+    def _report_order(self, pointer: str) -> None:
+        """Report that two or more declared properties can only come in schema order."""
+        if self.options.any_order:
+            self.report.restricted(
+                pointer, "properties", "properties must appear in schema order: too many for any order"
+            )
+        else:
+            self.report.restricted(
+                pointer,
+                "properties",
+                "properties must appear in schema order (any_order=True allows any order for small objects)",
+            )
 
     def _extras(self, node: ObjectNode, hint: str) -> str | None:
         t = self.tokens
@@ -988,6 +1033,18 @@ def _state_label(state: object) -> str:
         return "u" + "-".join(str(i) for i in sorted(state)) if state else "u"
     assert isinstance(state, tuple)
     return "".join(str(x) for x in state) if len(state) else "s"
+
+
+def _point_key(node: Node) -> tuple[Any, ...]:
+    """What makes two values of :func:`_points` equal for ``uniqueItems`` (1 and 1.0 are equal)."""
+    if isinstance(node, NullNode):
+        return ("null",)
+    if isinstance(node, BooleanNode):
+        return ("bool", *node.values)
+    if isinstance(node, StringNode):
+        return ("str", *sorted(node.literals or ()))
+    assert isinstance(node, NumberNode)
+    return ("number", node.minimum)
 
 
 def _points(node: Node) -> list[Node] | None:

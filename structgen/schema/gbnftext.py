@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+from structgen.gbnf.formatter import format_literal
+
 # llama.cpp refuses {m,n} with m > 2000 and silently unbounds n > 2000; repeats of a rule
 # reference are split into exact blocks of this size.
 MAX_REPEAT = 2000
@@ -16,27 +18,7 @@ class RepeatTooLarge(Exception):
 
 def literal(text: str) -> str:
     """``text`` as a GBNF string literal."""
-    out = ['"']
-    for ch in text:
-        code = ord(ch)
-        if ch == "\\":
-            out.append("\\\\")
-        elif ch == '"':
-            out.append('\\"')
-        elif ch == "\n":
-            out.append("\\n")
-        elif ch == "\r":
-            out.append("\\r")
-        elif ch == "\t":
-            out.append("\\t")
-        elif code < 0x20 or code == 0x7F:
-            out.append(f"\\x{code:02X}")
-        elif 0xD800 <= code <= 0xDFFF:
-            out.append(f"\\u{code:04X}")
-        else:
-            out.append(ch)
-    out.append('"')
-    return "".join(out)
+    return format_literal(tuple(ord(ch) for ch in text))
 
 
 def json_literal(value: object) -> str:

@@ -430,8 +430,9 @@ class Algebra:
 
 
 def _loose_extras(node: ObjectNode) -> tuple[tuple[StringNode, Node], ...]:
-    """The key classes of ``node`` with declared-name exclusions and evaluation marks dropped."""
-    return tuple((replace(cls.keys, excluded=frozenset()), cls.value) for cls in node.extras)
+    """The key classes of ``node`` without the exclusion of its declared names and evaluation marks."""
+    declared = frozenset(name for name, _ in node.properties)
+    return tuple((replace(cls.keys, excluded=cls.keys.excluded - declared), cls.value) for cls in node.extras)
 
 
 def evaluates(node: ObjectNode, name: str) -> bool:

@@ -39,7 +39,7 @@ from .model import (
     union,
 )
 from .refs import Scope
-from .strings import check_pattern, format_known, string_matches
+from .strings import check_pattern, format_known, format_notes, string_matches
 
 if TYPE_CHECKING:
     from .normalize import Normalizer
@@ -333,21 +333,23 @@ def value_node(value: Any, pointer: str = "") -> Node:
         return BooleanNode(frozenset({value}))
     if isinstance(value, (int, float)):
         number = to_fraction(value, pointer, "const")
-        return NumberNode(minimum=number, maximum=number)
+        return NumberNode(minimum=number, maximum=number, pointer=pointer)
     if isinstance(value, str):
-        return StringNode(literals=frozenset({value}))
+        return StringNode(literals=frozenset({value}), pointer=pointer)
     if isinstance(value, list):
         return ArrayNode(
             prefix=tuple(value_node(item, pointer) for item in value),
             items=NEVER,
             min_items=len(value),
             max_items=len(value),
+            pointer=pointer,
         )
     if isinstance(value, Mapping):
         return ObjectNode(
             properties=tuple((str(key), value_node(item, pointer)) for key, item in value.items()),
             required=frozenset(str(key) for key in value),
             extras=(),
+            pointer=pointer,
         )
     raise InvalidSchemaError(f"not a JSON value: {value!r}", pointer)
 
@@ -399,7 +401,7 @@ def const(fold: Fold, value: Any) -> None:
 
 
 def nullable(fold: Fold, value: Any) -> None:
-    if value is True and fold.types is not None:
+    if value is True:
         fold.nullable = True
 
 
@@ -437,6 +439,11 @@ def format_(fold: Fold, value: Any) -> None:
     if format_known(value):
         fold.touched.add("string")
         fold.string = replace(fold.string, formats=fold.string.formats + (value,))
+        for note in format_notes(value):
+            if "not enforced" in note:
+                fold.loosened("format", f"{value}: {note}")
+            else:
+                fold.n.report.restricted(fold.at("format"), "format", f"{value}: {note}")
     elif value in STANDARD_FORMATS:
         fold.loosened("format", f"format {value!r} is not checked by the grammar")
     else:
@@ -702,7 +709,9 @@ def _static_dynamic(fold: Fold, value: str, keyword: str, anchor: str) -> None:
     """Report a dynamic reference whose target could change with the dynamic scope."""
     contents, _ = fold.n.doc.lookup(fold.scope, value, keyword)
     if isinstance(contents, Mapping) and anchor in contents:
-        fold.loosened(keyword, "resolved statically, to its initial target (the dynamic scope is not followed)")
+        fold.loosened(
+            keyword, "resolved statically, to its initial target (the dynamic scope is not followed)"
+        )
 
 
 def _schema_list(fold: Fold, keyword: str, value: Any) -> list[Any]:

@@ -15,6 +15,7 @@ from typing import Any
 from structgen.errors import InvalidSchemaError, UnsupportedSchemaError
 
 from .model import StringNode
+from .regular.deadline import check_time
 from .report import Report
 
 try:  # the regular-language layer is a sibling package
@@ -41,6 +42,7 @@ class StringTooComplex(Exception):
 def emit_content(lang: Regular, rule_prefix: str) -> tuple[str, dict[str, str]]:
     """GBNF for the text between the quotes of JSON strings whose value is in ``lang``."""
     assert _regular is not None
+    check_time()
     try:
         return _regular.emit_json_string_content(lang, rule_prefix)
     except _regular.RegularTooLarge as error:
@@ -93,6 +95,14 @@ def format_language(name: str) -> Regular | None:
         return None
 
 
+def format_notes(name: str) -> list[str]:
+    """How the language of format ``name`` differs from the format (each note on its own)."""
+    if _regular is None:
+        return []
+    note = _regular.FORMAT_NOTES.get(name)
+    return [part.strip() for part in note.split(";")] if note else []
+
+
 def format_known(name: str) -> bool:
     return _regular is not None and format_language(name) is not None
 
@@ -124,12 +134,12 @@ def _realize(node: StringNode, report: Report | None, pointer: str) -> Regular:
     if node.literals is not None:
         lang = R.literals(sorted(node.literals))
     else:
-        lang = R.any_string()
-        if node.min_length or node.max_length is not None:
-            lang = lang.with_length(node.min_length, node.max_length)
+        # length bounds come last: a length counter multiplies the states of every later product
+        parts: list[Regular] = []
         for pattern in node.patterns:
+            check_time()
             try:
-                lang = lang & pattern_language(pattern.source)
+                parts.append(pattern_language(pattern.source))
             except UnsupportedSchemaError as error:
                 if report is None:
                     raise StringTooComplex(str(error)) from None
@@ -137,16 +147,25 @@ def _realize(node: StringNode, report: Report | None, pointer: str) -> Regular:
         for name in node.formats:
             fmt = format_language(name)
             if fmt is not None:
-                lang = lang & fmt
+                parts.append(fmt)
+        parts.sort(key=lambda part: part.state_count)
+        lang = parts[0] if parts else R.any_string()
+        for part in parts[1:]:
+            check_time()
+            lang = lang & part
     if node.excluded:
         lang = lang - R.literals(sorted(node.excluded))
     for negated in node.negated:
+        check_time()
         try:
             lang = lang - realize(negated)
         except (StringTooComplex, UnsupportedSchemaError) as error:
             if report is None:
                 raise StringTooComplex(str(error)) from None
             report.loosened(pointer, "not", f"string complement dropped: {error}")
+    if node.literals is None and (node.min_length or node.max_length is not None):
+        check_time()
+        lang = lang.with_length(node.min_length, node.max_length)
     return lang
 
 

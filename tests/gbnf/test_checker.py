@@ -9,12 +9,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from structgen.errors import GrammarError
-from structgen.gbnf.parser import MAX_NESTING
 from structgen.gbnf import ast
 from structgen.gbnf.checker import check, check_file, errors, validate
 from structgen.gbnf.diagnostics import Diagnostic
 from structgen.gbnf.lower import left_recursive_symbols, lower
-from structgen.gbnf.parser import parse_grammar
+from structgen.gbnf.parser import MAX_NESTING, parse_grammar
 
 from ..llama_oracle import LlamaOracle, unavailable_reason
 from .strategies import grammar_texts, grammars, mutations

@@ -198,3 +198,12 @@ def test_formatting_is_idempotent_and_keeps_comments(data: st.DataObject, text: 
     assert again.rules == original.rules
     assert _comment_texts(again) == _comment_texts(original)
     assert format_grammar(once) == once
+
+
+def test_spaces_can_be_escaped_so_that_no_raw_space_remains() -> None:
+    literal = format_literal((0x61, 0x20), raw_space=False)
+    klass = format_class(((0x20, 0x20), (0x61, 0x7A)), False, raw_space=False)
+    assert (literal, klass) == (r'"a\x20"', r"[\x20a-z]")
+    assert parse_grammar(f"root ::= {literal}").rules[0].body.options[0].items[0] == ast.Literal((0x61, 0x20))
+    node = parse_grammar(f"root ::= {klass}").rules[0].body.options[0].items[0]
+    assert node == ast.CharClass(((0x20, 0x20), (0x61, 0x7A)), False)

@@ -7,9 +7,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from structgen.errors import GrammarError
-from structgen.gbnf.parser import MAX_NESTING
 from structgen.gbnf import ast
-from structgen.gbnf.parser import parse_file, parse_grammar
+from structgen.gbnf.parser import MAX_NESTING, parse_file, parse_grammar
 
 from .strategies import grammar_texts, mutations
 

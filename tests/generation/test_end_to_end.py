@@ -6,7 +6,7 @@ import datetime
 import enum
 import uuid
 from dataclasses import dataclass
-from typing import Annotated, Literal, Optional, Union
+from typing import Annotated, Literal, Optional
 
 import pytest
 from pydantic import BaseModel, Field
@@ -43,7 +43,7 @@ class Product(BaseModel):
     name: str
     price: Annotated[float, Field(ge=0, le=10000)]
     in_stock: bool
-    color: Optional[Color] = None
+    color: Color | None = None
 
 
 @dataclass
@@ -88,9 +88,9 @@ CASES: list[tuple[str, object]] = [
     ("A customer with an address.", Customer),
     ("A product for sale.", Product),
     ("An event on a date.", Event),
-    ("A pet.", Annotated[Union[Cat, Dog], Field(discriminator="kind")]),
+    ("A pet.", Annotated[Cat | Dog, Field(discriminator="kind")]),
     ("A pair of a word and a number.", tuple[str, int]),
-    ("Maybe a number.", Optional[int]),
+    ("Maybe a number.", Optional[int]),  # noqa: UP045 - the typing spelling is what is tested
     ("A percentage.", Annotated[int, Field(ge=0, le=100)]),
     ("A temperature in Celsius.", Annotated[float, Field(gt=-50, lt=60)]),
     ("A product code.", Annotated[str, Field(pattern=r"^[A-Z]{3}-[0-9]{4}$")]),

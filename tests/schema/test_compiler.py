@@ -201,6 +201,30 @@ def test_recursive_allof_does_not_hang() -> None:
     assert not accepts(schema, {"next": {"v": "x"}})
 
 
+COSTLY = {
+    "type": "string",
+    "allOf": [{"pattern": "^[a-z]{3}[0-9]*$"}, {"not": {"pattern": "a.*b.*c"}}, {"pattern": "x"}],
+}
+
+
+def test_time_limit_refuses_cleanly_and_leaves_no_trace() -> None:
+    with pytest.raises(UnsupportedSchemaError, match="time limit") as caught:
+        compile(COSTLY, time_limit=0)
+    assert caught.value.pointer == ""
+    # nothing half-built is cached: the same schema then compiles, and the languages are right
+    compiled = compile(COSTLY, time_limit=None)
+    matcher = Matcher(compiled.grammar)
+    assert matcher.fullmatch('"xab123"')
+    assert not matcher.fullmatch('"abc"')
+    assert not matcher.fullmatch('"xa1"')
+
+
+def test_time_limit_default_is_one_second() -> None:
+    import inspect
+
+    assert inspect.signature(compile).parameters["time_limit"].default == 1.0
+
+
 def test_unsatisfiable_schema_compiles_to_a_grammar_matching_nothing() -> None:
     compiled = compile({"type": "integer", "minimum": 5, "maximum": 1})
     assert not compiled.satisfiable

@@ -148,6 +148,16 @@ CASES: dict[str, tuple[Any, list[Any], list[Any]]] = {
         [[], ["a", "b"], ["c", "a", "b"]],
         [["a", "a"], ["b", "c", "b"]],
     ),
+    "uniqueItems with prefixItems and a closed tail": (
+        {"prefixItems": [{"type": "boolean"}, {"type": "boolean"}], "items": False, "uniqueItems": True},
+        [[], [False], [True, False], [False, True]],
+        [[False, False], [True, True], [True, False, True]],
+    ),
+    "uniqueItems across prefix and tail, 1 equals 1.0": (
+        {"prefixItems": [{"const": 1}], "items": {"enum": [1.0, 2, "2"]}, "uniqueItems": True, "minItems": 2},
+        [[1, 2], [1, "2", 2]],
+        [[1], [1, 1.0], [1, 2, 2], [1, "2", "2"]],
+    ),
     "allOf": (
         {"allOf": [{"type": "object", "required": ["a"]}, {"properties": {"a": {"type": "integer"}}}]},
         [{"a": 1}],

@@ -20,9 +20,15 @@ pytestmark = pytest.mark.skipif(unavailable_reason() is not None, reason=str(una
 
 CASES: list[tuple[Any, list[Any], list[Any]]] = [
     (
-        {"type": "object", "properties": {"id": {"type": "integer", "minimum": 1}, "tags": {
-            "type": "array", "items": {"type": "string", "maxLength": 3}, "maxItems": 2}},
-         "required": ["id"], "additionalProperties": False},
+        {
+            "type": "object",
+            "properties": {
+                "id": {"type": "integer", "minimum": 1},
+                "tags": {"type": "array", "items": {"type": "string", "maxLength": 3}, "maxItems": 2},
+            },
+            "required": ["id"],
+            "additionalProperties": False,
+        },
         [{"id": 3}, {"id": 9, "tags": ["ab", "c"]}],
         [{"id": 0}, {"tags": []}, {"id": 1, "x": 2}, {"id": 1, "tags": ["abcd"]}],
     ),
@@ -33,12 +39,24 @@ CASES: list[tuple[Any, list[Any], list[Any]]] = [
     ({"type": "string", "maxLength": 100000}, ["x" * 5000], [1]),
     ({"type": "array", "minItems": 2100, "items": {"type": "integer"}}, [[0] * 2100], [[0] * 2099]),
     (
-        {"$defs": {"node": {"type": "object", "properties": {"next": {"$ref": "#/$defs/node"}},
-                            "additionalProperties": False}}, "$ref": "#/$defs/node"},
+        {
+            "$defs": {
+                "node": {
+                    "type": "object",
+                    "properties": {"next": {"$ref": "#/$defs/node"}},
+                    "additionalProperties": False,
+                }
+            },
+            "$ref": "#/$defs/node",
+        },
         [{}, {"next": {"next": {}}}],
         [{"next": 1}],
     ),
     ({"type": "number", "exclusiveMinimum": 0, "maximum": 1.5, "multipleOf": 0.5}, [0.5, 1.5], [0, 2, 0.25]),
+    # escaping: class specials, spaces, quotes and backslashes in classes and literals
+    ({"type": "string", "pattern": '^[\\[\\]"^ \\-\\\\a]+$'}, ['[] "^ -\\a', "^^", " "], ["b", ""]),
+    ({"type": "string", "pattern": '^[^\\[\\]"^ \\-]+$'}, ["abc", "\u00e9"], ["a b", "a[", "a^"]),
+    ({"const": 'a "q" \\ b\x01'}, ['a "q" \\ b\x01'], ["a"]),
 ]
 
 

@@ -83,6 +83,12 @@ def _extend(inner: st.SearchStrategy[dict[str, Any]]) -> st.SearchStrategy[dict[
                 "additionalProperties": st.one_of(st.booleans(), inner),
                 "minProperties": st.integers(0, 2),
                 "maxProperties": st.integers(1, 3),
+                "propertyNames": st.one_of(
+                    st.fixed_dictionaries({"maxLength": st.integers(1, 2)}),
+                    st.fixed_dictionaries({"enum": st.lists(NAMES, min_size=1, max_size=3)}),
+                    st.fixed_dictionaries({"not": st.fixed_dictionaries({"const": NAMES})}),
+                ),
+                "patternProperties": st.dictionaries(st.sampled_from(["^a", "c$", "-"]), inner, max_size=2),
             },
         ),
         st.fixed_dictionaries({"anyOf": st.lists(inner, min_size=1, max_size=3)}),

@@ -217,7 +217,7 @@ def run_case(keyword: str, case: Case) -> CaseResult:
     result.report = list(compiled.report)
     result.grammar_size = len(compiled.grammar)
     matcher = Matcher(compiled.grammar)
-    validator = _validator(case.schema)
+    validator = compiled.validator()  # the validation after generation
     for expected, texts in ((True, case.valid), (False, case.invalid)):
         for text in texts:
             valid = validator.is_valid(json.loads(text))

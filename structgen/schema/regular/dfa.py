@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from .charset import MAX_CP
+from .deadline import check_time
 
 MAX_STATES = 6000
 """Most states any intermediate or final automaton may have."""
@@ -65,6 +66,9 @@ EMPTY_DFA = Dfa(((),), frozenset())
 
 
 def check_budget(count: int, what: str = "automaton") -> None:
+    """Refuse past :data:`MAX_STATES` states or the compile's deadline (``count`` states so far)."""
+    if count & 63 == 0:
+        check_time()
     if count > MAX_STATES:
         raise RegularTooLarge(f"{what} needs more than {MAX_STATES} states")
 
@@ -94,6 +98,7 @@ def _trim(edges: list[list[Edge]], finals: set[int]) -> tuple[list[list[Edge]], 
             if not reach[t]:
                 reach[t] = True
                 stack.append(t)
+    check_time()
     live = [False] * n
     stack = [q for q in finals if reach[q]]
     for q in stack:
@@ -122,11 +127,18 @@ def minimize(edges_in: Iterable[Iterable[Edge]], finals_in: Iterable[int]) -> Df
     if trimmed is None:
         return EMPTY_DFA
     edges, finals = trimmed
+    check_time()
     n = len(edges)
-    inverse: list[list[Edge]] = [[] for _ in range(n)]
+    # Characters split into classes that no edge tells apart; inverse[t] lists (class, source) pairs.
+    starts = sorted({lo for row in edges for lo, _, _ in row} | {hi + 1 for row in edges for _, hi, _ in row})
+    class_of = {start: index for index, start in enumerate(starts)}
+    inverse: list[list[tuple[int, int]]] = [[] for _ in range(n)]
     for q in range(n):
         for lo, hi, t in edges[q]:
-            inverse[t].append((lo, hi, q))
+            into = inverse[t]
+            for c in range(class_of[lo], class_of[hi + 1]):
+                into.append((c, q))
+    check_time()
 
     block_of = [0 if q in finals else 1 for q in range(n)]
     blocks: list[set[int]] = [set(), set()]
@@ -136,31 +148,18 @@ def minimize(edges_in: Iterable[Iterable[Edge]], finals_in: Iterable[int]) -> Df
         blocks.pop()
     work = set(range(len(blocks)))
     while work:
-        splitter = list(blocks[work.pop()])
-        events: list[tuple[int, int, int]] = []
-        for t in splitter:
-            for lo, hi, q in inverse[t]:
-                events.append((lo, 1, q))
-                events.append((hi + 1, -1, q))
-        if not events:
-            continue
-        events.sort()
-        active: dict[int, int] = {}
-        seen_sets: set[frozenset[int]] = set()
-        i = 0
-        while i < len(events):
-            pos = events[i][0]
-            while i < len(events) and events[i][0] == pos:
-                _, delta, q = events[i]
-                c = active.get(q, 0) + delta
-                if c:
-                    active[q] = c
+        check_time()
+        by_class: dict[int, set[int]] = {}
+        for t in blocks[work.pop()]:
+            for c, q in inverse[t]:
+                sources = by_class.get(c)
+                if sources is None:
+                    by_class[c] = {q}
                 else:
-                    del active[q]
-                i += 1
-            if not active:
-                continue
-            xs = frozenset(active)
+                    sources.add(q)
+        seen_sets: set[frozenset[int]] = set()
+        for sources in by_class.values():
+            xs = frozenset(sources)
             if xs in seen_sets:
                 continue
             seen_sets.add(xs)
@@ -236,6 +235,8 @@ def product(a: Dfa, b: Dfa, op: Op) -> Dfa:
     finals: set[int] = set()
     k = 0
     while k < len(pairs):
+        if k & 63 == 0:
+            check_time()
         qa, qb = pairs[k]
         fa = qa >= 0 and qa in a.finals
         fb = qb >= 0 and qb in b.finals

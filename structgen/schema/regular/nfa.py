@@ -9,6 +9,7 @@ The subset construction therefore tracks "at start" and "previous character was 
 from __future__ import annotations
 
 from .charset import ANY, WORD, CharSet
+from .deadline import check_time
 from .dfa import MAX_STATES, Dfa, Edge, RegularTooLarge, check_budget, merge_edges, minimize
 from .rx import Alt, Assert, AssertKind, Chars, Node, Repeat, Seq, uses_word_boundary
 
@@ -150,6 +151,8 @@ class _Determinizer:
         finals: set[int] = set()
         k = 0
         while k < len(keys):
+            if k & 15 == 0:
+                check_time()
             states, at_start, prev_word = keys[k]
             if self.final in self.closure(states, at_start, prev_word, "end"):
                 finals.add(k)

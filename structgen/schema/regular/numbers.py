@@ -16,7 +16,7 @@ from fractions import Fraction
 from typing import Literal, NamedTuple
 
 from .charset import CharSet
-from .dfa import MAX_STATES, Edge, RegularTooLarge, minimize
+from .dfa import MAX_STATES, Edge, RegularTooLarge, check_budget, minimize
 from .language import Regular
 from .rx import Node, alt, cls, opt, rep, seq
 from .to_gbnf import emit_dfa_gbnf
@@ -155,6 +155,7 @@ def _compare(c: Fraction, outcomes: frozenset[Outcome]) -> Regular:
         edges.append(out)
         if len(keys) > MAX_STATES:
             raise RegularTooLarge("numeric bound has too many digits")
+        check_budget(n)
         n += 1
     return Regular(minimize(edges, finals))
 
@@ -203,6 +204,7 @@ def _divisible(step: Fraction) -> Regular:
         if kind in ("i", "f") and r * 10 ** (places - pos) % modulus == 0:
             finals.add(n)
         edges.append(out)
+        check_budget(n)
         n += 1
     return Regular(minimize(edges, finals))
 

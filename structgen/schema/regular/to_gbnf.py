@@ -11,51 +11,27 @@ from __future__ import annotations
 
 from functools import cache
 
+from structgen.gbnf.formatter import format_class, format_literal
+
 from .charset import MAX_CP, SURROGATES, CharSet
 from .dfa import Dfa
 from .language import Regular
 
 _SHORT_ESCAPES = {'"': 0x22, "\\": 0x5C, "/": 0x2F, "b": 0x08, "f": 0x0C, "n": 0x0A, "r": 0x0D, "t": 0x09}
 _RAW = ~(CharSet([(0, 0x1F), (0x22, 0x22), (0x5C, 0x5C)]) | SURROGATES)
-_NOTHING = "[^\\x00-\\U0010FFFF]"
-_CLASS_SPECIAL = {0x5C: "\\\\", 0x5D: "\\]", 0x5B: "\\[", 0x2D: "\\-", 0x22: '\\"', 0x5E: "\\x5E"}
+_NOTHING = format_class(((0, MAX_CP),), True)
 _HEX_ANY = "[0-9a-fA-F]"
 MAX_TRIE_EDGES = 6
 """States with more edges than this get one escape rule per successor rather than a deterministic trie."""
 
 
-def gbnf_char(cp: int, in_class: bool) -> str:
-    """One code point as GBNF source, inside a character class or inside a string literal (never a raw
-    space, so generated items can be split on spaces)."""
-    if in_class and cp in _CLASS_SPECIAL:
-        return _CLASS_SPECIAL[cp]
-    if not in_class and cp in (0x22, 0x5C):
-        return "\\" + chr(cp)
-    if cp == 0x0A:
-        return "\\n"
-    if cp == 0x0D:
-        return "\\r"
-    if cp == 0x09:
-        return "\\t"
-    if 0x20 < cp < 0x7F or (cp > 0xA0 and not 0xD800 <= cp <= 0xDFFF and chr(cp).isprintable()):
-        return chr(cp)
-    if cp <= 0xFF:
-        return f"\\x{cp:02X}"
-    if cp <= 0xFFFF:
-        return f"\\u{cp:04X}"
-    return f"\\U{cp:08X}"
-
-
-def _ranges_text(chars: CharSet) -> str:
-    parts = []
+def _class(chars: CharSet, negated: bool) -> str:
+    """A character class (never a raw space, so generated items can be split on spaces); a range of two
+    is written as its two characters."""
+    ranges: list[tuple[int, int]] = []
     for lo, hi in chars.ranges:
-        if lo == hi:
-            parts.append(gbnf_char(lo, True))
-        elif hi == lo + 1:
-            parts.append(gbnf_char(lo, True) + gbnf_char(hi, True))
-        else:
-            parts.append(gbnf_char(lo, True) + "-" + gbnf_char(hi, True))
-    return "".join(parts)
+        ranges.extend(((lo, lo), (hi, hi)) if hi == lo + 1 else ((lo, hi),))
+    return format_class(tuple(ranges), negated, raw_space=False)
 
 
 @cache
@@ -63,11 +39,10 @@ def char_class(chars: CharSet) -> str:
     """The shortest GBNF for one character of ``chars``; surrogate code points never occur in UTF-8
     input, so they may be added or left out freely."""
     if chars.size() == 1:
-        return f'"{gbnf_char(chars.ranges[0][0], False)}"'
-    positive = chars - SURROGATES
-    candidates = [f"[{_ranges_text(positive)}]", f"[{_ranges_text(chars | SURROGATES)}]"]
+        return format_literal((chars.ranges[0][0],), raw_space=False)
+    candidates = [_class(chars - SURROGATES, False), _class(chars | SURROGATES, False)]
     negative = ~(chars | SURROGATES)
-    candidates.append(f"[^{_ranges_text(negative)}]" if negative else f"[\\x00-\\U{MAX_CP:08X}]")
+    candidates.append(_class(negative, True) if negative else _class(CharSet([(0, MAX_CP)]), False))
     return min(candidates, key=len)
 
 
@@ -75,7 +50,7 @@ def _seq(*parts: str) -> str:
     """Space-separated GBNF items, dropping empty ones and joining adjacent string literals."""
     tokens: list[str] = []
     for part in parts:
-        for item in part.split(" "):  # items never contain a raw space (see gbnf_char)
+        for item in part.split(" "):  # items never contain a raw space (see _class)
             if not item or item == '""':
                 continue
             if tokens and _is_literal(tokens[-1]) and _is_literal(item):
