@@ -14,6 +14,7 @@ from functools import cache
 from structgen.gbnf.formatter import format_class, format_literal
 
 from .charset import MAX_CP, SURROGATES, CharSet
+from .deadline import check_time
 from .dfa import Dfa
 from .language import Regular
 
@@ -154,6 +155,8 @@ def emit_json_string_content(lang: Regular, rule_prefix: str) -> tuple[str, dict
     em = _Emitter(d, rule_prefix)
     bodies: dict[int, list[str]] = {}
     for q in range(d.size):
+        if q & 31 == 0:
+            check_time()
         alternatives = [_seq(char_class(chars), em.state_ref(t)) for t, chars in _grouped(d.edges[q], _RAW).items()]
         escaped = [(lo, hi, t) for lo, hi, t in d.edges[q] if not (lo >= 0xD800 and hi <= 0xDFFF)]
         targets = {t for _, _, t in escaped}
