@@ -15,6 +15,8 @@ T = TypeVar("T")
 Whitespace = Literal["compact", "flexible", "pretty"]
 # Digits allowed in integer and fraction parts: without a bound a small model can write digits forever.
 MAX_DIGITS = 15
+# Output types come from the program, not from untrusted input: a slow machine must not refuse them.
+COMPILE_TIME_LIMIT = 10.0
 
 
 def _key(output: Any) -> Any:
@@ -37,7 +39,13 @@ def _compiled(output: Any, whitespace: Whitespace) -> CompiledSchema:
     with _cache_lock:
         hit = _cache.get(key)
     if hit is None:
-        hit = compile_schema(output, additional_properties=False, whitespace=whitespace, max_digits=MAX_DIGITS)
+        hit = compile_schema(
+            output,
+            additional_properties=False,
+            whitespace=whitespace,
+            max_digits=MAX_DIGITS,
+            time_limit=COMPILE_TIME_LIMIT,
+        )
         with _cache_lock:
             if len(_cache) > 512:
                 _cache.clear()

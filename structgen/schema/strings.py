@@ -15,7 +15,7 @@ from typing import Any
 from structgen.errors import InvalidSchemaError, UnsupportedSchemaError
 
 from .model import StringNode
-from .regular.deadline import check_time
+from .regular.deadline import check_time, untimed
 from .report import Report
 
 try:  # the regular-language layer is a sibling package
@@ -90,7 +90,8 @@ def format_language(name: str) -> Regular | None:
     """The language of ``format`` name, or None when the format is not regular or unknown."""
     assert _regular is not None
     try:
-        return _regular.Regular.format(name)
+        with untimed():  # built once per process
+            return _regular.Regular.format(name)
     except (UnsupportedSchemaError, KeyError, ValueError, ImportError):
         return None
 

@@ -148,6 +148,12 @@ CASES: dict[str, tuple[Any, list[Any], list[Any]]] = {
         [[], ["a", "b"], ["c", "a", "b"]],
         [["a", "a"], ["b", "c", "b"]],
     ),
+    "minProperties one key on an open object": ({"type": "object", "minProperties": 1}, [{"a": 1}], [{}]),
+    "minProperties one beyond the required": (
+        {"type": "object", "properties": {"id": {"type": "integer"}}, "required": ["id"], "minProperties": 2},
+        [{"id": 1, "x": 2}, {"id": 1, "x": 2, "y": 3}],
+        [{"id": 1}],
+    ),
     "uniqueItems with prefixItems and a closed tail": (
         {"prefixItems": [{"type": "boolean"}, {"type": "boolean"}], "items": False, "uniqueItems": True},
         [[], [False], [True, False], [False, True]],

@@ -211,7 +211,12 @@ CASES: dict[str, Keyword] = {
         case("a length bound", {"type": "object", "propertyNames": {"maxLength": 2}}, ['{"ab": 1}'], ['{"abc": 1}']),
     ),
     "minProperties": kw(
-        case("a small bound", {"type": "object", "minProperties": 1}, ['{"a": 1}'], ["{}"]),
+        case("one key", {"type": "object", "minProperties": 1}, ['{"a": 1}'], ["{}"]),
+        case("one key beyond the required ones", {"type": "object", "properties": {"id": {"type": "integer"}},
+                                                  "required": ["id"], "minProperties": 2},
+             ['{"id": 1, "x": 2}'], ['{"id": 1}']),
+        case("two keys of additional properties", {"type": "object", "minProperties": 2},
+             ['{"a": 1, "b": 2}'], ["{}", '{"a": 1}']),
     ),
     "maxProperties": kw(
         case("a small bound", {"type": "object", "maxProperties": 1}, ["{}", '{"a": 1}'], ['{"a": 1, "b": 2}']),

@@ -7,6 +7,8 @@ handler for "too large" or "unsupported" may swallow it; the compiler turns it i
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 
 DEADLINE: ContextVar[float | None] = ContextVar("structgen_schema_deadline", default=None)
@@ -22,3 +24,14 @@ def check_time() -> None:
     deadline = DEADLINE.get()
     if deadline is not None and time.monotonic() > deadline:
         raise TimeLimitExceeded()
+
+
+@contextmanager
+def untimed() -> Iterator[None]:
+    """Suspend the deadline: for work whose result is kept for the whole process (format languages),
+    a fixed cost that says nothing about the schema being compiled."""
+    token = DEADLINE.set(None)
+    try:
+        yield
+    finally:
+        DEADLINE.reset(token)
