@@ -55,7 +55,7 @@ class Definitions:
         if self.budget < 0:
             raise UnsupportedSchemaError("the schema is too complex to compile (work budget exhausted)", "")
         self._ticks += 1
-        if self._ticks % 64 == 0:
+        if self._ticks % 8 == 0:
             self.check_time()
 
     def check_time(self) -> None:

@@ -238,6 +238,7 @@ class Algebra:
             extras: list[KeyClass] = []
             for x in a.extras:
                 for y in b.extras:
+                    self.defs.check_time()
                     keys = intersect_strings(x.keys, y.keys)
                     if isinstance(keys, Never):
                         continue
