@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import settings
 
 from structgen.client import LlamaClient
 from structgen.server import LocalServer, LocalServerNotInstalledError, locate
+
+# Property tests draw the same examples on every run, so the suite passes or fails on the code alone;
+# `HYPOTHESIS_PROFILE=explore pytest ...` draws fresh ones (and more) to look for new failures.
+settings.register_profile("default", derandomize=True)
+settings.register_profile("explore", derandomize=False, max_examples=500)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 # SmolLM2 has no fill-in-the-middle tokens, so /infill would answer 501. To exercise the endpoint,
 # three unused special tokens (<issue_start>, <issue_comment>, <issue_closed>) stand in for them.

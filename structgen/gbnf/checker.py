@@ -27,7 +27,14 @@ from .analysis import (
 )
 from .diagnostics import Diagnostic, Severity, at
 from .formatter import format_expr
-from .lower import MAX_REPETITION_THRESHOLD, Lowered, left_recursive_symbols, lower, undefined_symbols
+from .lower import (
+    MAX_REPETITION_THRESHOLD,
+    RULE_REF,
+    Lowered,
+    left_recursive_symbols,
+    lower,
+    undefined_symbols,
+)
 from .parser import parse_grammar
 from .source import Source
 
@@ -125,9 +132,24 @@ class _Checker:
 
     def check_symbols(self, ctx: _Context) -> None:
         lowered = ctx.lowered
-        for sym in undefined_symbols(lowered):
+        undefined = undefined_symbols(lowered)
+        for sym in undefined:
             name = lowered.names[sym]
-            self.add(lowered.first_ref.get(sym), ERROR, "undefined-rule", f"undefined rule '{name}'")
+            if sym == lowered.root and sym >= lowered.defined_size and not _referenced(lowered, sym):
+                # llama.cpp finds the name, then starts from a rule past the end of its vector: a crash
+                self.add(None, ERROR, "undefined-root", "'root' is referenced but never defined")
+            else:
+                self.add(lowered.first_ref.get(sym), ERROR, "undefined-rule", f"undefined rule '{name}'")
+        for sym, rule in enumerate(lowered.rules):
+            if not rule and sym not in undefined:
+                name = lowered.names[sym]
+                self.add(
+                    lowered.first_ref.get(sym),
+                    WARNING,
+                    "dropped-reference",
+                    f"rule '{name}' is never defined; llama.cpp accepts it only because every use of it "
+                    "is repeated {0} times",
+                )
         if "root" not in lowered.symbol_ids:
             self.add(None, ERROR, "missing-root", "no 'root' rule: llama-server starts from 'root'")
 
@@ -498,3 +520,8 @@ def validate(grammar: ast.Grammar | str | bytes, filename: str | None = None) ->
         if diagnostic.is_error:
             raise diagnostic.to_error()
     return grammar
+
+
+def _referenced(lowered: Lowered, sym: int) -> bool:
+    """True when a rule of llama.cpp's vector still refers to ``sym`` (after ``{0}`` dropped some)."""
+    return any(kind == RULE_REF and value == sym for rule in lowered.rules for kind, value in rule)

@@ -32,6 +32,8 @@ class Lowered:
     token_texts: dict[int, str] = field(default_factory=dict)
     first_ref: dict[int, ast.Span] = field(default_factory=dict)
     problems: list[Diagnostic] = field(default_factory=list)
+    defined_size: int = 0
+    """How many rules llama.cpp's vector holds (the highest defined id + 1); ``rules`` is padded past it."""
 
     @property
     def root(self) -> int | None:
@@ -84,6 +86,7 @@ class _Lowerer:
             self.token_texts,
             self.first_ref,
             self.problems,
+            len(self.rules),
         )
         while len(lowered.rules) < len(self.symbol_ids):
             lowered.rules.append([])
@@ -214,8 +217,20 @@ def lower(grammar: ast.Grammar, source: Source | None = None) -> Lowered:
 
 
 def undefined_symbols(lowered: Lowered) -> list[int]:
-    """Symbols referenced but never defined, in id order."""
-    return [i for i, r in enumerate(lowered.rules) if not r]
+    """Symbols llama.cpp finds undefined, in id order: holes in its rule vector, references to rules it
+    lacks, and ``root`` when its id lies past the vector (llama.cpp then reads out of bounds).
+
+    A symbol whose every reference was repeated ``{0}`` times has no reference left and is not here.
+    """
+    size = lowered.defined_size
+    rules = lowered.rules
+    bad = {i for i in range(size) if not rules[i]}
+    for rule in rules[:size]:
+        bad.update(value for kind, value in rule if kind == RULE_REF and (value >= size or not rules[value]))
+    root = lowered.root
+    if root is not None and root >= size:
+        bad.add(root)
+    return sorted(bad)
 
 
 def left_recursive_symbols(lowered: Lowered) -> list[int]:

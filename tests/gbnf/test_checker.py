@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from structgen.errors import GrammarError
 from structgen.gbnf import ast
 from structgen.gbnf.checker import check, check_file, errors, validate
-from structgen.gbnf.diagnostics import Diagnostic
+from structgen.gbnf.diagnostics import Diagnostic, Severity
 from structgen.gbnf.lower import left_recursive_symbols, lower
 from structgen.gbnf.parser import MAX_NESTING, parse_grammar
 
@@ -61,6 +61,24 @@ def test_missing_root_is_an_error_but_a_referenced_undefined_root_is_undefined()
     assert codes('start ::= "a"') == ["missing-root"]
     assert "undefined-rule" in codes('start ::= root "a"')
     assert "missing-root" not in codes('start ::= root "a"')
+
+
+@pytest.mark.parametrize(
+    ("text", "errors", "warnings"),
+    [
+        # llama.cpp drops a reference repeated {0} times before it looks for undefined rules ...
+        ('root ::= y{0}\n', [], ["dropped-reference"]),
+        ('root ::= "a"\nx ::= y{0,0}\n', [], ["unused-rule", "dropped-reference"]),
+        # ... but the symbol keeps its id: a hole in its rule vector is still an undefined rule
+        ('root ::= y{0}\nx ::= "a"\n', ["undefined-rule"], ["unused-rule"]),
+        # and a root known only from a dropped reference would make llama.cpp read past its rules
+        ("oot ::= root{0}\n", ["undefined-root"], []),
+    ],
+)
+def test_references_repeated_zero_times(text: str, errors: list[str], warnings: list[str]) -> None:
+    found = check(text)
+    assert [d.code for d in found if d.severity is Severity.ERROR] == errors
+    assert [d.code for d in found if d.severity is Severity.WARNING] == warnings
 
 
 @pytest.mark.parametrize(
@@ -332,8 +350,9 @@ def oracle(tmp_path_factory: pytest.TempPathFactory) -> LlamaOracle:
     return LlamaOracle(tmp_path_factory.mktemp("checker-oracle"))
 
 
-# Diagnostics that mean llama.cpp would not return (it runs out of memory): never hand these to it.
-HANGS = {"repetition-bounds", "hidden-left-recursion"}
+# Diagnostics that mean llama.cpp would not return (it runs out of memory) or would crash (it reads
+# past its rules): never hand these to it.
+HANGS = {"repetition-bounds", "hidden-left-recursion", "undefined-root"}
 
 
 @pytest.mark.skipif(oracle_missing is not None, reason=str(oracle_missing))
