@@ -102,7 +102,7 @@ def compile(
         if check_schema:
             _check_schema(schema, the_draft, report)
         document = Document(schema, the_draft, resolver)
-        normalizer = Normalizer(document, report, formats=formats, deadline=deadline)
+        normalizer = Normalizer(document, report, formats=formats)
         try:
             root = normalizer.root()
             normalizer.defs.finish()

@@ -65,12 +65,11 @@ class Normalizer:
         report: Report,
         budget: int = 200_000,
         formats: bool = True,
-        deadline: float | None = None,
     ):
         self.doc = document
         self.report = report
         self.formats = formats
-        self.defs = Definitions(budget, deadline)
+        self.defs = Definitions(budget)
         self.algebra = Algebra(self.defs)
         self.algebra.on_loosened = lambda keyword, reason: report.loosened("", keyword, reason)
         self._ref_names: dict[object, str] = {}
