@@ -35,6 +35,8 @@ from .model import (
     union,
 )
 from .regular.deadline import untimed
+from .regular.excluded import excluded_content
+from .regular.excluded import rules as excluded_rules
 from .report import Report
 
 Whitespace = Literal["compact", "flexible", "pretty"]
@@ -397,7 +399,21 @@ class Emitter:
             return json_literal(values[0]) if len(values) == 1 else body
         if not (node.patterns or node.formats or node.negated or node.excluded):
             return self._string_length(node.min_length, node.max_length, hint, node.pointer)
+        if node == StringNode(excluded=node.excluded):
+            body = self._excluded(node.excluded)
+            if body is not None:
+                return body
         return self._string_language(node, hint)
+
+    def _excluded(self, keys: frozenset[str]) -> str | None:
+        """Strings other than ``keys``, from rules shared by every grammar (None on a name clash)."""
+        expr, names = excluded_content(keys)
+        bodies = excluded_rules(names)
+        if any(name in self._names and self.rules.get(name) != body for name, body in bodies.items()):
+            return None
+        self.primitive("char")
+        self._add_rules(bodies)
+        return seq('"\\""', expr, '"\\""')
 
     def _string_length(self, low: int, high: int | None, hint: str, pointer: str) -> str:
         char = self.primitive("char")

@@ -1,0 +1,145 @@
+"""GBNF for "any JSON string but these few" (an open object's extra keys), without automata.
+
+The strings are kept as a trie written as nested groups: at each node, one alternative per next
+character of an excluded string, and one for any other character followed by anything. Characters are
+spelled through rules named after their code points (``kc-61``: every JSON spelling of ``a``; ``kx-61``:
+any character but ``a``, then any characters), and the ``\\uXXXX`` spellings behind them through rules
+named after a digest of their bodies. Names depend only on content, so every text is built once per
+process and shared by all grammars and key sets. Escapes of a trie character and of "any other"
+character share their first few characters (a few characters of two parse stacks).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from hashlib import blake2b
+
+from .charset import MAX_CP, SURROGATES, CharSet
+from .to_gbnf import _RAW, _SHORT_ESCAPES, _escape_rule, _hex_node, _high_surrogates, _seq, char_class
+
+CHAR = "char"
+"""The rule for one JSON string character (any spelling); the caller defines it."""
+NEST = 24
+"""Trie depth after which a subtree becomes its own rule (keeps groups shallowly nested)."""
+_RULES: dict[str, str] = {}
+_Trie = dict[str, "_Trie"]
+_LATIN1 = CharSet([(0, 0xFF)])
+_BEYOND_LATIN1 = CharSet([(0x100, MAX_CP)])
+
+
+class _Shared:
+    """Rule store for the escape builders of :mod:`to_gbnf`, naming rules by a digest of their bodies."""
+
+    def __init__(self) -> None:
+        self.hex_memo: dict[object, str] = {}
+        self.escape_memo: dict[object, str] = {}
+
+    def shared_rule(self, body: str, kind: str) -> str:
+        return _named(f"k{kind}-" + blake2b(body.encode(), digest_size=5).hexdigest(), body)
+
+
+_SHARED = _Shared()
+
+
+def _named(name: str, body: str) -> str:
+    _RULES.setdefault(name, body)
+    return name
+
+
+@lru_cache(maxsize=None)
+def _one_char(chars: CharSet, name: str, tail: str) -> str:
+    """A rule ``name``: one character of ``chars`` in any JSON spelling, then ``tail``."""
+    alternatives = []
+    raw = chars & _RAW
+    if raw:
+        alternatives.append(char_class(raw))
+    if not _BEYOND_LATIN1 - chars:
+        alternatives.append(_seq('"\\\\"', _escape_beyond_latin1(chars)))
+    else:
+        escaped = [(lo, hi, "") for lo, hi in (chars - SURROGATES).ranges]
+        if escaped:
+            alternatives.append(_seq('"\\\\"', _escape_rule(_SHARED, escaped)))  # type: ignore[arg-type]
+    body = " | ".join(alternatives)
+    return _named(name, _seq(f"({body})" if tail else body, tail))
+
+
+def _escape_beyond_latin1(chars: CharSet) -> str:
+    """What may follow a backslash to spell a character of ``chars`` (which holds all above U+00FF):
+    the spellings above U+00FF come from one rule shared by all such sets."""
+    letters = CharSet((ord(letter), ord(letter)) for letter, cp in _SHORT_ESCAPES.items() if cp in chars)
+    alternatives = [char_class(letters)] if letters else []
+    alternatives.append(_seq('"u"', _beyond_latin1()))
+    low = [(lo, hi, "") for lo, hi in (chars & _LATIN1).ranges]
+    if low:
+        alternatives.append(_seq('"u00"', _hex_node(_SHARED, low, 0, 2)))  # type: ignore[arg-type]
+    return _SHARED.shared_rule(" | ".join(alternatives), "e")
+
+
+@lru_cache(maxsize=1)
+def _beyond_latin1() -> str:
+    """Four hex digits (or a surrogate pair) spelling a character above U+00FF."""
+    items = [(0x100, 0xD7FF, ""), (0xE000, 0xFFFF, "")]
+    items += _high_surrogates(_SHARED, [(0x10000, MAX_CP, "")])  # type: ignore[arg-type]
+    return _hex_node(_SHARED, sorted(items), 0, 4)  # type: ignore[arg-type]
+
+
+def _code(cp: int) -> str:
+    return f"{cp:x}"
+
+
+def _char(cp: int) -> str:
+    return _one_char(CharSet([(cp, cp)]), f"kc-{_code(cp)}", "")
+
+
+def _other(cps: tuple[int, ...]) -> str:
+    """Any character not in ``cps``, then any characters."""
+    if not cps:
+        return f"{CHAR}+"
+    label = "-".join(_code(cp) for cp in cps)
+    if len(label) > 24:
+        label = blake2b(label.encode(), digest_size=5).hexdigest()
+    return _one_char(~CharSet((cp, cp) for cp in cps), f"kx-{label}", f"{CHAR}*")
+
+
+@lru_cache(maxsize=4096)
+def excluded_content(keys: frozenset[str]) -> tuple[str, tuple[str, ...]]:
+    """(expression, rule names) for the text between the quotes of a JSON string whose value is not in
+    ``keys``; :func:`rules` gives the bodies (the expression also uses :data:`CHAR`)."""
+    trie: _Trie = {}
+    ends: set[int] = set()
+    for key in keys:
+        node = trie
+        for ch in key:
+            node = node.setdefault(ch, {})
+        ends.add(id(node))
+
+    def expression(node: _Trie, depth: int) -> str:
+        kids = sorted(node, key=ord)
+        alternatives = [_seq(_char(ord(ch)), expression(node[ch], depth + 1)) for ch in kids]
+        alternatives.append(_other(tuple(ord(ch) for ch in kids)))
+        body = " | ".join(alternatives)
+        text = (f"({body})" if len(alternatives) > 1 else body) if id(node) in ends else f"({body})?"
+        if depth % NEST == NEST - 1:
+            return _SHARED.shared_rule(text, "t")
+        return text
+
+    root = expression(trie, 0)
+    return root, tuple(sorted(_closure(root)))
+
+
+def _closure(text: str) -> set[str]:
+    found: set[str] = set()
+    todo = [text]
+    while todo:
+        for token in todo.pop().replace("(", " ").replace(")", " ").split():
+            name = token.rstrip("?*+")
+            if name in _RULES and name not in found:
+                found.add(name)
+                todo.append(_RULES[name])
+    return found
+
+
+def rules(names: tuple[str, ...]) -> dict[str, str]:
+    """The bodies of the rules named by :func:`excluded_content`."""
+    return {name: _RULES[name] for name in names}
+
