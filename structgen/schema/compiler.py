@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 import sys
 import time
@@ -17,7 +19,7 @@ from .emit import Emitter, Options, Whitespace
 from .model import AnyOf, ArrayNode, Contains, KeyClass, Node, ObjectNode, Ref
 from .normalize import Normalizer
 from .refs import Document, RemoteResolver, draft_of
-from .regular.deadline import DEADLINE, TimeLimitExceeded
+from .regular.deadline import DEADLINE, TimeLimitExceeded, check_time
 from .report import Report, ReportItem
 from .types import is_type_like, schema_for_type
 
@@ -177,19 +179,30 @@ def _check_schema(schema: Any, draft: int, report: Report) -> None:
     """InvalidSchemaError (with the pointer of the worst problem) when ``schema`` breaks its metaschema.
 
     Repeated values in ``enum``/``required``/``type`` change no meaning: they are reported, not refused.
+    jsonschema-rs (when installed) answers first; python-jsonschema finds and explains the problems of a
+    schema it refuses, and checks schemas too deep for it. Schemas found valid are not checked again.
     """
     from jsonschema.exceptions import best_match  # type: ignore[import-untyped]
     from jsonschema.validators import validator_for
 
     try:
         cls = validator_for(schema, default=_default_validator(draft))
-        errors = list(cls(cls.META_SCHEMA).iter_errors(schema))
+        key = _checked_key(schema, cls)
+        if key is not None and key in _CHECKED:
+            return
+        fast = _fast_validator(cls)
+        if fast is not None and not _deeper_than(schema, MAX_FAST_DEPTH) and fast.is_valid(schema):
+            _remember(key)
+            return
+        errors = list(_timed_validator(cls).iter_errors(schema))
     except SchemaError:
         raise
-    except RecursionError:
+    except (RecursionError, TimeLimitExceeded):
         raise
     except Exception as problem:  # noqa: BLE001 - non-JSON values inside the schema, and similar
         raise InvalidSchemaError(f"not a valid schema: {problem}", "") from None
+    if not errors:
+        _remember(key)
     serious = []
     for error in errors:
         if error.validator == "uniqueItems":
@@ -206,6 +219,86 @@ def _check_schema(schema: Any, draft: int, report: Report) -> None:
     raise InvalidSchemaError(
         f"invalid schema: {worst.message}", _pointer(worst.absolute_path), str(worst.validator)
     )
+
+
+MAX_FAST_DEPTH = 2000
+"""Deeper schemas (in JSON levels) skip jsonschema-rs, which recurses on the C stack."""
+MAX_CHECKED = 4096
+_CHECKED: dict[bytes, None] = {}
+
+
+def _checked_key(schema: Any, cls: Any) -> bytes | None:
+    """A digest of ``schema`` and its metaschema; None for values JSON cannot hold."""
+    try:
+        text = json.dumps(schema, allow_nan=False)
+    except (TypeError, ValueError, RecursionError):
+        return None
+    return hashlib.blake2b(f"{cls.__name__} {text}".encode(), digest_size=16).digest()
+
+
+def _remember(key: bytes | None) -> None:
+    if key is None:
+        return
+    if len(_CHECKED) >= MAX_CHECKED:
+        del _CHECKED[next(iter(_CHECKED))]
+    _CHECKED[key] = None
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    level = [value] if isinstance(value, (dict, list)) else []
+    for _ in range(limit):
+        deeper: list[Any] = []
+        for item in level:
+            children = item.values() if isinstance(item, dict) else item
+            deeper.extend(child for child in children if isinstance(child, (dict, list)))
+        if not deeper:
+            return False
+        level = deeper
+    return True
+
+
+@functools.cache
+def _fast_validator(cls: Any) -> Any:
+    """A jsonschema-rs validator for the metaschema of ``cls`` (None when it is not installed)."""
+    try:
+        import jsonschema_rs  # type: ignore[import-not-found]
+    except ImportError:
+        return None
+    rust = getattr(jsonschema_rs, cls.__name__, None)
+    return None if rust is None else rust(cls.META_SCHEMA)
+
+
+@functools.cache
+def _timed_validator(cls: Any) -> Any:
+    """A python-jsonschema validator for the metaschema of ``cls`` that keeps the compile's deadline.
+
+    Its keywords check the time. The metaschemas lose their ``$schema``, so that every subschema is
+    checked by this class (``$schema`` would choose the stock one).
+    """
+    import jsonschema_specifications  # type: ignore[import-untyped]
+    from jsonschema.validators import extend
+    from referencing import Registry, Resource
+    from referencing.jsonschema import specification_with
+
+    def timed(keyword: Any) -> Any:
+        def check(validator: Any, value: Any, instance: Any, schema: Any) -> Any:
+            check_time()
+            return keyword(validator, value, instance, schema)
+
+        return check
+
+    def bare(schema: Any) -> Any:
+        return {key: value for key, value in schema.items() if key != "$schema"}
+
+    specification = specification_with(cls.META_SCHEMA["$schema"])
+    registry: Any = Registry().with_resources(
+        (uri, Resource(bare(jsonschema_specifications.REGISTRY[uri].contents), specification))
+        for uri in jsonschema_specifications.REGISTRY
+        if jsonschema_specifications.REGISTRY[uri].contents.get("$schema") == cls.META_SCHEMA["$schema"]
+    )
+    timed_cls = extend(cls, {name: timed(keyword) for name, keyword in cls.VALIDATORS.items()})
+    root = Resource(bare(cls.META_SCHEMA), specification)
+    return timed_cls(root.contents, _resolver=registry.resolver_with_root(root))
 
 
 def _pointer(path: Any) -> str:
