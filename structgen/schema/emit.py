@@ -400,17 +400,25 @@ class Emitter:
         if not (node.patterns or node.formats or node.negated or node.excluded):
             return self._string_length(node.min_length, node.max_length, hint, node.pointer)
         if node == StringNode(excluded=node.excluded):
-            body = self._excluded(node.excluded)
+            body = self._excluded(node.excluded, node.pointer)
             if body is not None:
                 return body
         return self._string_language(node, hint)
 
-    def _excluded(self, keys: frozenset[str]) -> str | None:
+    def _excluded(self, keys: frozenset[str], pointer: str) -> str | None:
         """Strings other than ``keys``, from rules shared by every grammar (None on a name clash)."""
-        expr, names = excluded_content(keys)
+        expr, names, restricted = excluded_content(keys)
         bodies = excluded_rules(names)
         if any(name in self._names and self.rules.get(name) != body for name, body in bodies.items()):
             return None
+        if restricted:
+            extra = pointer.endswith("/additionalProperties")
+            self.report.restricted(
+                pointer,
+                "additionalProperties" if extra else "not",
+                f"until {'a key differs from every declared key' if extra else 'the string differs from every excluded one'},"
+                " its printable ASCII characters must be written unescaped (as JSON encoders write them)",
+            )
         self.primitive("char")
         self._add_rules(bodies)
         return seq('"\\""', expr, '"\\""')
@@ -834,6 +842,8 @@ class Emitter:
                 if isinstance(narrowed, Never):
                     continue
                 keys = narrowed
+            if not keys.pointer:
+                keys = replace(keys, pointer=f"{node.pointer}/additionalProperties")
             key_expr = self.expr(keys, f"{hint}-key" if len(node.extras) == 1 else f"{hint}-key-{index}")
             if key_expr is None:
                 continue

@@ -138,7 +138,7 @@ class Algebra:
         if isinstance(b, Ref) and not isinstance(a, Ref):
             a, b = b, a
         assert isinstance(a, Ref)
-        key = ("and", a, b) if repr(a) <= repr(b) else ("and", b, a)
+        key = ("and", b, a) if isinstance(b, Ref) and repr(b) < repr(a) else ("and", a, b)
         hint = a.name + ("-and-" + b.name if isinstance(b, Ref) else "-and")
         content_a = self.deref(a)
         content_b = self.deref(b) if isinstance(b, Ref) else b

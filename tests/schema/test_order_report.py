@@ -23,7 +23,7 @@ def _order_items(schema: Any, **options: Any) -> list[tuple[str, str]]:
 def test_two_properties_in_schema_order_are_reported_as_restricted() -> None:
     assert accepts(PAIR, {"a": 1, "b": 2}) and not accepts(PAIR, {"b": 2, "a": 1})
     assert _order_items(PAIR) == [("", "restricted")]
-    assert "any_order=True" in compiled(PAIR).report[0].reason
+    assert any("any_order=True" in item.reason for item in compiled(PAIR).report if item.keyword == "properties")
     assert compiled(PAIR).exact
 
 

@@ -15,6 +15,8 @@ from functools import lru_cache
 from hashlib import blake2b
 
 from .charset import MAX_CP, SURROGATES, CharSet
+from structgen.gbnf.formatter import format_literal
+
 from .to_gbnf import _RAW, _SHORT_ESCAPES, _escape_rule, _hex_node, _high_surrogates, _seq, char_class
 
 CHAR = "char"
@@ -24,6 +26,8 @@ NEST = 24
 _RULES: dict[str, str] = {}
 _Trie = dict[str, "_Trie"]
 _LATIN1 = CharSet([(0, 0xFF)])
+PLAIN = CharSet([(0x20, 0x7E)]) - CharSet.of('"\\')
+"""Printable ASCII but the quote and the backslash: characters JSON encoders never escape (``/`` aside)."""
 _BEYOND_LATIN1 = CharSet([(0x100, MAX_CP)])
 
 
@@ -47,12 +51,15 @@ def _named(name: str, body: str) -> str:
 
 
 @lru_cache(maxsize=None)
-def _one_char(chars: CharSet, name: str, tail: str) -> str:
-    """A rule ``name``: one character of ``chars`` in any JSON spelling, then ``tail``."""
+def _one_char(chars: CharSet, name: str, tail: str, escapable: CharSet | None = None) -> str:
+    """A rule ``name``: one character of ``chars`` in any JSON spelling (escapes only for those also in
+    ``escapable``, when given), then ``tail``."""
     alternatives = []
     raw = chars & _RAW
     if raw:
         alternatives.append(char_class(raw))
+    if escapable is not None:
+        chars = chars & escapable
     if not _BEYOND_LATIN1 - chars:
         alternatives.append(_seq('"\\\\"', _escape_beyond_latin1(chars)))
     else:
@@ -91,20 +98,40 @@ def _char(cp: int) -> str:
     return _one_char(CharSet([(cp, cp)]), f"kc-{_code(cp)}", "")
 
 
+def _label(cps: tuple[int, ...]) -> str:
+    label = "-".join(_code(cp) for cp in cps)
+    return blake2b(label.encode(), digest_size=5).hexdigest() if len(label) > 24 else label
+
+
 def _other(cps: tuple[int, ...]) -> str:
     """Any character not in ``cps``, then any characters."""
     if not cps:
         return f"{CHAR}+"
-    label = "-".join(_code(cp) for cp in cps)
-    if len(label) > 24:
-        label = blake2b(label.encode(), digest_size=5).hexdigest()
-    return _one_char(~CharSet((cp, cp) for cp in cps), f"kx-{label}", f"{CHAR}*")
+    return _one_char(~CharSet((cp, cp) for cp in cps), f"kx-{_label(cps)}", f"{CHAR}*")
+
+
+def _plain_char(cp: int) -> str:
+    return format_literal((cp,), raw_space=False)
+
+
+def _plain_other(cps: tuple[int, ...]) -> str:
+    """Like :func:`_other` where escapes may only spell characters outside :data:`PLAIN`."""
+    if not cps:
+        return f"{CHAR}+"
+    return _one_char(~CharSet((cp, cp) for cp in cps), f"kr-{_label(cps)}", f"{CHAR}*", ~PLAIN)
 
 
 @lru_cache(maxsize=4096)
-def excluded_content(keys: frozenset[str]) -> tuple[str, tuple[str, ...]]:
-    """(expression, rule names) for the text between the quotes of a JSON string whose value is not in
-    ``keys``; :func:`rules` gives the bodies (the expression also uses :data:`CHAR`)."""
+def excluded_content(keys: frozenset[str]) -> tuple[str, tuple[str, ...], bool]:
+    """(expression, rule names, restricted) for the text between the quotes of a JSON string whose value
+    is not in ``keys``; :func:`rules` gives the bodies (the expression also uses :data:`CHAR`).
+
+    When every character of ``keys`` is in :data:`PLAIN`, a string is written with these characters
+    raw until it leaves every key's prefix (``restricted``: ``\\u0061`` there is refused), as JSON
+    encoders write them; the rules are then much smaller. Otherwise every spelling is accepted.
+    """
+    restricted = all(ord(ch) in PLAIN for key in keys for ch in key)
+    char, other = (_plain_char, _plain_other) if restricted else (_char, _other)
     trie: _Trie = {}
     ends: set[int] = set()
     for key in keys:
@@ -115,8 +142,8 @@ def excluded_content(keys: frozenset[str]) -> tuple[str, tuple[str, ...]]:
 
     def expression(node: _Trie, depth: int) -> str:
         kids = sorted(node, key=ord)
-        alternatives = [_seq(_char(ord(ch)), expression(node[ch], depth + 1)) for ch in kids]
-        alternatives.append(_other(tuple(ord(ch) for ch in kids)))
+        alternatives = [_seq(char(ord(ch)), expression(node[ch], depth + 1)) for ch in kids]
+        alternatives.append(other(tuple(ord(ch) for ch in kids)))
         body = " | ".join(alternatives)
         text = (f"({body})" if len(alternatives) > 1 else body) if id(node) in ends else f"({body})?"
         if depth % NEST == NEST - 1:
@@ -124,7 +151,7 @@ def excluded_content(keys: frozenset[str]) -> tuple[str, tuple[str, ...]]:
         return text
 
     root = expression(trie, 0)
-    return root, tuple(sorted(_closure(root)))
+    return root, tuple(sorted(_closure(root))), restricted
 
 
 def _closure(text: str) -> set[str]:
