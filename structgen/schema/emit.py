@@ -399,15 +399,19 @@ class Emitter:
             return json_literal(values[0]) if len(values) == 1 else body
         if not (node.patterns or node.formats or node.negated or node.excluded):
             return self._string_length(node.min_length, node.max_length, hint, node.pointer)
-        if node == StringNode(excluded=node.excluded):
-            body = self._excluded(node.excluded, node.pointer)
+        low, high = node.min_length, node.max_length
+        if node == StringNode(low, high, excluded=node.excluded) and (high or 0) <= MAX_BOUNDED_LENGTH:
+            body = self._excluded(node.excluded, low, high, node.pointer)
             if body is not None:
-                return body
+                return body or None
         return self._string_language(node, hint)
 
-    def _excluded(self, keys: frozenset[str], pointer: str) -> str | None:
-        """Strings other than ``keys``, from rules shared by every grammar (None on a name clash)."""
-        expr, names, restricted = excluded_content(keys)
+    def _excluded(self, keys: frozenset[str], low: int, high: int | None, pointer: str) -> str | None:
+        """Strings other than ``keys`` of ``low`` to ``high`` characters, from rules shared by every
+        grammar ("" when there are none; None on a name clash)."""
+        expr, names, restricted = excluded_content(keys, low, high)
+        if expr is None:
+            return ""
         bodies = excluded_rules(names)
         if any(name in self._names and self.rules.get(name) != body for name, body in bodies.items()):
             return None

@@ -121,17 +121,29 @@ def _plain_other(cps: tuple[int, ...]) -> str:
     return _one_char(~CharSet((cp, cp) for cp in cps), f"kr-{_label(cps)}", f"{CHAR}*", ~PLAIN)
 
 
+def _tail(low: int, high: int | None) -> str:
+    """Between ``low`` and ``high`` (None: any number of) characters."""
+    if high is None:
+        return f"{CHAR}*" if low == 0 else _named(f"kl-{low}", f"{CHAR}{{{low},}}")
+    if high == 0:
+        return ""
+    return _named(f"kl-{low}-{high}", f"{CHAR}{{{low},{high}}}")
+
+
 @lru_cache(maxsize=4096)
-def excluded_content(keys: frozenset[str]) -> tuple[str, tuple[str, ...], bool]:
+def excluded_content(
+    keys: frozenset[str], min_length: int = 0, max_length: int | None = None
+) -> tuple[str | None, tuple[str, ...], bool]:
     """(expression, rule names, restricted) for the text between the quotes of a JSON string whose value
-    is not in ``keys``; :func:`rules` gives the bodies (the expression also uses :data:`CHAR`).
+    is not in ``keys`` and has ``min_length`` to ``max_length`` characters; :func:`rules` gives the
+    bodies (the expression also uses :data:`CHAR`). The expression is None when no string qualifies.
 
     When every character of ``keys`` is in :data:`PLAIN`, a string is written with these characters
     raw until it leaves every key's prefix (``restricted``: ``\\u0061`` there is refused), as JSON
     encoders write them; the rules are then much smaller. Otherwise every spelling is accepted.
     """
     restricted = all(ord(ch) in PLAIN for key in keys for ch in key)
-    char, other = (_plain_char, _plain_other) if restricted else (_char, _other)
+    char = _plain_char if restricted else _char
     trie: _Trie = {}
     ends: set[int] = set()
     for key in keys:
@@ -140,18 +152,45 @@ def excluded_content(keys: frozenset[str]) -> tuple[str, tuple[str, ...], bool]:
             node = node.setdefault(ch, {})
         ends.add(id(node))
 
-    def expression(node: _Trie, depth: int) -> str:
-        kids = sorted(node, key=ord)
-        alternatives = [_seq(char(ord(ch)), expression(node[ch], depth + 1)) for ch in kids]
-        alternatives.append(other(tuple(ord(ch) for ch in kids)))
+    def fits(length: int) -> bool:
+        return max_length is None or length <= max_length
+
+    def other(cps: tuple[int, ...], depth: int) -> str | None:
+        """A character not in ``cps`` at position ``depth``, then what may follow it."""
+        if not fits(depth + 1):
+            return None
+        low = max(min_length - depth - 1, 0)
+        if max_length is None and low == 0:
+            return _plain_other(cps) if restricted else _other(cps)
+        if not cps:
+            first = CHAR
+        elif restricted:
+            first = _one_char(~CharSet((cp, cp) for cp in cps), f"kq-{_label(cps)}", "", ~PLAIN)
+        else:
+            first = _one_char(~CharSet((cp, cp) for cp in cps), f"kn-{_label(cps)}", "")
+        return _seq(first, _tail(low, None if max_length is None else max_length - depth - 1))
+
+    def expression(node: _Trie, depth: int) -> str | None:
+        kids = sorted(node, key=ord) if fits(depth + 1) else []
+        alternatives = []
+        for ch in kids:
+            rest = expression(node[ch], depth + 1)
+            if rest is not None:
+                alternatives.append(_seq(char(ord(ch)), rest))
+        last = other(tuple(ord(ch) for ch in kids), depth)
+        if last is not None:
+            alternatives.append(last)
+        final = id(node) not in ends and min_length <= depth and fits(depth)
+        if not alternatives:
+            return '""' if final else None
         body = " | ".join(alternatives)
-        text = (f"({body})" if len(alternatives) > 1 else body) if id(node) in ends else f"({body})?"
+        text = f"({body})?" if final else f"({body})" if len(alternatives) > 1 else body
         if depth % NEST == NEST - 1:
             return _SHARED.shared_rule(text, "t")
         return text
 
     root = expression(trie, 0)
-    return root, tuple(sorted(_closure(root))), restricted
+    return root, tuple(sorted(_closure(root or ""))), restricted
 
 
 def _closure(text: str) -> set[str]:
