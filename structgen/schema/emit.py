@@ -377,7 +377,15 @@ class Emitter:
             kind_of(alt) if not isinstance(alt, (Ref, AnyOf, AnyValue, Never)) else ""
             for alt in node.alternatives
         ]
+        values = {id(alt): value for alt in node.alternatives if (value := _integer_point(alt)) is not None}
+        points = [alt for alt in node.alternatives if id(alt) in values]
+        compact = self._integers(points, set(values.values()), hint) if len(values) >= MIN_COMPACT_INTEGERS else None
+        compacted = values
         for index, alt in enumerate(node.alternatives):
+            if compact is not None and id(alt) in compacted:
+                if alt is points[0]:
+                    parts.append(compact)
+                continue
             kind = kinds[index]
             suffix = kind if kind and kinds.count(kind) == 1 else str(index)
             expr = self.expr(alt, f"{hint}-{suffix}")
@@ -386,6 +394,41 @@ class Emitter:
         if not parts:
             return None
         return " | ".join(parts)
+
+    def _integers(self, points: list[Node], distinct: set[int], hint: str) -> str | None:
+        """One rule for many integer values (a large ``enum``): runs of consecutive values as ranges, the
+        rest as a literal set, each in plain decimal (a zero fraction allowed, exponents not)."""
+        if self.options.max_digits is not None:
+            return None
+        from .regular import Regular, RegularTooLarge, emit_dfa_gbnf, integer_range_gbnf
+
+        values = sorted(distinct)
+        runs: list[list[int]] = []
+        for value in values:
+            if runs and runs[-1][1] + 1 == value:
+                runs[-1][1] = value
+            else:
+                runs.append([value, value])
+        singles = [str(v) for lo, hi in runs if hi - lo < 2 for v in range(lo, hi + 1)]
+        singles += ["-0"] if 0 in values else []
+        alternatives = []
+        try:
+            for lo, hi in runs:
+                if hi - lo >= 2:
+                    expr, rules = integer_range_gbnf(lo, hi, self._fresh(f"{hint}-range"))
+                    self._add_rules(rules)
+                    alternatives.append(expr)
+            if singles:
+                expr, rules = emit_dfa_gbnf(Regular.literals(sorted(singles)), self._fresh(f"{hint}-int"))
+                self._add_rules(rules)
+                alternatives.append(expr)
+        except RegularTooLarge:
+            return None
+        pointer = next((p.pointer for p in points if isinstance(p, NumberNode) and p.pointer), "")
+        self.report.restricted(
+            pointer, pointer.rsplit("/", 1)[-1] or "enum", "integers of a large enum are accepted without exponent"
+        )
+        return self.define(f"{hint}-integers", seq(group(" | ".join(alternatives)), '("." "0"+)?'))
 
     # ------------------------------------------------------------------ strings
     def _string(self, node: StringNode, hint: str) -> str | None:
@@ -996,16 +1039,7 @@ class Emitter:
         that derive nothing are dropped, states with one alternative are inlined, the rest become
         rules named after ``hint``.
         """
-        productive: set[Any] = set()
-        changed = True
-        while changed:
-            changed = False
-            for state, alts in local.items():
-                if state not in productive and any(
-                    all(not _is_state(x) or x in productive for x in alt) for alt in alts
-                ):
-                    productive.add(state)
-                    changed = True
+        productive = _productive_states(local)
         pruned = {
             state: [alt for alt in alts if all(not _is_state(x) or x in productive for x in alt)]
             for state, alts in local.items()
@@ -1049,6 +1083,57 @@ class Emitter:
                 body = "| " + body if body else '""'
             self.rules[names[state]] = body
         return result
+
+
+def _productive_states(local: dict[Any, list[list[Any]]]) -> set[Any]:
+    """The states of a state grammar that derive some text (a worklist: linear in its size)."""
+    missing: list[int] = []  # per alternative: how many of its states are not known productive yet
+    owner: list[Any] = []
+    users: dict[Any, list[int]] = {}
+    todo: list[Any] = []
+    productive: set[Any] = set()
+    for state, alts in local.items():
+        for alt in alts:
+            index = len(missing)
+            needed = [x for x in alt if _is_state(x)]
+            missing.append(len(needed))
+            owner.append(state)
+            for x in needed:
+                users.setdefault(x, []).append(index)
+            if not needed and state not in productive:
+                productive.add(state)
+                todo.append(state)
+    while todo:
+        for index in users.get(todo.pop(), ()):
+            missing[index] -= 1
+            if missing[index] == 0 and owner[index] not in productive:
+                productive.add(owner[index])
+                todo.append(owner[index])
+    return productive
+
+
+MIN_COMPACT_INTEGERS = 16
+"""Unions of at least this many integer values are written as one rule (see ``Emitter._integers``)."""
+MAX_COMPACT_INTEGER = 10**15
+"""Larger magnitudes keep their exponent spellings (encoders write large floats with one)."""
+
+
+def _integer_point(node: Node) -> int | None:
+    """The value of a node that holds exactly one integer (of moderate size), else None."""
+    if type(node) is not NumberNode or node.minimum is None or node.maximum is None:
+        return None
+    low, high = node.minimum, node.maximum
+    if (
+        low.denominator == 1
+        and high.denominator == 1
+        and low.numerator == high.numerator
+        and -MAX_COMPACT_INTEGER < low.numerator < MAX_COMPACT_INTEGER
+        and not (node.exclusive_minimum or node.exclusive_maximum or node.non_integer)
+        and node.multiple_of is None
+        and not node.not_multiple_of
+    ):
+        return low.numerator
+    return None
 
 
 def _is_state(x: object) -> bool:

@@ -28,6 +28,7 @@ _Trie = dict[str, "_Trie"]
 _LATIN1 = CharSet([(0, 0xFF)])
 PLAIN = CharSet([(0x20, 0x7E)]) - CharSet.of('"\\')
 """Printable ASCII but the quote and the backslash: characters JSON encoders never escape (``/`` aside)."""
+_PLAIN_CHARS = frozenset(chr(cp) for lo, hi in PLAIN.ranges for cp in range(lo, hi + 1))
 _BEYOND_LATIN1 = CharSet([(0x100, MAX_CP)])
 
 
@@ -94,6 +95,7 @@ def _code(cp: int) -> str:
     return f"{cp:x}"
 
 
+@lru_cache(maxsize=None)
 def _char(cp: int) -> str:
     return _one_char(CharSet([(cp, cp)]), f"kc-{_code(cp)}", "")
 
@@ -103,6 +105,7 @@ def _label(cps: tuple[int, ...]) -> str:
     return blake2b(label.encode(), digest_size=5).hexdigest() if len(label) > 24 else label
 
 
+@lru_cache(maxsize=None)
 def _other(cps: tuple[int, ...]) -> str:
     """Any character not in ``cps``, then any characters."""
     if not cps:
@@ -110,10 +113,12 @@ def _other(cps: tuple[int, ...]) -> str:
     return _one_char(~CharSet((cp, cp) for cp in cps), f"kx-{_label(cps)}", f"{CHAR}*")
 
 
+@lru_cache(maxsize=None)
 def _plain_char(cp: int) -> str:
     return format_literal((cp,), raw_space=False)
 
 
+@lru_cache(maxsize=None)
 def _plain_other(cps: tuple[int, ...]) -> str:
     """Like :func:`_other` where escapes may only spell characters outside :data:`PLAIN`."""
     if not cps:
@@ -142,7 +147,7 @@ def excluded_content(
     raw until it leaves every key's prefix (``restricted``: ``\\u0061`` there is refused), as JSON
     encoders write them; the rules are then much smaller. Otherwise every spelling is accepted.
     """
-    restricted = all(ord(ch) in PLAIN for key in keys for ch in key)
+    restricted = all(_PLAIN_CHARS.issuperset(key) for key in keys)
     char = _plain_char if restricted else _char
     trie: _Trie = {}
     ends: set[int] = set()
@@ -176,7 +181,7 @@ def excluded_content(
         for ch in kids:
             rest = expression(node[ch], depth + 1)
             if rest is not None:
-                alternatives.append(_seq(char(ord(ch)), rest))
+                alternatives.append(char(ord(ch)) if rest == '""' else f"{char(ord(ch))} {rest}")
         last = other(tuple(ord(ch) for ch in kids), depth)
         if last is not None:
             alternatives.append(last)
@@ -190,19 +195,26 @@ def excluded_content(
         return text
 
     root = expression(trie, 0)
-    return root, tuple(sorted(_closure(root or ""))), restricted
+    used: set[str] = set()
+    for name in _names_in(root or ""):
+        used |= _closure(name)
+    return root, tuple(sorted(used)), restricted
 
 
-def _closure(text: str) -> set[str]:
-    found: set[str] = set()
-    todo = [text]
-    while todo:
-        for token in todo.pop().replace("(", " ").replace(")", " ").split():
-            name = token.rstrip("?*+")
-            if name in _RULES and name not in found:
-                found.add(name)
-                todo.append(_RULES[name])
-    return found
+def _names_in(text: str) -> set[str]:
+    """The shared rules that ``text`` names."""
+    tokens = text.replace("(", " ").replace(")", " ").split()
+    return {name for name in {token.rstrip("?*+") for token in tokens} if name in _RULES}
+
+
+@lru_cache(maxsize=None)
+def _closure(name: str) -> frozenset[str]:
+    """``name`` and the shared rules it needs."""
+    found = {name}
+    for used in _names_in(_RULES[name]):
+        if used not in found:
+            found |= _closure(used)
+    return frozenset(found)
 
 
 def rules(names: tuple[str, ...]) -> dict[str, str]:
