@@ -533,7 +533,9 @@ class Emitter:
                 return None
             built = _FORMAT_RULES[name] = (content, rules)
         content, rules = built
-        if prefix in self.rules or any(rule in self._names for rule in rules):
+        if prefix in self.rules or any(
+            name in self._names and self.rules.get(name) != body for name, body in rules.items()
+        ):
             return None  # a name clash with this grammar's rules: build it under fresh names
         self._add_rules(rules)
         self._names.add(prefix)

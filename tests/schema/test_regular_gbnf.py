@@ -35,6 +35,7 @@ PATTERNS = [
 FORMATS = ["date", "email", "uuid", "ipv6"]
 _SHORT = {'"': '\\"', "\\": "\\\\", "/": "\\/", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
 _NAME = re.compile(r"^[a-zA-Z0-9-]+$")
+_SHARED = re.compile(r"^k[a-z]-[0-9a-f]{10}$")
 
 
 def _language(key: str) -> Regular:
@@ -48,7 +49,7 @@ def _language(key: str) -> Regular:
 @cache
 def _matcher(key: str) -> Matcher:
     expr, rules = emit_json_string_content(_language(key), "str")
-    assert all(_NAME.match(name) and name.startswith("str") for name in rules)
+    assert all(_NAME.match(name) and (name.startswith("str") or _SHARED.match(name)) for name in rules)
     text = f'root ::= "\\"" {expr} "\\""\n' + "".join(f"{name} ::= {body}\n" for name, body in rules.items())
     return Matcher(text)
 

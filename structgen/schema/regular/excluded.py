@@ -14,41 +14,34 @@ from __future__ import annotations
 from functools import lru_cache
 from hashlib import blake2b
 
-from .charset import MAX_CP, SURROGATES, CharSet
 from structgen.gbnf.formatter import format_literal
 
-from .to_gbnf import _RAW, _SHORT_ESCAPES, _escape_rule, _hex_node, _high_surrogates, _seq, char_class
+from .charset import MAX_CP, SURROGATES, CharSet
+from .to_gbnf import (
+    _RAW,
+    _SHORT_ESCAPES,
+    SHARED as _SHARED,
+    _escape_rule,
+    _hex_node,
+    _high_surrogates,
+    _seq,
+    char_class,
+    named as _named,
+    names_in as _names_in,
+    shared_closure as _closure,
+    shared_rules as rules,
+)
 
 CHAR = "char"
 """The rule for one JSON string character (any spelling); the caller defines it."""
 NEST = 24
 """Trie depth after which a subtree becomes its own rule (keeps groups shallowly nested)."""
-_RULES: dict[str, str] = {}
 _Trie = dict[str, "_Trie"]
 _LATIN1 = CharSet([(0, 0xFF)])
 PLAIN = CharSet([(0x20, 0x7E)]) - CharSet.of('"\\')
 """Printable ASCII but the quote and the backslash: characters JSON encoders never escape (``/`` aside)."""
 _PLAIN_CHARS = frozenset(chr(cp) for lo, hi in PLAIN.ranges for cp in range(lo, hi + 1))
 _BEYOND_LATIN1 = CharSet([(0x100, MAX_CP)])
-
-
-class _Shared:
-    """Rule store for the escape builders of :mod:`to_gbnf`, naming rules by a digest of their bodies."""
-
-    def __init__(self) -> None:
-        self.hex_memo: dict[object, str] = {}
-        self.escape_memo: dict[object, str] = {}
-
-    def shared_rule(self, body: str, kind: str) -> str:
-        return _named(f"k{kind}-" + blake2b(body.encode(), digest_size=5).hexdigest(), body)
-
-
-_SHARED = _Shared()
-
-
-def _named(name: str, body: str) -> str:
-    _RULES.setdefault(name, body)
-    return name
 
 
 @lru_cache(maxsize=None)
@@ -66,7 +59,7 @@ def _one_char(chars: CharSet, name: str, tail: str, escapable: CharSet | None = 
     else:
         escaped = [(lo, hi, "") for lo, hi in (chars - SURROGATES).ranges]
         if escaped:
-            alternatives.append(_seq('"\\\\"', _escape_rule(_SHARED, escaped)))  # type: ignore[arg-type]
+            alternatives.append(_seq('"\\\\"', _escape_rule(_SHARED, escaped)))
     body = " | ".join(alternatives)
     return _named(name, _seq(f"({body})" if tail else body, tail))
 
@@ -79,7 +72,7 @@ def _escape_beyond_latin1(chars: CharSet) -> str:
     alternatives.append(_seq('"u"', _beyond_latin1()))
     low = [(lo, hi, "") for lo, hi in (chars & _LATIN1).ranges]
     if low:
-        alternatives.append(_seq('"u00"', _hex_node(_SHARED, low, 0, 2)))  # type: ignore[arg-type]
+        alternatives.append(_seq('"u00"', _hex_node(_SHARED, low, 0, 2)))
     return _SHARED.shared_rule(" | ".join(alternatives), "e")
 
 
@@ -87,8 +80,8 @@ def _escape_beyond_latin1(chars: CharSet) -> str:
 def _beyond_latin1() -> str:
     """Four hex digits (or a surrogate pair) spelling a character above U+00FF."""
     items = [(0x100, 0xD7FF, ""), (0xE000, 0xFFFF, "")]
-    items += _high_surrogates(_SHARED, [(0x10000, MAX_CP, "")])  # type: ignore[arg-type]
-    return _hex_node(_SHARED, sorted(items), 0, 4)  # type: ignore[arg-type]
+    items += _high_surrogates(_SHARED, [(0x10000, MAX_CP, "")])
+    return _hex_node(_SHARED, sorted(items), 0, 4)
 
 
 def _code(cp: int) -> str:
@@ -199,25 +192,3 @@ def excluded_content(
     for name in _names_in(root or ""):
         used |= _closure(name)
     return root, tuple(sorted(used)), restricted
-
-
-def _names_in(text: str) -> set[str]:
-    """The shared rules that ``text`` names."""
-    tokens = text.replace("(", " ").replace(")", " ").split()
-    return {name for name in {token.rstrip("?*+") for token in tokens} if name in _RULES}
-
-
-@lru_cache(maxsize=None)
-def _closure(name: str) -> frozenset[str]:
-    """``name`` and the shared rules it needs."""
-    found = {name}
-    for used in _names_in(_RULES[name]):
-        if used not in found:
-            found |= _closure(used)
-    return frozenset(found)
-
-
-def rules(names: tuple[str, ...]) -> dict[str, str]:
-    """The bodies of the rules named by :func:`excluded_content`."""
-    return {name: _RULES[name] for name in names}
-

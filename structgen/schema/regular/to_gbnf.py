@@ -1,15 +1,17 @@
 """DFAs as GBNF: one right-linear rule per state, alternatives keyed by disjoint character classes.
 
-Rules are deterministic (no two alternatives start with the same character), so llama.cpp keeps a
-single parse stack. :func:`emit_json_string_content` encodes characters as JSON does: raw, as the short
-escapes, or as ``\\uXXXX`` (either hex case, surrogate pairs above U+FFFF). The one exception to
-determinism: a state with many character intervals gets one escape alternative per successor, which
-share the backslash and part within the escape (a few characters of two or more stacks).
+Raw characters are deterministic (no two alternatives start with the same character), so llama.cpp
+keeps a single parse stack. :func:`emit_json_string_content` encodes characters as JSON does: raw, as
+the short escapes, or as ``\\uXXXX`` (either hex case, surrogate pairs above U+FFFF). Escapes are the
+exception to determinism: after a backslash, each successor state has its own escape rule (built once
+per process from the characters it covers, and shared by every state and grammar), so the successors
+part within the escape's few characters (a few characters of two or more stacks).
 """
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, lru_cache
+from hashlib import blake2b
 
 from structgen.gbnf.formatter import format_class, format_literal
 
@@ -22,8 +24,6 @@ _SHORT_ESCAPES = {'"': 0x22, "\\": 0x5C, "/": 0x2F, "b": 0x08, "f": 0x0C, "n": 0
 _RAW = ~(CharSet([(0, 0x1F), (0x22, 0x22), (0x5C, 0x5C)]) | SURROGATES)
 _NOTHING = format_class(((0, MAX_CP),), True)
 _HEX_ANY = "[0-9a-fA-F]"
-MAX_TRIE_EDGES = 6
-"""States with more edges than this get one escape rule per successor rather than a deterministic trie."""
 
 
 def _class(chars: CharSet, negated: bool) -> str:
@@ -149,7 +149,7 @@ def emit_json_string_content(lang: Regular, rule_prefix: str) -> tuple[str, dict
     Accepts every JSON spelling of each value: raw characters (except ``"``, ``\\`` and controls),
     the short escapes, ``\\uXXXX`` in either case, and surrogate pairs for characters above U+FFFF
     (lone surrogates are never produced). Returns (expression, rules), rule names starting with
-    ``rule_prefix``.
+    ``rule_prefix``, but for the shared escape rules (``k`` + kind + ``-`` + a digest of the body).
     """
     d = lang.automaton
     em = _Emitter(d, rule_prefix)
@@ -159,29 +159,29 @@ def emit_json_string_content(lang: Regular, rule_prefix: str) -> tuple[str, dict
             check_time()
         alternatives = [_seq(char_class(chars), em.state_ref(t)) for t, chars in _grouped(d.edges[q], _RAW).items()]
         escaped = [(lo, hi, t) for lo, hi, t in d.edges[q] if not (lo >= 0xD800 and hi <= 0xDFFF)]
-        targets = {t for _, _, t in escaped}
-        if len(targets) == 1:
-            # One successor: a rule for "an escape of one of these characters", shared between states.
-            rule = _escape_rule(em, [(lo, hi, "") for lo, hi, _ in escaped])
-            alternatives.append(_seq('"\\\\"', rule, em.state_ref(targets.pop())))
-        elif targets and len(escaped) <= MAX_TRIE_EDGES:
-            rule = _escape_rule(em, [(lo, hi, em.state_ref(t)) for lo, hi, t in escaped])
-            alternatives.append(_seq('"\\\\"', rule))
-        elif targets:
-            # Many intervals: one shared escape rule per successor instead of a large trie for this state.
-            # Alternatives then share the backslash; they part within the escape's few characters.
-            for t in sorted(targets):
-                rule = _escape_rule(em, [(lo, hi, "") for lo, hi, u in escaped if u == t])
-                alternatives.append(_seq('"\\\\"', rule, em.state_ref(t)))
+        targets = sorted({t for _, _, t in escaped})
+        # One rule per successor for "an escape of one of these characters", shared by every state and
+        # grammar; the successors' escapes part within the escape's few characters.
+        escapes = [
+            _seq(_escape_rule(SHARED, [(lo, hi, "") for lo, hi, u in escaped if u == t]), em.state_ref(t))
+            for t in targets
+        ]
+        if escapes:
+            alternatives.append(_seq('"\\\\"', escapes[0] if len(escapes) == 1 else f"({' | '.join(escapes)})"))
         bodies[q] = alternatives
-    return em.emit(bodies)
+    expression, rules = em.emit(bodies)
+    used: set[str] = set()
+    for body in rules.values():
+        for name in names_in(body):
+            used |= shared_closure(name)
+    return expression, {**rules, **shared_rules(tuple(sorted(used)))}
 
 
 Items = list[tuple[int, int, str]]
 """Sorted disjoint code-point intervals, each with the GBNF that follows its characters."""
 
 
-def _escape_rule(em: _Emitter, items: Items) -> str:
+def _escape_rule(em: _Emitter | _Shared, items: Items) -> str:
     """A rule for what may follow a backslash to spell a character of ``items``, then its continuation."""
     key = tuple(items)
     cached = em.escape_memo.get(key)
@@ -190,7 +190,7 @@ def _escape_rule(em: _Emitter, items: Items) -> str:
     return cached
 
 
-def _escape_rule_uncached(em: _Emitter, items: Items) -> str:
+def _escape_rule_uncached(em: _Emitter | _Shared, items: Items) -> str:
     by_cont: dict[str, list[int]] = {}
     for letter, cp in _SHORT_ESCAPES.items():
         for lo, hi, cont in items:
@@ -209,7 +209,7 @@ def _escape_rule_uncached(em: _Emitter, items: Items) -> str:
     return em.shared_rule(" | ".join(alternatives) or _NOTHING, "e")
 
 
-def _high_surrogates(em: _Emitter, items: Items) -> Items:
+def _high_surrogates(em: _Emitter | _Shared, items: Items) -> Items:
     """(first, last high surrogate, continuation) for the characters of ``items`` above U+FFFF."""
     per_high: list[tuple[int, int, tuple[tuple[int, int, str], ...]]] = []
     for lo, hi, ref in items:
@@ -256,7 +256,7 @@ def _hex_digits_class(digits: tuple[int, ...]) -> str:
     return "[0-9a-fA-F]" if len(digits) == 16 else char_class(chars)
 
 
-def _hex_node(em: _Emitter, items: Items, base: int, level: int) -> str:
+def _hex_node(em: _Emitter | _Shared, items: Items, base: int, level: int) -> str:
     """GBNF for ``level`` hex digits spelling a value in ``base .. base + 16**level - 1`` that one of
     ``items`` (sorted, disjoint (lo, hi, continuation) triples) covers, then that continuation."""
     key = (level, tuple((a - base, b - base, c) for a, b, c in items))
@@ -266,7 +266,7 @@ def _hex_node(em: _Emitter, items: Items, base: int, level: int) -> str:
     return cached
 
 
-def _hex_node_uncached(em: _Emitter, items: Items, base: int, level: int) -> str:
+def _hex_node_uncached(em: _Emitter | _Shared, items: Items, base: int, level: int) -> str:
     span = 16 ** level
     if len(items) == 1 and items[0][0] <= base and items[0][1] >= base + span - 1:
         return _seq(*([_HEX_ANY] * level), items[0][2])
@@ -281,3 +281,47 @@ def _hex_node_uncached(em: _Emitter, items: Items, base: int, level: int) -> str
     if len(alternatives) == 1 and len(alternatives[0]) < 60:
         return alternatives[0]
     return em.shared_rule(" | ".join(alternatives), "u")
+
+
+class _Shared:
+    """Rules built once per process and shared by every grammar: named ``k<kind>-<digest of the body>``,
+    so a name always means one body. Holds the memos of :func:`_escape_rule` and :func:`_hex_node` for
+    escapes that end there (empty continuations)."""
+
+    def __init__(self) -> None:
+        self.hex_memo: dict[tuple[int, tuple[tuple[int, int, str], ...]], str] = {}
+        self.escape_memo: dict[tuple[tuple[int, int, str], ...], str] = {}
+
+    def shared_rule(self, body: str, kind: str) -> str:
+        return named(f"k{kind}-" + blake2b(body.encode(), digest_size=5).hexdigest(), body)
+
+
+SHARED = _Shared()
+_SHARED_RULES: dict[str, str] = {}
+
+
+def named(name: str, body: str) -> str:
+    """Register a shared rule (the first body given for a name stays)."""
+    _SHARED_RULES.setdefault(name, body)
+    return name
+
+
+def names_in(text: str) -> set[str]:
+    """The shared rules that ``text`` names."""
+    tokens = text.replace("(", " ").replace(")", " ").split()
+    return {name for name in {token.rstrip("?*+") for token in tokens} if name in _SHARED_RULES}
+
+
+@lru_cache(maxsize=None)
+def shared_closure(name: str) -> frozenset[str]:
+    """``name`` and the shared rules it needs."""
+    found = {name}
+    for used in names_in(_SHARED_RULES[name]):
+        if used not in found:
+            found |= shared_closure(used)
+    return frozenset(found)
+
+
+def shared_rules(names: tuple[str, ...]) -> dict[str, str]:
+    """The bodies of shared rules."""
+    return {name: _SHARED_RULES[name] for name in names}
