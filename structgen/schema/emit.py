@@ -214,14 +214,7 @@ class Emitter:
 
     # ------------------------------------------------------------------ rules
     def _fresh(self, hint: str) -> str:
-        base = (
-            "".join(c if c.isascii() and (c.isalnum() or c == "-") else "-" for c in hint).strip("-") or "r"
-        )
-        while "--" in base:
-            base = base.replace("--", "-")
-        if base[0].isdigit():
-            base = "r" + base
-        base = base[:60].rstrip("-")
+        base = _rule_base(hint)
         name = base
         counter = 1
         while name in self._names or name in self.definitions and name != hint:
@@ -1087,6 +1080,17 @@ class Emitter:
         return result
 
 
+_NAME_CHAR = re.compile(r"[^A-Za-z0-9-]+")
+
+
+def _rule_base(hint: str) -> str:
+    """A rule name made of ``hint``'s letters, digits and single dashes (at most 60 characters)."""
+    base = re.sub("-{2,}", "-", _NAME_CHAR.sub("-", hint)).strip("-") or "r"
+    if base[0].isdigit():
+        base = "r" + base
+    return base[:60].rstrip("-")
+
+
 def _productive_states(local: dict[Any, list[list[Any]]]) -> set[Any]:
     """The states of a state grammar that derive some text (a worklist: linear in its size)."""
     missing: list[int] = []  # per alternative: how many of its states are not known productive yet
@@ -1139,7 +1143,7 @@ def _integer_point(node: Node) -> int | None:
 
 
 def _is_state(x: object) -> bool:
-    return isinstance(x, (tuple, frozenset))
+    return type(x) is tuple or type(x) is frozenset
 
 
 def _state_key(state: object) -> tuple[object, ...]:
