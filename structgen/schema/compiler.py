@@ -261,7 +261,7 @@ def _deeper_than(value: Any, limit: int) -> bool:
 def _fast_validator(cls: Any) -> Any:
     """A jsonschema-rs validator for the metaschema of ``cls`` (None when it is not installed)."""
     try:
-        import jsonschema_rs  # type: ignore[import-not-found]
+        import jsonschema_rs
     except ImportError:
         return None
     rust = getattr(jsonschema_rs, cls.__name__, None)
@@ -277,7 +277,7 @@ def _timed_validator(cls: Any) -> Any:
     """
     import jsonschema_specifications  # type: ignore[import-untyped]
     from jsonschema.validators import extend
-    from referencing import Registry, Resource
+    from referencing import Registry
     from referencing.jsonschema import specification_with
 
     def timed(keyword: Any) -> Any:
@@ -292,12 +292,12 @@ def _timed_validator(cls: Any) -> Any:
 
     specification = specification_with(cls.META_SCHEMA["$schema"])
     registry: Any = Registry().with_resources(
-        (uri, Resource(bare(jsonschema_specifications.REGISTRY[uri].contents), specification))
+        (uri, specification.create_resource(bare(jsonschema_specifications.REGISTRY[uri].contents)))
         for uri in jsonschema_specifications.REGISTRY
         if jsonschema_specifications.REGISTRY[uri].contents.get("$schema") == cls.META_SCHEMA["$schema"]
     )
     timed_cls = extend(cls, {name: timed(keyword) for name, keyword in cls.VALIDATORS.items()})
-    root = Resource(bare(cls.META_SCHEMA), specification)
+    root = specification.create_resource(bare(cls.META_SCHEMA))
     return timed_cls(root.contents, _resolver=registry.resolver_with_root(root))
 
 

@@ -36,7 +36,7 @@ from .model import (
 )
 from .regular.deadline import untimed
 from .regular.excluded import excluded_content
-from .regular.excluded import rules as excluded_rules
+from .regular.to_gbnf import shared_rules as excluded_rules
 from .report import Report
 
 Whitespace = Literal["compact", "flexible", "pretty"]
@@ -437,9 +437,9 @@ class Emitter:
             return self._string_length(node.min_length, node.max_length, hint, node.pointer)
         low, high = node.min_length, node.max_length
         if node == StringNode(low, high, excluded=node.excluded) and (high or 0) <= MAX_BOUNDED_LENGTH:
-            body = self._excluded(node.excluded, low, high, node.pointer)
-            if body is not None:
-                return body or None
+            trie = self._excluded(node.excluded, low, high, node.pointer)
+            if trie is not None:
+                return trie or None
         return self._string_language(node, hint)
 
     def _excluded(self, keys: frozenset[str], low: int, high: int | None, pointer: str) -> str | None:

@@ -11,7 +11,7 @@ character share their first few characters (a few characters of two parse stacks
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache, lru_cache
 from hashlib import blake2b
 
 from structgen.gbnf.formatter import format_literal
@@ -20,16 +20,23 @@ from .charset import MAX_CP, SURROGATES, CharSet
 from .to_gbnf import (
     _RAW,
     _SHORT_ESCAPES,
-    SHARED as _SHARED,
     _escape_rule,
     _hex_node,
     _high_surrogates,
     _seq,
     char_class,
+)
+from .to_gbnf import (
+    SHARED as _SHARED,
+)
+from .to_gbnf import (
     named as _named,
+)
+from .to_gbnf import (
     names_in as _names_in,
+)
+from .to_gbnf import (
     shared_closure as _closure,
-    shared_rules as rules,
 )
 
 CHAR = "char"
@@ -44,7 +51,7 @@ _PLAIN_CHARS = frozenset(chr(cp) for lo, hi in PLAIN.ranges for cp in range(lo, 
 _BEYOND_LATIN1 = CharSet([(0x100, MAX_CP)])
 
 
-@lru_cache(maxsize=None)
+@cache
 def _one_char(chars: CharSet, name: str, tail: str, escapable: CharSet | None = None) -> str:
     """A rule ``name``: one character of ``chars`` in any JSON spelling (escapes only for those also in
     ``escapable``, when given), then ``tail``."""
@@ -88,7 +95,7 @@ def _code(cp: int) -> str:
     return f"{cp:x}"
 
 
-@lru_cache(maxsize=None)
+@cache
 def _char(cp: int) -> str:
     return _one_char(CharSet([(cp, cp)]), f"kc-{_code(cp)}", "")
 
@@ -98,7 +105,7 @@ def _label(cps: tuple[int, ...]) -> str:
     return blake2b(label.encode(), digest_size=5).hexdigest() if len(label) > 24 else label
 
 
-@lru_cache(maxsize=None)
+@cache
 def _other(cps: tuple[int, ...]) -> str:
     """Any character not in ``cps``, then any characters."""
     if not cps:
@@ -106,12 +113,12 @@ def _other(cps: tuple[int, ...]) -> str:
     return _one_char(~CharSet((cp, cp) for cp in cps), f"kx-{_label(cps)}", f"{CHAR}*")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _plain_char(cp: int) -> str:
     return format_literal((cp,), raw_space=False)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _plain_other(cps: tuple[int, ...]) -> str:
     """Like :func:`_other` where escapes may only spell characters outside :data:`PLAIN`."""
     if not cps:

@@ -10,7 +10,7 @@ part within the escape's few characters (a few characters of two or more stacks)
 
 from __future__ import annotations
 
-from functools import cache, lru_cache
+from functools import cache
 from hashlib import blake2b
 
 from structgen.gbnf.formatter import format_class, format_literal
@@ -312,7 +312,7 @@ def names_in(text: str) -> set[str]:
     return {name for name in {token.rstrip("?*+") for token in tokens} if name in _SHARED_RULES}
 
 
-@lru_cache(maxsize=None)
+@cache
 def shared_closure(name: str) -> frozenset[str]:
     """``name`` and the shared rules it needs."""
     found = {name}
