@@ -600,6 +600,28 @@ def number_complement(context: NumberNode, b: NumberNode) -> list[NumberNode]:
     return parts
 
 
+def tagged_apart(a: Node, b: Node) -> bool:
+    """True when objects ``a`` and ``b`` both require a key whose values they keep apart by ``const`` or
+    ``enum`` (a tagged union's tag): then no value matches both, found without intersecting them."""
+    if not isinstance(a, ObjectNode) or not isinstance(b, ObjectNode):
+        return False
+    shared = a.required & b.required
+    if not shared:
+        return False
+    values_a, values_b = a.declared(), b.declared()
+    for name in shared:
+        x, y = values_a.get(name), values_b.get(name)
+        if (
+            isinstance(x, StringNode)
+            and isinstance(y, StringNode)
+            and x.literals is not None
+            and y.literals is not None
+            and not x.literals & y.literals
+        ):
+            return True
+    return False
+
+
 # ---------------------------------------------------------------------- strings
 def intersect_strings(a: StringNode, b: StringNode) -> StringNode | Never:
     if a.is_unconstrained():

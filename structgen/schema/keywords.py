@@ -16,7 +16,15 @@ from typing import TYPE_CHECKING, Any
 
 from structgen.errors import InvalidSchemaError
 
-from .intersect import Inexpressible, intersect_strings, is_never, make_array, make_object, make_string
+from .intersect import (
+    Inexpressible,
+    intersect_strings,
+    is_never,
+    make_array,
+    make_object,
+    make_string,
+    tagged_apart,
+)
 from .model import (
     ANY,
     ANY_STRING,
@@ -772,7 +780,7 @@ def one_of(fold: Fold, value: Any) -> None:
         for i, node in live:
             result = node
             for j, other in live:
-                if i == j or isinstance(result, Never):
+                if i == j or isinstance(result, Never) or tagged_apart(result, other):
                     continue
                 try:
                     if isinstance(algebra.intersect(result, other), Never):
