@@ -6,7 +6,7 @@
 ``cli-help CMD..``   ``structgen CMD.. --help`` at 80 columns (:mod:`structgen_docs.cli_reference`)
 ``cli-run ARG..``    ``structgen ARG..`` run at build time, with its output (``stdin=TEXT`` feeds it)
 ``readme-section T`` the section of README.md under the heading ``## T``, verbatim
-``readme-commands T`` the shell commands of README.md's section ``## T``, wrapped at 80 columns with ``\``
+``readme-commands T`` the shell commands of README.md's section ``## T``, wrapped at 80 columns with backslashes
 ``file PATH [LANG]`` a repository file as a code block
 ``grammar NAME``     a library grammar (``grammars/NAME.gbnf``) as a code block
 ``grammar-examples`` the example texts of a library grammar, each checked with the matcher
