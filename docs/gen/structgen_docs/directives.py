@@ -6,7 +6,7 @@
 ``cli-help CMD..``   ``structgen CMD.. --help`` at 80 columns (:mod:`structgen_docs.cli_reference`)
 ``cli-run ARG..``    ``structgen ARG..`` run at build time, with its output (``stdin=TEXT`` feeds it)
 ``readme-section T`` the section of README.md under the heading ``## T``, verbatim
-``readme-commands T`` the shell commands of README.md's section ``## T``, wrapped at 80 columns with backslashes
+``readme-commands N T`` the N-th sh block of README.md's section ``## T``, wrapped at 80 columns
 ``file PATH [LANG]`` a repository file as a code block
 ``grammar NAME``     a library grammar (``grammars/NAME.gbnf``) as a code block
 ``grammar-examples`` the example texts of a library grammar, each checked with the matcher
@@ -177,14 +177,14 @@ def wrap_command(command: str, width: int = 80) -> str:
 
 @directive("readme-commands")
 def _readme_commands(args: list[str]) -> str:
-    section = _readme_section(args)
+    if len(args) < 2 or not args[0].isdigit():
+        raise DirectiveError("expects N TITLE: the N-th sh block (1-based) of README.md's section ## TITLE")
+    section = _readme_section(args[1:])
     blocks = re.findall(r"```sh\n(.+?)\n```", section, flags=re.DOTALL)
-    if not blocks:
-        raise DirectiveError(f"README.md's section {' '.join(args)!r} has no sh code block")
-    out: list[str] = []
-    for block in blocks:
-        out += [_fence("\n".join(wrap_command(line) for line in block.splitlines()), "sh"), ""]
-    return "\n".join(out)
+    number = int(args[0])
+    if not 1 <= number <= len(blocks):
+        raise DirectiveError(f"README.md's section {' '.join(args[1:])!r} has {len(blocks)} sh blocks, not {number}")
+    return _fence("\n".join(wrap_command(line) for line in blocks[number - 1].splitlines()), "sh")
 
 
 @directive("file")
@@ -315,6 +315,9 @@ def _endpoints(args: list[str]) -> str:
 
 def _short_default(text: str) -> str:
     """A field default as a reader thinks of it: ``Field(default_factory=list)`` is ``[]``."""
+    made = re.search(r"default_factory=lambda:\s*(.+)\)$", text)
+    if made:
+        return made.group(1)
     factory = re.search(r"default_factory=(\w+)", text)
     if factory:
         return {"list": "[]", "dict": "{}", "set": "set()", "tuple": "()"}.get(factory.group(1), factory.group(1) + "()")
@@ -345,7 +348,7 @@ def _fields(args: list[str]) -> str:
                 " line after the field (a docstring for a property)"
             )
         rows.append(f"| `{item.name}` | {_code(item.annotation) if item.annotation else ''} | {default} | {_esc(meaning)} |")
-    return "\n".join(rows)
+    return "\n".join(['<div class="fields" markdown>', "", *rows, "", "</div>"])
 
 
 @directive("compile")
