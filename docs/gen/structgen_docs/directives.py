@@ -184,7 +184,8 @@ def _readme_commands(args: list[str]) -> str:
     number = int(args[0])
     if not 1 <= number <= len(blocks):
         raise DirectiveError(f"README.md's section {' '.join(args[1:])!r} has {len(blocks)} sh blocks, not {number}")
-    return _fence("\n".join(wrap_command(line) for line in blocks[number - 1].splitlines()), "sh")
+    # 76, not 80: the copy button sits at the right end of the block
+    return _fence("\n".join(wrap_command(line, 76) for line in blocks[number - 1].splitlines()), "sh")
 
 
 @directive("file")
@@ -519,7 +520,8 @@ def _bench_results(args: list[str]) -> str:
         command = data.get("command") if isinstance(data, dict) else None
         out += [f"## `{path.stem}`", ""]
         if command:
-            out += [_fence(command if isinstance(command, str) else shlex.join(command), "console"), ""]
+            text = command if isinstance(command, str) else shlex.join(command)
+            out += [_fence(wrap_command(text), "console"), ""]
         size = path.stat().st_size
         body = _fence(json.dumps(data, indent=1, ensure_ascii=False), "json")
         out += [f'??? note "`{BENCH_RESULTS}/{path.name}` ({size / 1024:.0f} KB)"', ""]
