@@ -11,20 +11,13 @@ from pathlib import Path
 from typing import Any
 
 from mkdocs.exceptions import PluginError
-from mkdocs.structure.files import File, Files
+from mkdocs.structure.files import Files
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.dont_write_bytecode = True
 
 from structgen_docs import directives
 from structgen_docs.context import DirectiveError
-
-
-def on_files(files: Files, config: Any) -> Files:
-    """Benchmark plots from ``bench/results/*.png`` join the site beside the benchmarks page."""
-    for image in directives.bench_images():
-        files.append(File.generated(config, f"{directives.BENCH_IMAGES}/{image.name}", abs_src_path=str(image)))
-    return files
 
 
 def on_page_markdown(markdown: str, page: Any, config: Any, files: Files) -> str:

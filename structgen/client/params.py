@@ -25,55 +25,105 @@ class CompletionParams(TypedDict, total=False):
     """
 
     temperature: float
+    """Sampling temperature; 0 always takes the most likely token (server default 0.8)."""
     dynatemp_range: float
+    """Dynamic temperature: the temperature varies by up to this much with the entropy (0: off)."""
     dynatemp_exponent: float
+    """Dynamic temperature: the exponent of its scaling with the entropy."""
     top_k: int
+    """Keep only the k most likely tokens (0: all)."""
     top_p: float
+    """Keep the most likely tokens until their probabilities add up to p (1.0: off)."""
     min_p: float
+    """Drop tokens less likely than ``min_p`` times the most likely one (0: off)."""
     top_n_sigma: float
+    """Keep tokens whose logit is within n standard deviations of the top one (-1: off)."""
     n_predict: int
+    """The most tokens to generate (-1: until end of sequence or a full context)."""
     n_indent: int
+    """The least indentation, in spaces, of generated lines (code infill)."""
     n_keep: int
+    """Prompt tokens kept when a full context is shifted (-1: all)."""
     n_discard: int
+    """Tokens after ``n_keep`` dropped when a full context is shifted (0: half)."""
     n_cache_reuse: int
+    """The smallest chunk of the cache reused by shifting it (0: off)."""
     n_probs: int
+    """Return the probabilities of the n most likely tokens at each position (0: none)."""
     min_keep: int
+    """The fewest tokens each sampler keeps (0: no minimum)."""
     stop: Sequence[str]
+    """Strings that end generation; the matched string is not part of ``content``."""
     tfs_z: float
+    """Tail-free sampling parameter z (older servers; 1.0: off)."""
     typical_p: float
+    """Locally typical sampling parameter p (1.0: off)."""
     repeat_penalty: float
+    """Penalty on tokens seen in the last ``repeat_last_n`` (1.0: off)."""
     repeat_last_n: int
+    """How many recent tokens the repetition penalties look at (0: off, -1: the context)."""
     penalize_nl: bool
+    """Apply the repetition penalty to newline tokens too (older servers)."""
     presence_penalty: float
+    """Subtracted from the logit of every token already generated (0: off)."""
     frequency_penalty: float
+    """Subtracted from a token's logit once per time it was generated (0: off)."""
     dry_multiplier: float
+    """DRY (don't repeat yourself) penalty strength (0: off)."""
     dry_base: float
+    """DRY: the base of the penalty's growth with the length of the repetition."""
     dry_allowed_length: int
+    """DRY: repetitions up to this many tokens are not penalised."""
     dry_penalty_last_n: int
+    """DRY: how many recent tokens are scanned (-1: the context)."""
     dry_sequence_breakers: Sequence[str]
+    """DRY: strings that end a repeated sequence (newline, colon, quote, asterisk by default)."""
     xtc_probability: float
+    """XTC (exclude top choices): the chance of removing the top tokens at a step (0: off)."""
     xtc_threshold: float
+    """XTC: tokens above this probability may be removed (above 0.5: off)."""
     mirostat: int
+    """Mirostat sampling: 0 off, 1 Mirostat, 2 Mirostat 2.0."""
     mirostat_tau: float
+    """Mirostat: the target entropy."""
     mirostat_eta: float
+    """Mirostat: the learning rate."""
     grammar: str
+    """A GBNF grammar the output must follow."""
     json_schema: Mapping[str, Any] | bool
+    """A JSON Schema the server converts to a grammar itself (structgen sends ``grammar``)."""
     seed: int
+    """The sampler's random seed (-1: a random one)."""
     ignore_eos: bool
+    """Keep generating past the end-of-sequence token."""
     logit_bias: Sequence[Sequence[Any]] | Mapping[str, float | bool]
+    """Token likelihood changes: ``[[token, bias], ...]`` or ``{"text": bias}``; ``false`` bans."""
     image_data: Sequence[Mapping[str, Any]]
+    """Images for a multimodal model, ``[{"data": base64, "id": n}]``, cited as ``[img-n]``."""
     slot: int
+    """The slot to use, sent as both ``id_slot`` and ``slot_id`` (-1: an idle one)."""
     id_slot: int
+    """The slot, as current servers name it (prefer ``slot``)."""
     slot_id: int
+    """The slot, as older servers name it (prefer ``slot``)."""
     cache_prompt: bool
+    """Reuse the slot's cached prefix of the prompt (structgen sends true unless told)."""
     system_prompt: str | Mapping[str, Any]
+    """A prompt shared by every slot (older servers only)."""
     samplers: Sequence[str]
+    """The samplers in the order applied, e.g. ``["top_k", "top_p", "temperature"]``."""
     return_tokens: bool
+    """Also return the generated token ids (``tokens``)."""
     post_sampling_probs: bool
+    """Report the ``n_probs`` probabilities after the sampler chain, not before it."""
     timings_per_token: bool
+    """Send timings with every streamed chunk."""
     t_max_predict_ms: int
+    """Stop after this many ms of generation once a newline was written (0: no limit)."""
     response_fields: Sequence[str]
+    """Return only these fields of the answer (``a/b`` reaches into objects)."""
     lora: Sequence[Mapping[str, Any]]
+    """LoRA adapter scales for this request: ``[{"id": n, "scale": s}]``."""
 
 
 def _slot(params: Mapping[str, Any]) -> Any:

@@ -56,12 +56,19 @@ class Timings(_Model):
     prompt_n: int | None = None
     """Prompt tokens actually evaluated (the part not found in the cache)."""
     prompt_ms: float | None = None
+    """Milliseconds spent evaluating the prompt."""
     prompt_per_token_ms: float | None = None
+    """Milliseconds per evaluated prompt token."""
     prompt_per_second: float | None = None
+    """Prompt tokens evaluated per second."""
     predicted_n: int | None = None
+    """Tokens generated."""
     predicted_ms: float | None = None
+    """Milliseconds spent generating."""
     predicted_per_token_ms: float | None = None
+    """Milliseconds per generated token."""
     predicted_per_second: float | None = None
+    """Tokens generated per second."""
     cache_n: int | None = None
     """Prompt tokens reused from the cache (current servers)."""
 
@@ -70,10 +77,15 @@ class TokenCandidate(_Model):
     """One candidate token with its probability (``prob``) or log-probability (``logprob``)."""
 
     token: str = ""
+    """The token's text."""
     id: int | None = None
+    """The token id (current servers)."""
     logprob: float | None = None
+    """The natural log of its probability (current servers)."""
     prob: float | None = None
+    """Its probability (older servers, or ``post_sampling_probs``)."""
     bytes: list[int] | None = None
+    """The token's UTF-8 bytes (current servers)."""
 
     @model_validator(mode="before")
     @classmethod
@@ -87,6 +99,7 @@ class TokenProbability(TokenCandidate):
     """A generated token and the most likely candidates at its position."""
 
     top: list[TokenCandidate] = Field(default_factory=list)
+    """The most likely candidates at this position, most likely first."""
 
     @model_validator(mode="before")
     @classmethod
@@ -125,24 +138,37 @@ class Completion(_Model):
     """The final result of a completion or infill (also the summary closing a stream)."""
 
     content: str = ""
+    """The generated text (the stop string excluded)."""
     tokens: list[int] = Field(default_factory=list)
+    """The generated token ids, when ``return_tokens`` was set."""
     slot_id: int = Field(-1, validation_alias=AliasChoices("id_slot", "slot_id"))
     """The slot that served the request; pass it back as ``slot`` to reuse its cache."""
     stop: bool = True
+    """True on the final answer (false on streamed chunks)."""
     stop_type: StopType = StopType.NONE
+    """Why generation stopped (``eos``, ``limit``, ``word``; ``none`` while streaming)."""
     stopping_word: str = ""
+    """The ``stop`` string that ended generation (empty otherwise)."""
     model: str = ""
+    """The model's name or path, as the server reports it."""
     prompt: Any = None
+    """The prompt as the server saw it (text or token ids)."""
     tokens_predicted: int = 0
+    """Tokens generated."""
     tokens_evaluated: int = 0
     """Prompt tokens of the request (current servers count the whole prompt, cached or not)."""
     tokens_cached: int = 0
     """Tokens held by the slot's cache after this request (prompt plus generated)."""
     truncated: bool = False
+    """True when the context was full and the prompt or output was cut."""
     has_new_line: bool = False
+    """True when the output contains a newline (used by ``t_max_predict_ms``)."""
     timings: Timings | None = None
+    """Timing and token counts, when the server sends them."""
     generation_settings: dict[str, Any] = Field(default_factory=dict)
+    """The sampling settings the server actually used."""
     completion_probabilities: list[TokenProbability] = Field(default_factory=list)
+    """Per generated token, the candidates and probabilities (with ``n_probs``)."""
     raw: dict[str, Any] = Field(default_factory=dict, exclude=True, repr=False)
     """The response exactly as the server sent it."""
 
@@ -199,9 +225,13 @@ class StreamDelta(_Model):
     """One streamed piece of text (usually one token)."""
 
     content: str = ""
+    """The new text."""
     tokens: list[int] = Field(default_factory=list)
+    """The new token ids, when ``return_tokens`` was set."""
     slot_id: int = Field(-1, validation_alias=AliasChoices("id_slot", "slot_id"))
+    """The slot that serves the request."""
     completion_probabilities: list[TokenProbability] = Field(default_factory=list)
+    """Candidates and probabilities of the new tokens (with ``n_probs``)."""
 
     @model_validator(mode="before")
     @classmethod
@@ -215,7 +245,9 @@ class TokenPiece(_Model):
     """A token id with its text; ``piece`` is bytes when the token is not valid UTF-8 on its own."""
 
     id: int
+    """The token id."""
     piece: str | bytes
+    """Its text (bytes when not valid UTF-8 on its own)."""
 
     @model_validator(mode="before")
     @classmethod
@@ -229,10 +261,15 @@ class HealthStatus(_Model):
     """The answer of ``GET /health``; ``ok`` is true when the server takes requests."""
 
     ok: bool
+    """True when the server takes requests."""
     status: str
+    """The server's word for its state: ``ok``, ``loading model``, ``error``, ``no slot available``."""
     http_status: int
+    """The HTTP status of the answer (200 ok, 503 loading or busy)."""
     slots_idle: int | None = None
+    """Idle slots, when the server reports them (older servers)."""
     slots_processing: int | None = None
+    """Busy slots, when the server reports them (older servers)."""
 
 
 class ServerProps(_Model):
@@ -241,13 +278,21 @@ class ServerProps(_Model):
     model_config = ConfigDict(extra="allow", frozen=True, protected_namespaces=())
 
     total_slots: int | None = None
+    """How many requests the server runs at once (``--parallel``)."""
     model_path: str | None = None
+    """The path of the loaded model file."""
     chat_template: str | None = None
+    """The model's chat template (Jinja)."""
     build_info: str | None = None
+    """llama.cpp's build number and commit."""
     default_generation_settings: dict[str, Any] = Field(default_factory=dict)
+    """The settings a request gets unless it says otherwise (``n_ctx`` among them)."""
     modalities: dict[str, Any] = Field(default_factory=dict)
+    """What the model takes besides text, e.g. ``{"vision": true}``."""
     assistant_name: str | None = None
+    """The assistant's name in the prompt (older servers)."""
     user_name: str | None = None
+    """The user's name in the prompt (older servers)."""
 
     @property
     def n_ctx(self) -> int | None:

@@ -40,10 +40,15 @@ class RetryPolicy:
     """
 
     retries: int = 3
+    """How many times a request is tried again (0: never)."""
     backoff: float = 0.25
+    """Seconds before the first retry; doubled for each further one."""
     max_backoff: float = 8.0
+    """The longest wait between tries, in seconds."""
     on_connection_error: bool = True
+    """Retry when the request never reached the server (refused, reset before sending)."""
     on_status: frozenset[int] = field(default_factory=lambda: frozenset({503}))
+    """HTTP statuses that are retried."""
 
     def delay(self, retry: int, retry_after: float | None = None) -> float:
         """Seconds to wait before retry number ``retry`` (1-based)."""

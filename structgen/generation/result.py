@@ -15,13 +15,19 @@ class Attempt:
     """One request: the prompt sent, the raw text back, why it stopped and what was wrong with it."""
 
     prompt: str
+    """The prompt as sent, after the chat template (with the errors of the previous try, on a re-ask)."""
     raw: str
+    """The text the model wrote."""
     stop_type: StopType
+    """Why generation stopped."""
     errors: tuple[str, ...]
+    """What was wrong with ``raw`` (empty when it parsed and validated)."""
     completion: Completion | None = None
+    """The server's whole answer (``None`` when there was none)."""
 
     @property
     def ok(self) -> bool:
+        """True when the attempt parsed and validated."""
         return not self.errors
 
 
@@ -30,28 +36,36 @@ class Result(Generic[T]):
     """A validated value with the metadata of how it was obtained."""
 
     value: T
+    """The validated value, of the type asked for."""
     attempts: tuple[Attempt, ...]
+    """Every request made, in order; the last one gave ``value``."""
 
     @property
     def last(self) -> Attempt:
+        """The attempt that gave ``value``."""
         return self.attempts[-1]
 
     @property
     def raw(self) -> str:
+        """The text of the last attempt."""
         return self.last.raw
 
     @property
     def stop_type(self) -> StopType:
+        """Why the last attempt stopped."""
         return self.last.stop_type
 
     @property
     def tokens_predicted(self) -> int:
+        """Tokens generated, over all attempts."""
         return sum(a.completion.tokens_predicted for a in self.attempts if a.completion)
 
     @property
     def tokens_evaluated(self) -> int:
+        """Prompt tokens, over all attempts."""
         return sum(a.completion.tokens_evaluated for a in self.attempts if a.completion)
 
     @property
     def timings(self) -> Any:
+        """The server's timings of the last attempt (``None`` when it sent none)."""
         return self.last.completion.timings if self.last.completion else None

@@ -24,9 +24,13 @@ class Partial(Generic[T]):
     """One step of a stream: ``data`` parsed from the text so far; on the last step ``value`` is set."""
 
     data: Any
+    """The JSON parsed from the text so far (unfinished strings included)."""
     text: str
+    """The text generated so far."""
     complete: bool = False
+    """True on the last step, once the whole output validated."""
     value: T | None = None
+    """The validated value, on the last step (``None`` before)."""
 
 
 def stream(prompt: PromptInput, output_type: type[T] | Any, *, client: LlamaClient | None = None,

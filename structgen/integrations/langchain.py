@@ -32,13 +32,21 @@ class StructgenLLM(LLM):
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
     url: str | None = None
+    """The server's URL (``None``: ``$STRUCTGEN_URL``, else a local server)."""
     api_key: str | None = None
+    """Sent as a bearer token (``None``: ``$STRUCTGEN_API_KEY``)."""
     grammar: str | None = None
+    """A GBNF grammar every answer must follow."""
     output_type: Any = None
+    """A type or JSON Schema, compiled to the grammar (when ``grammar`` is not given)."""
     n_predict: int = 256
+    """The most tokens per answer."""
     temperature: float = 0.0
+    """Sampling temperature (0: greedy)."""
     cache_prompt: bool = True
+    """Reuse the slot's cached prompt prefix between calls."""
     sampling: dict[str, Any] = Field(default_factory=dict)
+    """Further ``/completion`` options, sent with every call."""
 
     _client: LlamaClient | None = PrivateAttr(default=None)
     _conversation: Conversation | None = PrivateAttr(default=None)

@@ -30,8 +30,11 @@ class Record:
     """One item to label: its id, its fields and the line (or 1-based position) it came from."""
 
     id: RecordId
+    """The value of the ``id_field`` column, else the line number."""
     data: Mapping[str, Any]
+    """Its fields, as the template sees them."""
     line: int
+    """Its line in the input (1-based)."""
 
 
 @dataclass(frozen=True)
@@ -39,8 +42,11 @@ class BadRow:
     """A row that was skipped, and why."""
 
     line: int
+    """The row's line in the input (1-based)."""
     reason: str
+    """Why it is not a record."""
     source: str
+    """The input's name (a path, or ``<records>``)."""
 
     def __str__(self) -> str:
         return f"{self.source}:{self.line}: {self.reason}"

@@ -19,10 +19,13 @@ class Failure:
     """A record that got no answer, and why."""
 
     id: RecordId
+    """The record's id."""
     line: int
+    """Its line in the input file."""
     error: str
     """The error's type name, e.g. ``ValidationFailedError``."""
     reason: str
+    """What went wrong."""
 
 
 @dataclass
@@ -34,29 +37,43 @@ class Summary:
     records: int = 0
     """Well-formed records in the input."""
     skipped: int = 0
+    """Records already done by an earlier run (their ids are in the output file)."""
     labelled: int = 0
+    """Records labelled by this run."""
     failed: int = 0
+    """Records that failed (each is a line of the errors file)."""
     malformed: list[BadRow] = field(default_factory=list)
+    """Input rows that are not records (bad JSON, wrong columns), with line and reason."""
     failures: list[Failure] = field(default_factory=list)
+    """The failed records, with line and reason."""
     labels: Counter[str] = field(default_factory=Counter)
     """How often each answer came (labels; scalar answers of other types)."""
     seconds: float = 0.0
+    """Wall time of the run."""
     attempts: int = 0
+    """Requests made, re-asks included."""
     tokens_predicted: int = 0
+    """Tokens generated, over all requests."""
     tokens_evaluated: int = 0
+    """Prompt tokens, over all requests."""
     servers: dict[str, int] = field(default_factory=dict)
     """Records answered by each server."""
     server_downs: dict[str, int] = field(default_factory=dict)
     """Times each server was found down during the run."""
     concurrency: int = 0
+    """Requests in flight at once."""
     interrupted: bool = False
+    """True when the run stopped before the end (Ctrl-C, or ``cancel`` was set)."""
     out: Path | None = None
+    """The output file (``None`` when the results were kept in memory)."""
     errors: Path | None = None
+    """The file failed records go to (next to ``out`` unless given; ``None`` without either)."""
     results: list[dict[str, Any]] = field(default_factory=list)
     """The result lines, when the run had no output file."""
 
     @property
     def not_started(self) -> int:
+        """Records this run never reached (it was interrupted)."""
         return max(self.records - self.skipped - self.labelled - self.failed, 0)
 
     @property

@@ -37,11 +37,17 @@ class CompiledSchema:
     spelled out in ``type``)."""
 
     grammar: str
+    """The GBNF grammar, ready to send as ``grammar``."""
     report: tuple[ReportItem, ...]
+    """The keywords the grammar does not fully enforce, each with its JSON pointer."""
     schema: Any
+    """The schema to validate generated values against (``nullable`` spelled out in ``type``)."""
     draft: int
+    """The JSON Schema draft it was read as (4, 6, 7, 2019 or 2020)."""
     satisfiable: bool = True
+    """False when no value can satisfy the schema (the grammar then matches nothing)."""
     options: dict[str, Any] = field(default_factory=dict)
+    """The options it was compiled with."""
 
     @property
     def exact(self) -> bool:

@@ -21,9 +21,13 @@ class ReportItem:
     """
 
     pointer: str
+    """The JSON pointer of the schema object holding the keyword (empty: the root)."""
     keyword: str
+    """The keyword, e.g. ``uniqueItems`` or ``format``."""
     reason: str
+    """What the grammar does instead, in words."""
     severity: Severity = "loosened"
+    """``loosened``, ``ignored`` or ``restricted`` (see above)."""
 
     def __str__(self) -> str:
         return f"{self.pointer or '/'}: {self.keyword}: {self.reason}"

@@ -2,8 +2,11 @@
 
 =================== =====================================================================================
 ``schema-matrix``    the schema support matrix (:mod:`structgen_docs.matrix`)
-``cli``              the CLI reference (:mod:`structgen_docs.cli_reference`)
+``cli-status``       the CLI's exit statuses and its commands, linked to their sections
+``cli-help CMD..``   ``structgen CMD.. --help`` at 80 columns (:mod:`structgen_docs.cli_reference`)
+``cli-run ARG..``    ``structgen ARG..`` run at build time, with its output (``stdin=TEXT`` feeds it)
 ``readme-section T`` the section of README.md under the heading ``## T``, verbatim
+``readme-commands N T`` the N-th sh block of README.md's section ``## T``, wrapped at 80 columns
 ``file PATH [LANG]`` a repository file as a code block
 ``grammar NAME``     a library grammar (``grammars/NAME.gbnf``) as a code block
 ``grammar-examples`` the example texts of a library grammar, each checked with the matcher
@@ -16,7 +19,7 @@
 ``errors DOTTED``    the tree of exception classes under a base class (read from source)
 ``compile 'JSON' ..`` the grammar and report of a schema, compiled at build time (options as key=JSON)
 ``checker-codes``    every diagnostic code of the GBNF checker, read from its source
-``bench-results``    the JSON results under bench/results/, as tables (nothing when there are none)
+``bench-results``    each JSON file under bench/results/: its command, and the file itself, collapsed
 =================== =====================================================================================
 """
 
@@ -105,9 +108,24 @@ def _schema_matrix(args: list[str]) -> str:
     return matrix.render()
 
 
-@directive("cli")
-def _cli(args: list[str]) -> str:
-    return cli_reference.render()
+@directive("cli-status")
+def _cli_status(args: list[str]) -> str:
+    names = cli_reference.commands()
+    links = ", ".join(f"[`{name}`](#structgen-{name})" for name in names)
+    return f"{cli_reference.exit_status()}\n\nCommands: {links}."
+
+
+@directive("cli-help")
+def _cli_help(args: list[str]) -> str:
+    return cli_reference.help_text(args)
+
+
+@directive("cli-run")
+def _cli_run(args: list[str]) -> str:
+    stdin = None
+    if args and args[0].startswith("stdin="):
+        stdin = args.pop(0)[len("stdin="):] + "\n"
+    return cli_reference.run(args, stdin)
 
 
 # -- files -----------------------------------------------------------------------------------------
@@ -129,6 +147,45 @@ def _readme_section(args: list[str]) -> str:
         raise DirectiveError(f"README.md has no section '## {title}'")
     end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
     return "\n".join(lines[start + 1 : end]).strip("\n")
+
+
+def wrap_command(command: str, width: int = 80) -> str:
+    """A one-line shell command as lines of at most ``width`` columns ending in `` \\``: a break after
+    every ``&&``, more between words where needed (inside double quotes too: sh removes the break)."""
+    if "'" in command:
+        raise DirectiveError(f"cannot wrap a command with single quotes: {command}")
+    out: list[str] = []
+    line = ""
+    assignment = False  # inside VAR="...": the command after it starts a line of its own
+    for word in command.split(" "):
+        assignment = assignment or bool(re.match(r'[A-Za-z_]+="', word))
+        if line and len(line) + 1 + len(word) + 2 > width:
+            out.append(line + " \\")
+            line = "    " + word
+        else:
+            line = f"{line} {word}" if line.strip() else line + word
+        if word == "&&" or (assignment and word.endswith('"')):
+            out.append(line + " \\")
+            line = "  "
+            assignment = False
+    out.append(line)
+    too_long = [text for text in out if len(text) > width]
+    if too_long:
+        raise DirectiveError(f"a word of the command is longer than {width} columns: {too_long[0]}")
+    return "\n".join(out)
+
+
+@directive("readme-commands")
+def _readme_commands(args: list[str]) -> str:
+    if len(args) < 2 or not args[0].isdigit():
+        raise DirectiveError("expects N TITLE: the N-th sh block (1-based) of README.md's section ## TITLE")
+    section = _readme_section(args[1:])
+    blocks = re.findall(r"```sh\n(.+?)\n```", section, flags=re.DOTALL)
+    number = int(args[0])
+    if not 1 <= number <= len(blocks):
+        raise DirectiveError(f"README.md's section {' '.join(args[1:])!r} has {len(blocks)} sh blocks, not {number}")
+    # 76, not 80: the copy button sits at the right end of the block
+    return _fence("\n".join(wrap_command(line, 76) for line in blocks[number - 1].splitlines()), "sh")
 
 
 @directive("file")
@@ -259,6 +316,9 @@ def _endpoints(args: list[str]) -> str:
 
 def _short_default(text: str) -> str:
     """A field default as a reader thinks of it: ``Field(default_factory=list)`` is ``[]``."""
+    made = re.search(r"default_factory=lambda:\s*(.+)\)$", text)
+    if made:
+        return made.group(1)
     factory = re.search(r"default_factory=(\w+)", text)
     if factory:
         return {"list": "[]", "dict": "{}", "set": "set()", "tuple": "()"}.get(factory.group(1), factory.group(1) + "()")
@@ -282,9 +342,14 @@ def _fields(args: list[str]) -> str:
             default = "required"
         else:
             default = _code(_short_default(item.default))
-        meaning = summary(item.doc) if item.doc else ""
+        meaning = summary(item.doc)
+        if not meaning.strip():
+            raise DirectiveError(
+                f"{found.module}.{found.node.name}.{item.name} has no docstring: put a string literal on the"  # type: ignore[union-attr]
+                " line after the field (a docstring for a property)"
+            )
         rows.append(f"| `{item.name}` | {_code(item.annotation) if item.annotation else ''} | {default} | {_esc(meaning)} |")
-    return "\n".join(rows)
+    return "\n".join(['<div class="fields" markdown>', "", *rows, "", "</div>"])
 
 
 @directive("compile")
@@ -439,69 +504,27 @@ def _errors(args: list[str]) -> str:
 # -- benchmarks ------------------------------------------------------------------------------------
 
 BENCH_RESULTS = "bench/results"
-BENCH_IMAGES = "bench-results"
-
-
-def _cell(value: Any) -> str:
-    if isinstance(value, float):
-        text = f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
-    elif isinstance(value, (dict, list)):
-        text = json.dumps(value, ensure_ascii=False)
-    else:
-        text = str(value)
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
-def _table(rows: list[dict[str, Any]]) -> list[str]:
-    columns: list[str] = []
-    for row in rows:
-        columns += [key for key in row if key not in columns]
-    out = ["| " + " | ".join(columns) + " |", "|" + " --- |" * len(columns)]
-    for row in rows:
-        out.append("| " + " | ".join(_cell(row.get(key, "")) for key in columns) + " |")
-    return out
-
-
-def _render_result(data: Any) -> list[str]:
-    if isinstance(data, list) and data and all(isinstance(row, dict) for row in data):
-        return _table(data)
-    if not isinstance(data, dict):
-        return [_fence(json.dumps(data, indent=2, ensure_ascii=False), "json")]
-    out: list[str] = []
-    scalars = {k: v for k, v in data.items() if not isinstance(v, (dict, list))}
-    if scalars:
-        out += _table([scalars]) + [""]
-    for key, value in data.items():
-        if key in scalars:
-            continue
-        out += [f"**{key}**", ""]
-        if isinstance(value, list) and value and all(isinstance(row, dict) for row in value):
-            out += _table(value)
-        elif isinstance(value, dict) and value and all(isinstance(row, dict) for row in value.values()):
-            out += _table([{"": name, **row} for name, row in value.items()])
-        else:
-            out.append(_fence(json.dumps(value, indent=2, ensure_ascii=False), "json"))
-        out.append("")
-    return out
-
-
-def bench_images() -> list[Path]:
-    folder = ROOT / BENCH_RESULTS
-    return sorted(folder.glob("*.png")) if folder.is_dir() else []
 
 
 @directive("bench-results")
 def _bench_results(args: list[str]) -> str:
+    """Each JSON file under bench/results/: the command that wrote it, then the whole file, collapsed."""
     folder = ROOT / BENCH_RESULTS
-    files = sorted(folder.glob("*.json")) if folder.is_dir() else []
     out: list[str] = []
-    for path in files:
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except ValueError as error:
             warn(f"{BENCH_RESULTS}/{path.name} is not JSON: {error}")
             continue
-        out += [f"### `{path.stem}`", "", f"From `{BENCH_RESULTS}/{path.name}`.", "", *_render_result(data), ""]
-    for image in bench_images():
-        out += [f"![{image.stem}]({BENCH_IMAGES}/{image.name})", ""]
+        command = data.get("command") if isinstance(data, dict) else None
+        out += [f"## `{path.stem}`", ""]
+        if command:
+            text = command if isinstance(command, str) else shlex.join(command)
+            out += [_fence(wrap_command(text), "console"), ""]
+        size = path.stat().st_size
+        body = _fence(json.dumps(data, indent=1, ensure_ascii=False), "json")
+        out += [f'??? note "`{BENCH_RESULTS}/{path.name}` ({size / 1024:.0f} KB)"', ""]
+        out += ["    " + line if line else "" for line in body.splitlines()]
+        out.append("")
     return "\n".join(out)
