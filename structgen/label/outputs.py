@@ -54,6 +54,10 @@ class OutputSpec:
         """The system message for chat prompts (``None``: the user's template says it all)."""
         return None
 
+    def signature(self) -> dict[str, Any]:
+        """What this output is, as JSON: a resumed run must ask for the same (``description`` names it)."""
+        return {"kind": type(self).__name__, "description": self.description}
+
     def run(
         self, client: LlamaClient, prompt: PromptInput, *, max_retries: int, sampling: Mapping[str, Any]
     ) -> Outcome:
@@ -82,6 +86,9 @@ class TypedOutput(OutputSpec):
         name = getattr(output_type, "__name__", None)
         self.description = f"type {name}" if name and not self.output.is_schema else "JSON Schema"
         self._instructions = instructions or "Answer the user's request."
+
+    def signature(self) -> dict[str, Any]:
+        return {**super().signature(), "schema": self.output.schema}
 
     def system(self) -> str:
         return f"{self._instructions} Reply with JSON that follows this JSON Schema: {describe_schema(self.output.schema)}"
@@ -117,6 +124,9 @@ class LabelsOutput(TypedOutput):
         self.description = f"labels {', '.join(self.labels)}"
         self._task = task
 
+    def signature(self) -> dict[str, Any]:
+        return {"kind": "labels", "description": self.description, "labels": self.labels, "multi": self.multi}
+
     def system(self) -> str:
         return f"{self._task} Labels: {', '.join(self.labels)}. Reply with JSON only."
 
@@ -131,6 +141,9 @@ class GrammarOutput(OutputSpec):
         validate(grammar, name)  # a GrammarError says where, before the first request
         self.grammar = grammar
         self.description = name
+
+    def signature(self) -> dict[str, Any]:
+        return {**super().signature(), "grammar": self.grammar}
 
     def run(
         self, client: LlamaClient, prompt: PromptInput, *, max_retries: int, sampling: Mapping[str, Any]
