@@ -17,7 +17,7 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Literal
 
 from structgen.client import ClientError, LlamaClient
 from structgen.generation.prompting import PromptInput
@@ -388,7 +388,7 @@ def label(
     template_file: str | os.PathLike[str] | None = None,
     out: str | os.PathLike[str] | None = None,
     errors: str | os.PathLike[str] | None = None,
-    id_field: str | None = None,
+    id_field: str | Literal[False] | None = None,
     format: Format | None = None,
     urls: str | Sequence[str] | None = None,
     client: LlamaClient | None = None,

@@ -97,6 +97,7 @@ def test_invalid_settings_are_refused() -> None:
 
 class _FakeServer:
     url = "http://127.0.0.1:9"
+    api_key = "its-own-key"
 
 
 def test_url_comes_from_argument_then_env_then_local_server(monkeypatch: pytest.MonkeyPatch) -> None:
