@@ -49,7 +49,16 @@ def llama_server() -> Iterator[LocalServer]:
     if MISSING is not None:
         pytest.skip(f"no local llama-server: {MISSING}")
     with LocalServer(ctx_size=2048, parallel=2, startup_timeout=180, extra_args=FIM_OVERRIDE) as server:
-        yield server
+        # the server asks for its random API key; commands and clients given only its URL send it from here
+        previous = os.environ.get("STRUCTGEN_API_KEY")
+        os.environ["STRUCTGEN_API_KEY"] = server.api_key
+        try:
+            yield server
+        finally:
+            if previous is None:
+                os.environ.pop("STRUCTGEN_API_KEY", None)
+            else:
+                os.environ["STRUCTGEN_API_KEY"] = previous
 
 
 @pytest.fixture()
