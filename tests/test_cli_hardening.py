@@ -89,8 +89,11 @@ def test_generation_refuses_an_unsatisfiable_schema_before_any_request(schema: o
 
 @pytest.mark.parametrize(
     "grammar, code",
-    [('root ::= "a" root\n', "empty-language"), ("root ::= [^\\x00-\\U0010FFFF]\n", "empty-language"),
-     ('root ::= "x" | a\na ::= "b" a\n', "unproductive-rule")],
+    [
+        ('root ::= "a" root\n', "empty-language"),
+        ("root ::= [^\\x00-\\U0010FFFF]\n", "empty-language"),
+        ('root ::= "x" | a\na ::= "b" a\n', "unproductive-rule"),
+    ],
 )
 def test_check_warns_when_no_text_matches(tmp_path: Path, grammar: str, code: str) -> None:
     run = Run(["check", write(tmp_path, grammar, "g.gbnf")])
@@ -102,7 +105,9 @@ def test_misspelt_keywords_are_reported(tmp_path: Path) -> None:
     schema = {"type": "object", "properties": {"a": {"type": "string", "maxlength": 3}}, "requird": ["a"]}
     run = Run(["explain", write(tmp_path, json.dumps(schema))])
     assert run.status == 0 and "every keyword is enforced" not in run.out
-    assert "/: requird (ignored): unknown keyword, so nothing is enforced: did you mean 'required'?" in run.out
+    assert (
+        "/: requird (ignored): unknown keyword, so nothing is enforced: did you mean 'required'?" in run.out
+    )
     assert "/properties/a: maxlength (ignored)" in run.out and "'maxLength'" in run.out
     items = structgen.compile(schema).report
     assert {(i.pointer, i.keyword) for i in items} >= {("", "requird"), ("/properties/a", "maxlength")}
@@ -139,13 +144,18 @@ def test_messages_name_the_flags_not_the_python_arguments(tmp_path: Path) -> Non
 
 
 def test_version() -> None:
-    proc = subprocess.run([sys.executable, "-m", "structgen", "--version"], capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "structgen", "--version"], capture_output=True, text=True, check=False
+    )
     assert proc.returncode == 0 and proc.stdout.strip() == f"structgen {structgen.__version__}"
 
 
 def test_python_dash_m_structgen_runs_the_command_line() -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "structgen", "match", "yes-no", "--text", "yes"], capture_output=True, text=True
+        [sys.executable, "-m", "structgen", "match", "yes-no", "--text", "yes"],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert proc.returncode == 0 and proc.stdout.strip() == "match"
 
@@ -169,9 +179,18 @@ def test_module_type_is_found_in_the_current_folder(tmp_path: Path) -> None:
     )
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     proc = subprocess.run(
-        [sys.executable, "-c", "import sys; from structgen.cli import main; sys.exit(main())",
-         "compile", "mymodels:Point"],
-        cwd=tmp_path, capture_output=True, text=True, env=env,
+        [
+            sys.executable,
+            "-c",
+            "import sys; from structgen.cli import main; sys.exit(main())",
+            "compile",
+            "mymodels:Point",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
     )
     assert proc.returncode == 0, proc.stderr
     assert "root ::=" in proc.stdout
@@ -182,7 +201,9 @@ def test_a_missing_module_is_a_usage_error() -> None:
     assert run.status == 2 and "cannot import module 'no_such_module_here'" in run.err
 
 
-@pytest.mark.parametrize("argv", [["run", "yes-no", "--prompt", "x"], ["label", "-", "--labels", "a,b", "-o"]])
+@pytest.mark.parametrize(
+    "argv", [["run", "yes-no", "--prompt", "x"], ["label", "-", "--labels", "a,b", "-o"]]
+)
 def test_a_server_that_is_down_is_exit_status_2_everywhere(
     argv: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -205,7 +226,9 @@ def test_a_bad_structgen_url_names_the_variable(url: str, monkeypatch: pytest.Mo
 @pytest.mark.parametrize("labels, message", [("positive", "at least two labels"), ("a,a", "given twice")])
 def test_one_label_or_a_repeated_label_is_refused(tmp_path: Path, labels: str, message: str) -> None:
     data = write(tmp_path, '{"text": "x"}\n', "in.jsonl")
-    run = Run(["label", data, "--labels", labels, "-o", str(tmp_path / "o.jsonl"), "--url", "http://127.0.0.1:9"])
+    run = Run(
+        ["label", data, "--labels", labels, "-o", str(tmp_path / "o.jsonl"), "--url", "http://127.0.0.1:9"]
+    )
     assert run.status == 2 and message in run.err
 
 

@@ -14,7 +14,14 @@ from typing import Any
 from ..client.params import CompletionParams
 from ..errors import ArgumentError, UnsatisfiableSchemaError
 
-__all__ = ["SAMPLING_NAMES", "check_max_retries", "check_output_type", "check_sampling", "check_satisfiable", "check_text"]
+__all__ = [
+    "SAMPLING_NAMES",
+    "check_max_retries",
+    "check_output_type",
+    "check_sampling",
+    "check_satisfiable",
+    "check_text",
+]
 
 SAMPLING_NAMES = frozenset(CompletionParams.__annotations__) - {"grammar", "json_schema"}
 """The sampling options generation passes on to the server (``POST /completion``, as the client knows it)."""
@@ -62,9 +69,12 @@ def check_output_type(output_type: Any) -> Any:
     """``output_type`` unless it is plainly not a type or a JSON Schema (a function, ``None``, an instance)."""
     if isinstance(output_type, (dict, bool, type)) or typing.get_origin(output_type) is not None:
         return output_type
-    if output_type is None or inspect.isroutine(output_type) or isinstance(
-        output_type, (str, bytes, int, float, list, tuple, set, enum.Enum)
-    ) or (dataclasses.is_dataclass(output_type) and not isinstance(output_type, type)):
+    if (
+        output_type is None
+        or inspect.isroutine(output_type)
+        or isinstance(output_type, (str, bytes, int, float, list, tuple, set, enum.Enum))
+        or (dataclasses.is_dataclass(output_type) and not isinstance(output_type, type))
+    ):
         raise ArgumentError(
             f"output type must be a type (a pydantic model, dataclass, Enum, list[int], ...) or a JSON Schema "
             f"dict, got {output_type!r}"

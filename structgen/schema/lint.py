@@ -11,17 +11,61 @@ from .report import Report, ReportItem
 
 __all__ = ["name_present_keywords", "report_misspellings", "subschemas"]
 
-_ONE = ("additionalProperties", "additionalItems", "items", "not", "if", "then", "else", "contains",
-        "propertyNames", "unevaluatedItems", "unevaluatedProperties")
+_ONE = (
+    "additionalProperties",
+    "additionalItems",
+    "items",
+    "not",
+    "if",
+    "then",
+    "else",
+    "contains",
+    "propertyNames",
+    "unevaluatedItems",
+    "unevaluatedProperties",
+)
 _MANY = ("allOf", "anyOf", "oneOf", "prefixItems", "items")
 _MAP = ("properties", "patternProperties", "$defs", "definitions", "dependentSchemas", "dependencies")
-KNOWN = frozenset({
-    *_ONE, *_MANY, *_MAP, "type", "enum", "const", "nullable", "minLength", "maxLength", "pattern", "format",
-    "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf", "minItems", "maxItems",
-    "uniqueItems", "minContains", "maxContains", "required", "minProperties", "maxProperties",
-    "dependentRequired", "title", "description", "default", "examples", "readOnly", "writeOnly", "deprecated",
-    "contentEncoding", "contentMediaType", "contentSchema", "discriminator",
-})
+KNOWN = frozenset(
+    {
+        *_ONE,
+        *_MANY,
+        *_MAP,
+        "type",
+        "enum",
+        "const",
+        "nullable",
+        "minLength",
+        "maxLength",
+        "pattern",
+        "format",
+        "minimum",
+        "maximum",
+        "exclusiveMinimum",
+        "exclusiveMaximum",
+        "multipleOf",
+        "minItems",
+        "maxItems",
+        "uniqueItems",
+        "minContains",
+        "maxContains",
+        "required",
+        "minProperties",
+        "maxProperties",
+        "dependentRequired",
+        "title",
+        "description",
+        "default",
+        "examples",
+        "readOnly",
+        "writeOnly",
+        "deprecated",
+        "contentEncoding",
+        "contentMediaType",
+        "contentSchema",
+        "discriminator",
+    }
+)
 # ``requird``/``maxlength`` are unknown keywords the compiler ignores, though they were surely meant
 _LOWER = {k.lower(): k for k in KNOWN}
 
@@ -64,7 +108,9 @@ def report_misspellings(schema: Any, report: Report) -> None:
         for key in node:
             meant = _meant(str(key))
             if meant is not None:
-                report.ignored(pointer, str(key), f"unknown keyword, so nothing is enforced: did you mean {meant!r}?")
+                report.ignored(
+                    pointer, str(key), f"unknown keyword, so nothing is enforced: did you mean {meant!r}?"
+                )
 
 
 _CAUSES = ("contains", "not", "allOf", "anyOf", "oneOf", "if", "prefixItems", "items", "type")

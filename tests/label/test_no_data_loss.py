@@ -39,10 +39,14 @@ def test_the_input_is_never_an_output(data: Path, again: str) -> None:
     (data.parent / "sub").mkdir()
     os.symlink(data, data.parent / "link.jsonl")
     for out in (str(data), str(data.parent / "sub" / ".." / "v.jsonl"), str(data.parent / "link.jsonl")):
-        code, err = cli("label", str(data), "--labels", "a,b", "-o", out, again, "--url", "http://127.0.0.1:9")
+        code, err = cli(
+            "label", str(data), "--labels", "a,b", "-o", out, again, "--url", "http://127.0.0.1:9"
+        )
         assert code == 2 and "is the input file" in err and "Traceback" not in err
         assert data.read_text(encoding="utf-8") == RECORDS
-    code, err = cli("label", str(data), "--labels", "a,b", "-o", str(data.parent / "o.jsonl"), "--errors", str(data))
+    code, err = cli(
+        "label", str(data), "--labels", "a,b", "-o", str(data.parent / "o.jsonl"), "--errors", str(data)
+    )
     assert code == 2 and "is the input file" in err
     assert data.read_text(encoding="utf-8") == RECORDS
 
@@ -68,8 +72,11 @@ def test_a_resume_with_another_output_is_refused(data: Path, fake_llama: Fake) -
     label(data, labels=LABELS, out=out, urls=[fake.url], progress=False)
     made = out.read_text(encoding="utf-8")
     assert json.loads(meta_path(out).read_text(encoding="utf-8"))["output"]["labels"] == LABELS
-    for other in ({"labels": ["yes", "no"]}, {"labels": LABELS, "multi": True},
-                  {"output_type": {"type": "integer"}}):
+    for other in (
+        {"labels": ["yes", "no"]},
+        {"labels": LABELS, "multi": True},
+        {"output_type": {"type": "integer"}},
+    ):
         with pytest.raises(LabelError, match="was made with labels positive, negative, neutral"):
             label(data, out=out, urls=[fake.url], resume=True, progress=False, **other)  # type: ignore[arg-type]
         assert out.read_text(encoding="utf-8") == made
