@@ -11,6 +11,8 @@ import typing
 from collections.abc import Mapping
 from typing import Any
 
+import pydantic
+
 from ..client.params import CompletionParams
 from ..errors import ArgumentError, UnsatisfiableSchemaError
 
@@ -73,6 +75,7 @@ def check_output_type(output_type: Any) -> Any:
         output_type is None
         or inspect.isroutine(output_type)
         or isinstance(output_type, (str, bytes, int, float, list, tuple, set, enum.Enum))
+        or isinstance(output_type, pydantic.BaseModel)
         or (dataclasses.is_dataclass(output_type) and not isinstance(output_type, type))
     ):
         raise ArgumentError(
