@@ -382,10 +382,12 @@ def _load_schema_spec(spec: str, console: Console) -> tuple[object, str]:
     if ":" in spec and not Path(spec).exists() and spec != STDIN:
         from .label.outputs import load_type
 
+        from .generation.checks import check_output_type
+
         try:
-            return load_type(spec), spec
+            return check_output_type(load_type(spec)), spec
         except StructgenError as exc:
-            raise UsageError(str(exc)) from None
+            raise UsageError(f"{spec}: {exc}") from None
     data, name = read_source(spec, console)
     try:
         return data.decode("utf-8"), name

@@ -15,6 +15,7 @@ from structgen.server import LocalServer, LocalServerNotInstalledError, locate
 # `HYPOTHESIS_PROFILE=explore pytest ...` draws fresh ones (and more) to look for new failures.
 settings.register_profile("default", derandomize=True)
 settings.register_profile("explore", derandomize=False, max_examples=500)
+settings.register_profile("fuzz", derandomize=False, max_examples=3000)  # tests/test_fuzz_cli.py, a long run
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 # SmolLM2 has no fill-in-the-middle tokens, so /infill would answer 501. To exercise the endpoint,

@@ -74,6 +74,7 @@ def check_output_type(output_type: Any) -> Any:
     if (
         output_type is None
         or inspect.isroutine(output_type)
+        or inspect.ismodule(output_type)
         or isinstance(output_type, (str, bytes, int, float, list, tuple, set, enum.Enum, pydantic.BaseModel))
         or (dataclasses.is_dataclass(output_type) and not isinstance(output_type, type))
     ):
