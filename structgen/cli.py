@@ -607,7 +607,8 @@ def _configure_serve(parser: argparse.ArgumentParser) -> None:
 
 @command("serve", "run a local llama-server in the foreground", _configure_serve)
 def _serve(args: argparse.Namespace, console: Console) -> int:
-    from .server import API_KEY_ENV, LocalServer, LocalServerError, serve_forever
+    from .server import LocalServer, LocalServerError, serve_forever
+    from .server.default import API_KEY_ENV
 
     def ready(server: LocalServer) -> None:
         console.print(f"llama-server ready at {server.url} (Ctrl-C to stop)")

@@ -201,3 +201,27 @@ def test_matcher_raises_only_grammar_errors(grammar: str | bytes, text: str) -> 
         except structgen.GrammarError:
             return
         matcher.match(text)
+
+
+CSV_PIECES = ["a", "b", "text", "id", ",", "\t", '"', "\n", "\r\n", "\x00", "\xff", "é", " ", "1", "{", "}"]
+
+
+@FUZZ
+@given(
+    blob=FILE_BYTES | st.lists(st.sampled_from(CSV_PIECES), max_size=40).map(lambda p: "".join(p).encode()),
+    fmt=st.sampled_from(["jsonl", "csv", "tsv", "text", None]),
+    id_field=st.sampled_from([None, False, "id", "text", ""]),
+)
+def test_sources_give_records_or_bad_rows_or_an_input_error(blob: bytes, fmt: Any, id_field: Any) -> None:
+    from structgen.label import BadRow, InputError, Record, Source
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "in.csv"
+        path.write_bytes(blob)
+        with no_hang():
+            try:
+                rows = list(Source(path, format=fmt, id_field=id_field))
+            except InputError:
+                return
+        assert all(isinstance(row, (Record, BadRow)) for row in rows)
+        assert path.read_bytes() == blob
