@@ -380,9 +380,8 @@ def _grammars(args: argparse.Namespace, console: Console) -> int:
 def _load_schema_spec(spec: str, console: Console) -> tuple[object, str]:
     """A JSON Schema text (file or ``-``) or a Python type named ``module:Type``, and a display name."""
     if ":" in spec and not Path(spec).exists() and spec != STDIN:
-        from .label.outputs import load_type
-
         from .generation.checks import check_output_type
+        from .label.outputs import load_type
 
         try:
             return check_output_type(load_type(spec)), spec

@@ -16,7 +16,7 @@ from structgen.server.errors import (
     LocalServerStartError,
     PortInUseError,
 )
-from structgen.server.local import LocalServer, free_port, port_in_use
+from structgen.server.local import LocalServer, free_port, known_key, port_in_use
 
 __all__ = [
     "BadServerURLError",
@@ -30,6 +30,7 @@ __all__ = [
     "find_llama_server",
     "find_model",
     "free_port",
+    "known_key",
     "locate",
     "port_in_use",
     "resolve_endpoint",

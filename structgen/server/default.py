@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 from structgen.client import LlamaClient
 from structgen.server.errors import BadServerURLError
-from structgen.server.local import LocalServer
+from structgen.server.local import LocalServer, known_key
 
 __all__ = [
     "API_KEY_ENV",
@@ -68,13 +68,16 @@ def check_url(url: str, where: str = "the server URL") -> str:
 
 def resolve_endpoint(url: str | None = None, api_key: str | None = None) -> tuple[str, str | None]:
     """The server URL and API key to use: ``url`` if given, else ``$STRUCTGEN_URL`` (with ``api_key``,
-    else ``$STRUCTGEN_API_KEY``), else a local server started now (with its own key)."""
+    else ``$STRUCTGEN_API_KEY``, else the key of the local server this process runs there), else a local
+    server started now (with its own key)."""
     key = api_key if api_key is not None else os.environ.get(API_KEY_ENV) or None
     if url:
-        return check_url(url), key
+        url = check_url(url)
+        return url, key or known_key(url)
     from_env = os.environ.get(URL_ENV, "").strip()
     if from_env:
-        return check_url(from_env, f"${URL_ENV}"), key
+        url = check_url(from_env, f"${URL_ENV}")
+        return url, key or known_key(url)
     server = shared_server()
     return server.url, server.api_key
 

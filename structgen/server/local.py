@@ -32,10 +32,16 @@ from structgen.client._compat import Self
 from structgen.server.discover import locate
 from structgen.server.errors import LocalServerError, LocalServerStartError, PortInUseError
 
-__all__ = ["LocalServer", "free_port"]
+__all__ = ["LocalServer", "free_port", "known_key", "port_in_use"]
 
 _RUNNING: weakref.WeakSet[LocalServer] = weakref.WeakSet()
+_KEYS: dict[str, str] = {}  # base URL -> API key of the servers this process runs
 _BIND_FAILURE = ("couldn't bind", "address already in use", "failed to bind", "bind failed")
+
+
+def known_key(url: str) -> str | None:
+    """The API key of a :class:`LocalServer` this process runs at ``url`` (so its URL alone is enough)."""
+    return _KEYS.get(url.rstrip("/"))
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -227,6 +233,7 @@ class LocalServer:
         _RUNNING.add(self)
         self._wait_ready(started)
         self.startup_seconds = time.monotonic() - started
+        _KEYS[self.url] = self._api_key
 
     def _open_log(self) -> None:
         if self._log is not None:
@@ -329,6 +336,8 @@ class LocalServer:
     def _terminate(self, *, keep_log: bool, timeout: float = 10.0) -> None:
         proc, self._proc = self._proc, None
         _RUNNING.discard(self)
+        if _KEYS.get(self.url) == self._api_key:
+            del _KEYS[self.url]
         crashed = False
         if proc is not None:
             try:

@@ -288,3 +288,11 @@ def test_serve_prints_the_key_it_uses() -> None:
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(60)
+
+
+def test_the_url_of_a_server_this_process_runs_is_enough(
+    llama_server: LocalServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("STRUCTGEN_API_KEY", raising=False)
+    with default_client(llama_server.url) as client:
+        assert client.props()
