@@ -585,12 +585,12 @@ def _terminal_matches(kind: int, ranges: list[tuple[int, int]]) -> bool:
 def productive(lowered: Lowered) -> list[bool]:
     """Rules that match at least one (possibly empty) text: the least fixpoint over the alternatives."""
     n = len(lowered.rules)
-    alts: list[list[tuple[int, list[int], bool]]] = []
+    alts: list[tuple[int, list[int], bool]] = []
     for sym, rule in enumerate(lowered.rules):
         for alt in split_alternatives(rule):
             refs: list[int] = []
             ok = True
-            kind, ranges = -1, []
+            kind, ranges = -1, list[tuple[int, int]]()
             for element, value in [*alt, (END, 0)]:
                 if element in (CHAR_ALT, CHAR_RNG_UPPER):
                     if element == CHAR_RNG_UPPER and ranges:
