@@ -182,7 +182,8 @@ def test_module_type_is_found_in_the_current_folder(tmp_path: Path) -> None:
         [
             sys.executable,
             "-c",
-            "import sys; from structgen.cli import main; sys.exit(main())",
+            # as the console script runs it: the current folder is not on sys.path
+            "import sys; sys.path.pop(0); from structgen.cli import main; sys.exit(main())",
             "compile",
             "mymodels:Point",
         ],
