@@ -42,11 +42,13 @@ def main() -> None:
     args = ap.parse_args()
     with LocalServer(ctx_size=512, threads=args.threads) as server, server.client() as client:
         session = requests.Session()
+        auth = {"Authorization": f"Bearer {server.api_key}"}
+        session.headers.update(auth)
         body = completion_body(PROMPT, PARAMS, stream=False)
         url = f"{server.url}/completion"
 
         def requests_post() -> Any:
-            return requests.post(url, json=body, timeout=60).json()
+            return requests.post(url, json=body, headers=auth, timeout=60).json()
 
         def session_post() -> Any:
             return session.post(url, json=body, timeout=60).json()

@@ -35,7 +35,7 @@ from structgen.client import LlamaClient
 from structgen.label import label
 from structgen.label.outputs import LabelsOutput
 from structgen.label.prompts import Template
-from structgen.server import LocalServer
+from structgen.server import LocalServer, known_key
 
 LABELS = ["positive", "negative", "neutral"]
 TEMPLATE = "Review: {text}"
@@ -82,6 +82,9 @@ def run_bare(url: str, bodies: list[dict[str, Any]], concurrency: int) -> float:
         session = getattr(local, "session", None)
         if session is None:
             session = local.session = requests.Session()
+            key = known_key(url)  # the local server asks for its API key
+            if key:
+                session.headers["Authorization"] = f"Bearer {key}"
         response = session.post(f"{url}/completion", json=body, timeout=300)
         response.raise_for_status()
         response.json()

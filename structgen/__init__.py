@@ -1,13 +1,19 @@
 """structgen: typed, grammar-constrained output from llama.cpp-style servers."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` and only private helper names: `dir(structgen)` lists the API.
+import importlib as _importlib
+import typing as _typing
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from .errors import (
+    ArgumentError,
+    GrammarError,
+    InvalidSchemaError,
+    SchemaError,
+    StructgenError,
+    UnsupportedSchemaError,
+)
 
-from .errors import GrammarError, InvalidSchemaError, SchemaError, StructgenError, UnsupportedSchemaError
-
-if TYPE_CHECKING:
+if _typing.TYPE_CHECKING:
     from .client import ClientError, Completion, LlamaClient
     from .gbnf import Matcher, Sampler, parse_grammar
     from .generation import (
@@ -40,21 +46,21 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> _typing.Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'structgen' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    value = getattr(_importlib.import_module(f".{module}", __name__), name)
     globals()[name] = value
     return value
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+    return sorted({*__all__, "__version__", *(n for n in globals() if n.startswith("__"))})
 
 
 __all__ = [
-    "ClientError", "CompiledSchema", "Completion", "GenerationError", "GrammarError", "InvalidSchemaError",
+    "ArgumentError", "ClientError", "CompiledSchema", "Completion", "GenerationError", "GrammarError", "InvalidSchemaError",
     "LlamaClient", "LocalServer", "Matcher", "OutputTruncatedError", "Result", "Sampler", "SchemaError",
     "StructgenError", "UnsupportedSchemaError", "ValidationFailedError", "classify", "compile",
     "default_client", "extract", "fn", "generate", "generate_result", "parse_grammar", "stream",

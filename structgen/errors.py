@@ -62,3 +62,11 @@ class InvalidSchemaError(SchemaError):
 
 class UnsupportedSchemaError(SchemaError):
     """Nothing sensible can be emitted for ``keyword`` at ``pointer`` (or ``strict=True`` refused it)."""
+
+
+class ArgumentError(StructgenError, TypeError, ValueError):
+    """An argument of the wrong type or value passed to the Python API; the message names it."""
+
+
+class UnsatisfiableSchemaError(SchemaError):
+    """No JSON value satisfies the schema (``false``, or contradicting keywords), so nothing can be generated."""

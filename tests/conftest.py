@@ -15,6 +15,7 @@ from structgen.server import LocalServer, LocalServerNotInstalledError, locate
 # `HYPOTHESIS_PROFILE=explore pytest ...` draws fresh ones (and more) to look for new failures.
 settings.register_profile("default", derandomize=True)
 settings.register_profile("explore", derandomize=False, max_examples=500)
+settings.register_profile("fuzz", derandomize=False, max_examples=3000)  # tests/test_fuzz_cli.py, a long run
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 # SmolLM2 has no fill-in-the-middle tokens, so /infill would answer 501. To exercise the endpoint,
@@ -49,7 +50,16 @@ def llama_server() -> Iterator[LocalServer]:
     if MISSING is not None:
         pytest.skip(f"no local llama-server: {MISSING}")
     with LocalServer(ctx_size=2048, parallel=2, startup_timeout=180, extra_args=FIM_OVERRIDE) as server:
-        yield server
+        # the server asks for its random API key; commands and clients given only its URL send it from here
+        previous = os.environ.get("STRUCTGEN_API_KEY")
+        os.environ["STRUCTGEN_API_KEY"] = server.api_key
+        try:
+            yield server
+        finally:
+            if previous is None:
+                os.environ.pop("STRUCTGEN_API_KEY", None)
+            else:
+                os.environ["STRUCTGEN_API_KEY"] = previous
 
 
 @pytest.fixture()

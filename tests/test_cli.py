@@ -87,7 +87,7 @@ def test_check_unreadable_file_is_a_usage_error(files: dict[str, Path], tmp_path
     run = Run(["check", str(tmp_path / "nope.gbnf"), str(files["clean"])])
     assert run.status == 2
     assert "nope.gbnf: cannot read" in run.err
-    assert "2 files checked" in run.out
+    assert "1 file checked" in run.out and "1 could not be read" in run.out
 
 
 def test_check_stdin_and_library_names() -> None:
@@ -161,7 +161,9 @@ def test_match_reads_files_and_stdin(tmp_path: Path) -> None:
     doc.write_text('{"k": [true, null]}')
     assert Run(["match", "json", "--file", str(doc)]).status == 0
     assert Run(["match", "yes-no", "-"], stdin=b"yes").status == 0
-    assert Run(["match", "yes-no", "-"], stdin=b"yes\n").status == 1
+    piped = Run(["match", "yes-no", "-"], stdin=b"yes\n")  # `echo yes | structgen match yes-no -`
+    assert piped.status == 0 and "without its trailing newline" in piped.err
+    assert Run(["match", "yes-no", "--text", "yes\n"]).status == 1  # typed text is taken as it is
     assert Run(["match", "yes-no", "--strip-newline", "-"], stdin=b"yes\n").status == 0
     assert Run(["match", "yes-no", "--file=-"], stdin=b"no").status == 0
     assert Run(["match", "yes-no", "--file", str(tmp_path / "missing")]).status == 2

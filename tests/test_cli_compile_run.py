@@ -118,3 +118,14 @@ def test_run_with_a_schema(llama_server: LocalServer, tmp_path: Path) -> None:
 
 def test_run_needs_exactly_one_of_grammar_and_schema() -> None:
     assert Run(["run", "--prompt", "x"]).status == 2
+
+
+def test_the_readme_run_example_gives_a_json_object(llama_server: LocalServer) -> None:
+    # `run` sends the prompt through the model's chat template by default, as `label` does
+    run = Run(["run", "json", "--prompt", "A JSON object about cats:", "--url", llama_server.url])
+    assert run.status == 0, run.err
+    text = run.out.removesuffix("\n")
+    # an object (SmolLM2-135M may run on to the 256-token limit inside it; without the template: a number)
+    assert text.startswith("{") and Matcher(Path("grammars/json.gbnf").read_text()).is_prefix(text), text
+    if "stopped: eos" in run.err:
+        assert isinstance(json.loads(text), dict)

@@ -10,6 +10,7 @@ impossible code points, text token references, and left recursion llama.cpp's ch
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,12 +23,18 @@ from .analysis import (
     is_whitespace,
     left_cycles,
     nullable,
+    split_alternatives,
     whitespace_only,
     whitespace_range,
 )
 from .diagnostics import Diagnostic, Severity, at
 from .formatter import format_expr
 from .lower import (
+    CHAR,
+    CHAR_ALT,
+    CHAR_NOT,
+    CHAR_RNG_UPPER,
+    END,
     MAX_REPETITION_THRESHOLD,
     RULE_REF,
     Lowered,
@@ -122,6 +129,7 @@ class _Checker:
             whitespace_only(lowered),
         )
         self.check_symbols(ctx)
+        self.check_productive(ctx)
         self.check_left_recursion(ctx)
         self.check_rules(ctx.rules)
         for rule in grammar.rules:
@@ -152,6 +160,41 @@ class _Checker:
                 )
         if "root" not in lowered.symbol_ids:
             self.add(None, ERROR, "missing-root", "no 'root' rule: llama-server starts from 'root'")
+
+    def check_productive(self, ctx: _Context) -> None:
+        """Warn about rules that match no text at all (every alternative needs a rule that never ends, or a
+        class that admits no character); when ``root`` is one of them, the grammar's language is empty."""
+        lowered = ctx.lowered
+        undefined = set(undefined_symbols(lowered))
+        if undefined or any(d.is_error for d in self.found):
+            return  # the errors say it already
+        alive = productive(lowered)
+        reported: set[str] = set()
+        root = lowered.symbol_ids.get("root")
+        if root is not None and root not in undefined and not alive[root]:
+            rule = ctx.rules.get("root")
+            self.add(
+                rule.span if rule else None,
+                WARNING,
+                "empty-language",
+                "no text matches this grammar: 'root' can never be completed (each of its alternatives "
+                "needs a rule that never ends or a class that admits no character)",
+            )
+            reported.add("root")
+        for sym, ok in enumerate(alive):
+            name = generated_base(lowered.names[sym])
+            if ok or sym in undefined or not lowered.rules[sym] or name in reported or name not in ctx.rules:
+                continue
+            if any(alive[other] for other in range(len(alive)) if generated_base(lowered.names[other]) == name):
+                continue  # a helper of a rule that matches something (an unused alternative only)
+            reported.add(name)
+            self.add(
+                ctx.rules[name].span,
+                WARNING,
+                "unproductive-rule",
+                f"rule '{name}' matches no text: every alternative needs a rule that never ends "
+                "or a class that admits no character",
+            )
 
     def describe_cycle(
         self, ctx: _Context, path: tuple[int, ...], transitive: bool
@@ -525,3 +568,62 @@ def validate(grammar: ast.Grammar | str | bytes, filename: str | None = None) ->
 def _referenced(lowered: Lowered, sym: int) -> bool:
     """True when a rule of llama.cpp's vector still refers to ``sym`` (after ``{0}`` dropped some)."""
     return any(kind == RULE_REF and value == sym for rule in lowered.rules for kind, value in rule)
+
+
+def _terminal_matches(kind: int, ranges: list[tuple[int, int]]) -> bool:
+    """Whether one lowered terminal (a character set, negated or not, or a token) admits anything."""
+    if kind != CHAR_NOT:
+        return True
+    covered = 0
+    for lo, hi in sorted(ranges):
+        if lo > covered:
+            return True
+        covered = max(covered, hi + 1)
+    return covered <= 0x10FFFF
+
+
+def productive(lowered: Lowered) -> list[bool]:
+    """Rules that match at least one (possibly empty) text: the least fixpoint over the alternatives."""
+    n = len(lowered.rules)
+    alts: list[tuple[int, list[int], bool]] = []
+    for sym, rule in enumerate(lowered.rules):
+        for alt in split_alternatives(rule):
+            refs: list[int] = []
+            ok = True
+            kind, ranges = -1, list[tuple[int, int]]()
+            for element, value in [*alt, (END, 0)]:
+                if element in (CHAR_ALT, CHAR_RNG_UPPER):
+                    if element == CHAR_RNG_UPPER and ranges:
+                        ranges[-1] = (ranges[-1][0], value)
+                    else:
+                        ranges.append((value, value))
+                    continue
+                if kind != -1 and not _terminal_matches(kind, ranges):
+                    ok = False
+                kind, ranges = -1, []
+                if element == RULE_REF:
+                    refs.append(value)
+                elif element != END:
+                    kind, ranges = element, [(value, value)] if element in (CHAR, CHAR_NOT) else []
+            alts.append((sym, refs, ok))
+    result = [False] * n
+    waiting: list[int] = []
+    users: list[list[int]] = [[] for _ in range(n)]
+    ready: deque[int] = deque()
+    for index, (sym, refs, ok) in enumerate(alts):
+        pending = set(refs) if ok and all(r < n for r in refs) else None
+        waiting.append(len(pending) if pending is not None else -1)
+        for ref in pending or ():
+            users[ref].append(index)
+        if pending is not None and not pending:
+            ready.append(sym)
+    while ready:
+        sym = ready.popleft()
+        if result[sym]:
+            continue
+        result[sym] = True
+        for index in users[sym]:
+            waiting[index] -= 1
+            if waiting[index] == 0:
+                ready.append(alts[index][0])
+    return result

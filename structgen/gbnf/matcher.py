@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..errors import GrammarError
+from ..errors import ArgumentError, GrammarError
 from . import ast
 from .checker import validate
 from .formatter import format_class, format_literal
@@ -81,9 +81,11 @@ def _base_name(lowered: Lowered, sym: int, grammar: ast.Grammar) -> str:
 class Matcher:
     """Decides whether texts match a grammar, and where they fail, as llama.cpp's grammar engine does."""
 
-    def __init__(self, grammar: ast.Grammar | str, filename: str | None = None) -> None:
-        if isinstance(grammar, str):
+    def __init__(self, grammar: ast.Grammar | str | bytes, filename: str | None = None) -> None:
+        if isinstance(grammar, (str, bytes)):
             grammar = parse_grammar(grammar, filename)
+        elif not isinstance(grammar, ast.Grammar):
+            raise ArgumentError(f"a grammar is GBNF text (str or bytes) or a parsed Grammar, not {grammar!r:.60}")
         validate(grammar)
         self.grammar = grammar
         self.source = Source.of(grammar.source, grammar.filename)
@@ -198,6 +200,8 @@ class Matcher:
 
     def match(self, text: str) -> MatchResult:
         """Match ``text`` in full; on failure say where and what was expected."""
+        if not isinstance(text, str):
+            raise ArgumentError(f"the text to match must be a str, not {type(text).__name__}")
         sid = self.initial
         nexts = self._next
         dead = -1

@@ -6,6 +6,7 @@ from typing import Any, TypeVar, overload
 
 from ..client import Completion, LlamaClient, StopType
 from ..server import default_client
+from .checks import check_max_retries, check_output_type, check_sampling, check_satisfiable
 from .errors import OutputTruncatedError, ValidationFailedError
 from .output import Output
 from .prompting import PromptInput, render, with_feedback
@@ -18,7 +19,7 @@ MAX_N_PREDICT = 4096
 
 
 def _sampling(params: dict[str, Any]) -> dict[str, Any]:
-    out = dict(params)
+    out = check_sampling(params)
     out.setdefault("temperature", 0.0)
     out.setdefault("n_predict", DEFAULT_N_PREDICT)
     return out
@@ -33,7 +34,9 @@ def generate_result(
     **sampling: Any,
 ) -> Result[T]:
     """Like :func:`generate`, returning the value with every attempt's metadata (raw text, stop reason, tokens)."""
-    output: Output[T] = output_type if isinstance(output_type, Output) else Output(output_type)
+    output: Output[T] = output_type if isinstance(output_type, Output) else Output(check_output_type(output_type))
+    check_max_retries(max_retries)
+    check_satisfiable(output)
     client = client or default_client()
     params = _sampling(sampling)
     attempts: list[Attempt] = []

@@ -10,6 +10,7 @@ from pydantic_core import from_json
 
 from ..client import LlamaClient
 from ..server import default_client
+from .checks import check_output_type, check_satisfiable
 from .errors import ValidationFailedError
 from .output import Output
 from .pipeline import _sampling
@@ -40,12 +41,14 @@ def stream(prompt: PromptInput, output_type: type[T] | Any, *, client: LlamaClie
     Partial data is the JSON parsed so far (unfinished strings included). Raises
     :class:`ValidationFailedError` when the finished output does not validate (no re-ask while streaming).
     """
-    output: Output[T] = Output(output_type)
+    output: Output[T] = Output(check_output_type(output_type))
+    check_satisfiable(output)
+    params = _sampling(sampling)
     client = client or default_client()
     text = render(prompt, client)
     raw = ""
     last: Any = None
-    with client.stream(text, grammar=output.grammar, **_sampling(sampling)) as events:
+    with client.stream(text, grammar=output.grammar, **params) as events:
         for delta in events:
             if not delta.content:
                 continue

@@ -8,6 +8,8 @@ from collections.abc import Sequence
 from typing import Any, Literal, TypeVar
 
 from ..client import LlamaClient
+from ..errors import ArgumentError
+from .checks import check_output_type, check_text
 from .output import Output
 from .pipeline import generate
 from .prompting import describe_schema
@@ -18,7 +20,8 @@ T = TypeVar("T")
 def extract(text: str, output_type: type[T] | Any, *, client: LlamaClient | None = None,
             instructions: str | None = None, max_retries: int = 2, **sampling: Any) -> T:
     """Extract a value of ``output_type`` from ``text`` (chat prompt with the schema, grammar-constrained)."""
-    output: Output[T] = Output(output_type)
+    check_text(text)
+    output: Output[T] = Output(check_output_type(output_type))
     system = (instructions or "Extract the requested information from the user's text.") + (
         " Reply with JSON that follows this JSON Schema: " + describe_schema(output.schema)
     )
@@ -34,9 +37,14 @@ def _label_values(labels: Sequence[str] | type[enum.Enum] | Any) -> tuple[list[s
         return [str(m.value) for m in members], lambda s: next(m for m in members if str(m.value) == s)
     if typing.get_origin(labels) is Literal:
         return [str(a) for a in typing.get_args(labels)], lambda s: s
-    values = [str(v) for v in typing.cast(Sequence[str], labels)]
-    if not values:
-        raise ValueError("classify() needs at least one label")
+    if isinstance(labels, (str, bytes)) or not isinstance(labels, Sequence):
+        raise ArgumentError(
+            f"labels must be a list of strings, an Enum or a Literal, got {labels!r}"
+            + (" (split a comma-separated string first)" if isinstance(labels, str) else "")
+        )
+    values = [str(v) for v in labels]
+    if len(values) < 2 or len(set(values)) != len(values):
+        raise ArgumentError(f"classify() needs two or more different labels, got {values!r}")
     return values, lambda s: s
 
 
@@ -47,6 +55,7 @@ def classify(text: str, labels: Sequence[str] | type[enum.Enum] | Any, *, multi:
 
     The grammar only admits the labels, so the answer is always one of them.
     """
+    check_text(text)
     values, back = _label_values(labels)
     one: dict[str, Any] = {"enum": values}
     schema: dict[str, Any] = {"type": "array", "items": one, "uniqueItems": True, "minItems": 1} if multi else one

@@ -12,6 +12,7 @@ import json
 import os
 import signal
 import sys
+import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -46,7 +47,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "input",
         metavar="INPUT",
-        help="records: JSONL (.jsonl), CSV/TSV with a header row (.csv/.tsv) or text, one a line",
+        help="records: JSONL (.jsonl), CSV/TSV with a header row (.csv/.tsv) or text, one a line "
+        "('-' = standard input: JSONL when its first line is an object, else text, unless --format)",
     )
     prompt = parser.add_mutually_exclusive_group()
     prompt.add_argument(
@@ -60,7 +62,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     kind.add_argument("--schema", metavar="S.json", help="the answer is JSON valid for this JSON Schema")
     kind.add_argument(
-        "--grammar", metavar="G.gbnf", help="the answer is the raw text this GBNF grammar allows"
+        "--grammar",
+        metavar="G",
+        help="the answer is the raw text this GBNF grammar (a file or library name) allows",
     )
     parser.add_argument(
         "--multi", action="store_true", help="with --labels: every label that applies (a list)"
@@ -74,8 +78,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--format", choices=["jsonl", "csv", "tsv", "text"], help="input format (default: by suffix)"
     )
-    parser.add_argument(
-        "--id-field", metavar="F", help="the field holding each record's id (default: line number)"
+    ids = parser.add_mutually_exclusive_group()
+    ids.add_argument(
+        "--id-field",
+        metavar="F",
+        help="the field holding each record's id (default: 'id' when the records have one, else the line)",
+    )
+    ids.add_argument(
+        "--line-ids", action="store_true", help="number the records by line even when they have an 'id'"
     )
     parser.add_argument(
         "--url",
@@ -139,27 +149,25 @@ def run(args: argparse.Namespace, console: _Console) -> int:
     from structgen.label.outputs import make_output
     from structgen.label.runner import LabelInterrupted, label
 
-    if os.getcwd() not in sys.path:
-        sys.path.insert(0, os.getcwd())  # so --type finds the user's own modules, as `python -m` would
     try:
-        with _sigterm_interrupts():
+        with _sigterm_interrupts(), _input(args, console) as records:
             spec = make_output(
                 type_name=args.type_name,
                 labels=args.labels,
                 multi=args.multi,
                 schema_file=args.schema,
-                grammar_file=args.grammar,
+                grammar_file=_grammar_file(args.grammar),
                 instructions=args.system,
             )
             summary = label(
-                args.input,
+                records,
                 spec,
                 template=args.template,
                 template_file=args.template_file,
                 out=args.output,
                 errors=args.errors,
-                id_field=args.id_field,
-                format=args.format,
+                id_field=False if args.line_ids else args.id_field,
+                format=args.format or ("jsonl" if args.input == "-" and _looks_like_jsonl(records) else None),
                 urls=args.url,
                 concurrency=args.concurrency,
                 resume=args.resume,
@@ -181,6 +189,42 @@ def run(args: argparse.Namespace, console: _Console) -> int:
         return EXIT_USAGE
     _report(summary, args, console)
     return EXIT_OK if summary.ok else EXIT_FAIL
+
+
+def _grammar_file(spec: str | None) -> str | None:
+    """A grammar file, or the file of a library grammar when ``spec`` names one and no such file exists."""
+    if spec is None or os.path.exists(spec) or "/" in spec or os.sep in spec:
+        return spec
+    from structgen import grammars
+
+    try:
+        return str(grammars.path(spec))
+    except grammars.GrammarNotFoundError:
+        return spec  # reported as a file that cannot be read
+
+
+@contextmanager
+def _input(args: argparse.Namespace, console: _Console) -> Iterator[str]:
+    """The input file; standard input (``-``) is copied to a temporary file first (it is read twice)."""
+    if args.input != "-":
+        yield args.input
+        return
+    stream = getattr(console, "stdin", None) or sys.stdin.buffer
+    fd, name = tempfile.mkstemp(prefix="structgen-label-", suffix=".stdin")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(stream.read())
+        yield name
+    finally:
+        os.unlink(name)
+
+
+def _looks_like_jsonl(path: str) -> bool:
+    with open(path, "rb") as f:
+        for raw in f:
+            if raw.strip():
+                return raw.lstrip(b"\xef\xbb\xbf \t").startswith(b"{")
+    return True
 
 
 def _report(summary: Any, args: argparse.Namespace, console: _Console) -> None:

@@ -17,6 +17,7 @@ from structgen.client import LlamaClient, StopType
 from structgen.errors import StructgenError
 from structgen.gbnf.checker import validate
 from structgen.generation import Attempt, Output, OutputTruncatedError, Result, generate_result
+from structgen.generation.checks import check_output_type, check_satisfiable
 from structgen.generation.prompting import PromptInput, describe_schema, render
 from structgen.label.errors import OutputSpecError
 
@@ -26,6 +27,7 @@ __all__ = [
     "Outcome",
     "OutputSpec",
     "TypedOutput",
+    "check_labels",
     "load_type",
     "make_output",
     "parse_labels",
@@ -54,6 +56,10 @@ class OutputSpec:
         """The system message for chat prompts (``None``: the user's template says it all)."""
         return None
 
+    def signature(self) -> dict[str, Any]:
+        """What this output is, as JSON: a resumed run must ask for the same (``description`` names it)."""
+        return {"kind": type(self).__name__, "description": self.description}
+
     def run(
         self, client: LlamaClient, prompt: PromptInput, *, max_retries: int, sampling: Mapping[str, Any]
     ) -> Outcome:
@@ -73,7 +79,8 @@ class TypedOutput(OutputSpec):
 
     def __init__(self, output_type: Any, *, instructions: str | None = None):
         try:
-            self.output: Output[Any] = Output(output_type)
+            self.output: Output[Any] = Output(check_output_type(output_type))
+            check_satisfiable(self.output)
         except StructgenError:
             raise
         except (pydantic.PydanticSchemaGenerationError, pydantic.PydanticUserError, TypeError) as exc:
@@ -82,6 +89,9 @@ class TypedOutput(OutputSpec):
         name = getattr(output_type, "__name__", None)
         self.description = f"type {name}" if name and not self.output.is_schema else "JSON Schema"
         self._instructions = instructions or "Answer the user's request."
+
+    def signature(self) -> dict[str, Any]:
+        return {**super().signature(), "schema": self.output.schema}
 
     def system(self) -> str:
         return f"{self._instructions} Reply with JSON that follows this JSON Schema: {describe_schema(self.output.schema)}"
@@ -102,9 +112,7 @@ class LabelsOutput(TypedOutput):
     """One of a fixed list of labels (several with ``multi``); the grammar admits nothing else."""
 
     def __init__(self, labels: Sequence[str], *, multi: bool = False, instructions: str | None = None):
-        self.labels = list(dict.fromkeys(labels))
-        if not self.labels:
-            raise OutputSpecError("give at least one label")
+        self.labels = check_labels(labels)
         self.multi = multi
         one: dict[str, Any] = {"enum": self.labels}
         schema = {"type": "array", "items": one, "uniqueItems": True, "minItems": 1} if multi else one
@@ -116,6 +124,9 @@ class LabelsOutput(TypedOutput):
         super().__init__(schema)
         self.description = f"labels {', '.join(self.labels)}"
         self._task = task
+
+    def signature(self) -> dict[str, Any]:
+        return {"kind": "labels", "description": self.description, "labels": self.labels, "multi": self.multi}
 
     def system(self) -> str:
         return f"{self._task} Labels: {', '.join(self.labels)}. Reply with JSON only."
@@ -131,6 +142,9 @@ class GrammarOutput(OutputSpec):
         validate(grammar, name)  # a GrammarError says where, before the first request
         self.grammar = grammar
         self.description = name
+
+    def signature(self) -> dict[str, Any]:
+        return {**super().signature(), "grammar": self.grammar}
 
     def run(
         self, client: LlamaClient, prompt: PromptInput, *, max_retries: int, sampling: Mapping[str, Any]
@@ -150,12 +164,28 @@ class GrammarOutput(OutputSpec):
         return Outcome(completion.content, 1, completion.tokens_predicted, completion.tokens_evaluated)
 
 
+def check_labels(labels: Sequence[str]) -> list[str]:
+    """``labels`` as a list; :class:`OutputSpecError` unless there are two or more, all different strings."""
+    if isinstance(labels, (str, bytes)) or not all(isinstance(label, str) for label in labels):
+        raise OutputSpecError(f"labels must be a list of strings, got {labels!r}")
+    found = list(labels)
+    repeated = sorted({label for label in found if found.count(label) > 1})
+    if repeated:
+        raise OutputSpecError(f"label {repeated[0]!r} is given twice; each label must be different")
+    if len(found) < 2:
+        raise OutputSpecError(
+            f"give at least two labels to choose from, got {found!r} (e.g. positive,negative)"
+        )
+    return found
+
+
 def parse_labels(text: str) -> list[str]:
-    """The labels of ``a,b,c`` (spaces around each trimmed, empty ones and repeats dropped)."""
-    labels = list(dict.fromkeys(part.strip() for part in text.split(",") if part.strip()))
+    """The labels of ``a,b,c`` (spaces around each trimmed, empty ones dropped); fewer than two or a repeat
+    is an :class:`OutputSpecError`."""
+    labels = [part.strip() for part in text.split(",") if part.strip()]
     if not labels:
         raise OutputSpecError(f"no labels in {text!r}; write them comma-separated, e.g. positive,negative")
-    return labels
+    return check_labels(labels)
 
 
 def load_type(spec: str) -> Any:
@@ -216,7 +246,7 @@ def make_output(
         return output_type
     if labels is not None:
         return LabelsOutput(
-            parse_labels(labels) if isinstance(labels, str) else [str(v) for v in labels],
+            parse_labels(labels) if isinstance(labels, str) else list(labels),
             multi=multi,
             instructions=instructions,
         )

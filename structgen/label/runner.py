@@ -9,6 +9,7 @@ ones in flight finish (a second Ctrl-C abandons them) and raises :class:`LabelIn
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import queue
 import threading
@@ -16,7 +17,7 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Literal
 
 from structgen.client import ClientError, LlamaClient
 from structgen.generation.prompting import PromptInput
@@ -29,7 +30,7 @@ from structgen.label.sources import BadRow, Format, Record, RecordId, Source
 from structgen.label.summary import Failure, Summary
 from structgen.label.writer import JsonlWriter, MemorySink, Sink, read_done
 
-__all__ = ["LabelInterrupted", "default_errors_path", "label", "record_seed"]
+__all__ = ["LabelInterrupted", "default_errors_path", "label", "meta_path", "record_seed"]
 
 _KEEP_FAILURES = 1000
 _END = object()
@@ -50,11 +51,47 @@ def record_seed(seed: int, record_id: RecordId) -> int:
     return int.from_bytes(digest, "big") % (2**31 - 1)
 
 
-def default_errors_path(out: str | os.PathLike[str]) -> Path:
-    """``results.jsonl`` -> ``results.errors.jsonl``."""
+def _sibling(out: str | os.PathLike[str], suffix: str) -> Path:
     path = Path(out)
     stem = path.name[: -len(path.suffix)] if path.suffix else path.name
-    return path.with_name(f"{stem}.errors.jsonl")
+    return path.with_name(f"{stem}{suffix}")
+
+
+def default_errors_path(out: str | os.PathLike[str]) -> Path:
+    """``results.jsonl`` -> ``results.errors.jsonl``."""
+    return _sibling(out, ".errors.jsonl")
+
+
+def meta_path(out: str | os.PathLike[str] | None) -> Path | None:
+    """``results.jsonl`` -> ``results.meta.json``: what the results were made with (checked on resume)."""
+    return None if out is None else _sibling(out, ".meta.json")
+
+
+def _check_meta(out_path: Path, record: dict[str, Any], *, resume: bool) -> None:
+    """Refuse to resume ``out_path`` with another output than the one it was made with."""
+    path = meta_path(out_path)
+    assert path is not None
+    if not resume or not path.exists() or not out_path.exists() or out_path.stat().st_size == 0:
+        return
+    try:
+        before = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise LabelError(f"{path}: cannot read what {out_path} was made with: {exc}") from None
+    if not isinstance(before, dict) or before.get("output") != record["output"]:
+        made = before.get("output", {}).get("description", "?") if isinstance(before, dict) else "?"
+        raise LabelError(
+            f"{out_path} was made with {made}, this run asks for {record['output']['description']}: "
+            "resuming would mix the two; write to another file or overwrite"
+        )
+
+
+def _write_meta(out_path: Path, record: dict[str, Any]) -> None:
+    path = meta_path(out_path)
+    assert path is not None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".tmp")
+    partial.write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    os.replace(partial, path)
 
 
 @dataclass(frozen=True)
@@ -297,18 +334,39 @@ def _scan(source: Source, template: Template, done: frozenset[RecordId]) -> tupl
     return records, already
 
 
+def _same_file(a: Path, b: Path) -> bool:
+    """Whether two paths name one file (through links, ``..`` and hard links)."""
+    try:
+        if a.exists() and b.exists():
+            return os.path.samefile(a, b)
+        return a.resolve() == b.resolve()
+    except OSError:
+        return False
+
+
 def _sinks(
     out: str | os.PathLike[str] | None,
     errors: str | os.PathLike[str] | None,
     *,
+    source: Path | None,
     resume: bool,
     overwrite: bool,
 ) -> tuple[Path | None, Path | None]:
-    if out is None:
-        return None, Path(errors) if errors is not None else None
-    out_path = Path(out)
-    errors_path = Path(errors) if errors is not None else default_errors_path(out_path)
-    if out_path.resolve() == errors_path.resolve():
+    out_path = Path(out) if out is not None else None
+    errors_path = Path(errors) if errors is not None else None
+    if out_path is not None and errors_path is None:
+        errors_path = default_errors_path(out_path)
+    for path, what in ((out_path, "results"), (errors_path, "errors"), (meta_path(out_path), "run record")):
+        if path is None:
+            continue
+        if source is not None and _same_file(path, source):
+            raise LabelError(f"{path} is the input file: write the {what} to another file")
+        if path.exists() and path.is_dir():
+            raise LabelError(f"{path} is a folder: name a file for the {what}")
+    if out_path is None:
+        return None, errors_path
+    assert errors_path is not None
+    if _same_file(out_path, errors_path):
         raise LabelError(f"the results and the errors cannot both go to {out_path}")
     if resume and overwrite:
         raise LabelError("resume and overwrite exclude each other")
@@ -330,7 +388,7 @@ def label(
     template_file: str | os.PathLike[str] | None = None,
     out: str | os.PathLike[str] | None = None,
     errors: str | os.PathLike[str] | None = None,
-    id_field: str | None = None,
+    id_field: str | Literal[False] | None = None,
     format: Format | None = None,
     urls: str | Sequence[str] | None = None,
     client: LlamaClient | None = None,
@@ -379,7 +437,16 @@ def label(
     source = Source(records, format=format, id_field=id_field)
     if concurrency is not None and concurrency < 1:
         raise LabelError(f"concurrency must be at least 1, got {concurrency}")
-    out_path, errors_path = _sinks(out, errors, resume=resume, overwrite=overwrite)
+    out_path, errors_path = _sinks(out, errors, source=source.path, resume=resume, overwrite=overwrite)
+    run_record = json.loads(json.dumps({"made_by": "structgen label", "output": spec.signature()}, default=str))
+    if out_path is not None:
+        _check_meta(out_path, run_record, resume=resume)
+    for path in (out_path, errors_path):
+        if path is not None:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise LabelError(f"{path}: cannot write there: {exc.strerror or exc}") from None
     done = frozenset[RecordId]()
     notes: list[str] = []
     if resume and out_path is not None:
@@ -404,13 +471,16 @@ def label(
     pool: ServerPool | None = None
     if total - already:
         if client is None:
-            from structgen.server import resolve_url
+            from structgen.server import check_url, known_key, resolve_endpoint
 
-            url_list = [urls] if isinstance(urls, str) else list(urls or [])
-            url_list = url_list or [resolve_url(None)]
+            url_list = [check_url(u, "--url") for u in ([urls] if isinstance(urls, str) else list(urls or []))]
+            api_key = os.environ.get("STRUCTGEN_API_KEY") or next(filter(None, map(known_key, url_list)), None)
+            if not url_list:
+                url, api_key = resolve_endpoint(None)
+                url_list = [url]
             pool = ServerPool(
                 url_list,
-                api_key=os.environ.get("STRUCTGEN_API_KEY") or None,
+                api_key=api_key,
                 timeout=timeout,
                 down_grace=down_grace,
                 on_message=progress_view.note,
@@ -420,9 +490,16 @@ def label(
         pool.connect()
     summary.concurrency = concurrency or (pool.total_slots if pool else 1)
 
-    if errors_path is not None:
-        errors_path.unlink(missing_ok=True)
-    out_sink: Sink = JsonlWriter(out_path, truncate=overwrite) if out_path is not None else MemorySink()
+    try:
+        if errors_path is not None:
+            errors_path.unlink(missing_ok=True)
+        if out_path is not None:
+            _write_meta(out_path, run_record)
+        out_sink: Sink = JsonlWriter(out_path, truncate=overwrite) if out_path is not None else MemorySink()
+    except OSError as exc:
+        if pool is not None:
+            pool.close()
+        raise LabelError(f"{exc.filename or out_path}: cannot write: {exc.strerror or exc}") from None
     errors_sink: Sink = JsonlWriter(errors_path, lazy=True) if errors_path is not None else MemorySink()
     run = _Run(
         source,

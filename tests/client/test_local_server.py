@@ -14,10 +14,13 @@ from pathlib import Path
 import pytest
 
 import structgen.server.default as default_module
+import structgen.server.local as local_module
+from structgen.client import AuthenticationError, LlamaClient
 from structgen.server import (
     LocalServer,
     LocalServerNotInstalledError,
     LocalServerStartError,
+    PortInUseError,
     default_client,
     discover,
     find_model,
@@ -26,6 +29,7 @@ from structgen.server import (
     resolve_url,
     serve_forever,
 )
+from tests.test_cli import Run
 
 
 def gone(pid: int, wait: float = 15.0) -> bool:
@@ -97,6 +101,7 @@ def test_invalid_settings_are_refused() -> None:
 
 class _FakeServer:
     url = "http://127.0.0.1:9"
+    api_key = "its-own-key"
 
 
 def test_url_comes_from_argument_then_env_then_local_server(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -211,3 +216,83 @@ def test_on_demand_server_is_stopped_at_exit(monkeypatch: pytest.MonkeyPatch) ->
 def test_locate_finds_the_packaged_binary_and_model() -> None:
     binary, model = locate()
     assert binary.name.startswith("llama-server") and model.suffix == ".gguf"
+
+
+# -- who can reach it, and whose it is (issue 13) ---------------------------------------------------------
+
+
+def test_each_server_gets_its_own_random_key() -> None:
+    one, two = LocalServer(), LocalServer()
+    assert one.api_key != two.api_key and len(one.api_key) >= 24
+    assert LocalServer(api_key="mine").api_key == "mine"
+    with pytest.raises(ValueError, match="port"):
+        LocalServer(port=99999)
+
+
+@pytest.mark.usefixtures("needs_local_server")
+def test_a_busy_port_is_refused_before_starting() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        port = sock.getsockname()[1]
+        server = LocalServer(port=port)
+        with pytest.raises(PortInUseError, match=f"port {port} is in use"):
+            server.start()
+        assert server.pid is None and not server.running
+        run = Run(["serve", "--port", str(port)])
+        assert run.status == 2 and f"port {port} is in use" in run.err and "ready" not in run.out
+
+
+@pytest.mark.usefixtures("needs_local_server")
+def test_another_server_answering_on_the_port_is_not_taken_for_ours(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pytest_httpserver import HTTPServer
+
+    other = HTTPServer(host="127.0.0.1", port=0)
+    other.expect_request("/health").respond_with_json({"status": "ok"})
+    other.expect_request("/props").respond_with_json({"total_slots": 1})
+    other.start()
+    try:
+        monkeypatch.setattr(local_module, "port_in_use", lambda host, port: False)  # as if it came up later
+        with pytest.raises(PortInUseError, match=f"port {other.port} is in use"):
+            LocalServer(port=other.port, ctx_size=512, startup_timeout=120).start()
+    finally:
+        other.stop()
+
+
+def test_a_request_without_the_key_is_refused(llama_server: LocalServer) -> None:
+    with LlamaClient(llama_server.url, retry=0) as anonymous, pytest.raises(AuthenticationError):
+        anonymous.completion("Hello", n_predict=1)
+    with LlamaClient(llama_server.url, api_key="wrong", retry=0) as wrong, pytest.raises(AuthenticationError):
+        wrong.props()
+    with llama_server.client() as keyed:
+        assert keyed.completion("Hello", n_predict=1).tokens_predicted >= 0
+
+
+@pytest.mark.usefixtures("needs_local_server")
+def test_serve_prints_the_key_it_uses() -> None:
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "structgen", "serve", "--port", str(port), "--ctx-size", "512", "--api-key", "k-77"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        ready, key = proc.stdout.readline(), proc.stdout.readline()
+        assert ready.startswith(f"llama-server ready at http://127.0.0.1:{port}") and "API key: k-77" in key
+        with LlamaClient(f"http://127.0.0.1:{port}", api_key="k-77") as client:
+            assert client.props()
+        with LlamaClient(f"http://127.0.0.1:{port}", retry=0) as anonymous, pytest.raises(AuthenticationError):
+            anonymous.props()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(60)
+
+
+def test_the_url_of_a_server_this_process_runs_is_enough(
+    llama_server: LocalServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("STRUCTGEN_API_KEY", raising=False)
+    with default_client(llama_server.url) as client:
+        assert client.props()

@@ -92,11 +92,20 @@ def command(path: Path, out: Path, url: str, *extra: str) -> list[str]:
     ]
 
 
+KEY = "structgen-label-tests"
+"""The API key of this module's servers (a pool sends one key to all of its servers)."""
+
+
+@pytest.fixture(autouse=True)
+def _key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STRUCTGEN_API_KEY", KEY)
+
+
 @pytest.fixture(scope="module")
 def labeling_server() -> Iterator[LocalServer]:
     """A llama-server with one thread: on a small, busy machine that is several times faster than two."""
     skip_without_local_server()
-    with LocalServer(ctx_size=1024, parallel=2, threads=1) as server:
+    with LocalServer(ctx_size=1024, parallel=2, threads=1, api_key=KEY) as server:
         yield server
 
 
@@ -152,7 +161,7 @@ def test_ctrl_c_then_kill_9_then_resume_labels_every_id_exactly_once(
 def servers(request: pytest.FixtureRequest) -> Iterator[list[LocalServer]]:
     """``request.param`` extra llama-servers of their own (one thread each: the machine is small)."""
     skip_without_local_server()
-    started = [LocalServer(ctx_size=1024, parallel=2, threads=1) for _ in range(request.param)]
+    started = [LocalServer(ctx_size=1024, parallel=2, threads=1, api_key=KEY) for _ in range(request.param)]
     try:
         for server in started:
             server.start()
