@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..client import ClientError, LlamaClient
+from .loops import Loop
 
 Message = Mapping[str, Any]
 PromptInput = str | Sequence[Message]
@@ -53,6 +54,19 @@ def with_feedback(prompt: PromptInput, raw: str, errors: Sequence[str]) -> Promp
     if isinstance(prompt, str):
         return f"{prompt}{raw}\n\n{note}\n"
     return [*prompt, {"role": "assistant", "content": raw}, {"role": "user", "content": note}]
+
+
+def with_loop_feedback(prompt: PromptInput, loop: Loop) -> PromptInput:
+    """The next attempt's prompt after a loop: what repeated and where (the looping text is not repeated)."""
+    unit = loop.unit.strip() or loop.unit
+    where = f"the field {loop.pointer}" if loop.pointer else "the answer"
+    note = (
+        f"Your previous answer got stuck in {where}, writing {json.dumps(unit, ensure_ascii=False)} "
+        f"over and over ({loop.repeats} times). Write each value once, keep it short, and finish the JSON."
+    )
+    if isinstance(prompt, str):
+        return f"{prompt}\n\n{note}\n"
+    return [*prompt, {"role": "user", "content": note}]
 
 
 def describe_schema(schema: Any) -> str:

@@ -10,11 +10,10 @@ from pydantic_core import from_json
 
 from ..client import LlamaClient
 from ..server import default_client
-from .errors import ValidationFailedError
-from .output import Output
-from .pipeline import _sampling
+from .output import Output, output_options
+from .pipeline import DEFAULT_TIMEOUT, _deadline, _sampling, failure, run_attempt
 from .prompting import PromptInput, render
-from .result import Attempt
+from .result import Reason
 
 T = TypeVar("T")
 
@@ -30,32 +29,33 @@ class Partial(Generic[T]):
 
 
 def stream(prompt: PromptInput, output_type: type[T] | Any, *, client: LlamaClient | None = None,
-           **sampling: Any) -> Iterator[Partial[T]]:
+           timeout: float | None = DEFAULT_TIMEOUT, **sampling: Any) -> Iterator[Partial[T]]:
     """Yield progressively more complete partial values as tokens arrive; the last one is validated.
 
     Partial data is the JSON parsed so far (unfinished strings included). Raises
-    :class:`ValidationFailedError` when the finished output does not validate (no re-ask while streaming).
+    :class:`ValidationFailedError` when the finished output does not validate (no re-ask while streaming),
+    :class:`RepetitionLoopError` when it repeats itself and :class:`GenerationTimeoutError` when it is
+    not done within ``timeout`` seconds (the request is cancelled in both cases).
     """
-    output: Output[T] = Output(output_type)
+    output: Output[T] = Output(output_type, **output_options(sampling))
+    deadline = _deadline(timeout)
     client = client or default_client()
     text = render(prompt, client)
-    raw = ""
     last: Any = None
-    with client.stream(text, grammar=output.grammar, **_sampling(sampling)) as events:
-        for delta in events:
-            if not delta.content:
-                continue
-            raw += delta.content
-            try:
-                data = from_json(raw, allow_partial="trailing-strings")
-            except ValueError:
-                continue
-            if data != last:
-                last = data
-                yield Partial(data, raw)
-        final = events.final
-    value, errors = output.parse(raw)
-    if errors:
-        attempt = Attempt(text, raw, final.stop_type, tuple(errors), final)
-        raise ValidationFailedError("streamed output did not validate", [attempt], value)
-    yield Partial(last, raw, True, value)
+    run = run_attempt(client, text, output, _sampling(sampling), deadline)
+    while True:
+        try:
+            raw = next(run)
+        except StopIteration as stop:
+            attempt, value = stop.value
+            break
+        try:
+            data = from_json(raw, allow_partial="trailing-strings")
+        except ValueError:
+            continue
+        if data != last:
+            last = data
+            yield Partial(data, raw)
+    if attempt.reason is not Reason.VALID:
+        raise failure([attempt], timeout, value)
+    yield Partial(last, attempt.raw, True, value)
