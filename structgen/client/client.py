@@ -160,9 +160,8 @@ class CompletionStream:
     def abort(self) -> None:
         """Cut the connection now, from any thread: a read blocked on it ends (the stream raises
         :class:`StreamInterruptedError`) and the server, seeing the client gone, cancels the request."""
-        connection = getattr(self._response.raw, "_connection", None)
-        sock = getattr(connection, "sock", None)
-        if isinstance(sock, socket.socket):
+        sock = _socket_of(self._response)
+        if sock is not None:
             try:
                 sock.shutdown(socket.SHUT_RDWR)
             except OSError:
@@ -173,6 +172,16 @@ class CompletionStream:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _socket_of(response: requests.Response) -> socket.socket | None:
+    """The socket under a streamed response (urllib3 keeps it on the connection, or only in the body's file)."""
+    raw = response.raw
+    candidates = [
+        getattr(getattr(raw, "_connection", None), "sock", None),
+        getattr(getattr(getattr(getattr(raw, "_fp", None), "fp", None), "raw", None), "_sock", None),
+    ]
+    return next((s for s in candidates if isinstance(s, socket.socket)), None)
 
 
 def _stream_error(data: Any, url: str) -> ClientError:
