@@ -241,6 +241,8 @@ def run_task(client: Any, text: str, model: type[BaseModel], options: dict[str, 
         value, attempts, error = result.value, result.attempts, None
     except structgen.GenerationError as exc:
         value, attempts, error = None, exc.attempts, f"{type(exc).__name__}: {str(exc)[:200]}"
+    except structgen.ClientError as exc:  # the server restarted under an abandoned task
+        value, attempts, error = None, [], f"{type(exc).__name__}: {str(exc)[:200]}"
     seconds = time.perf_counter() - started
     return {
         "seconds": seconds,

@@ -29,7 +29,7 @@ def bound_sizes(
         if isinstance(node, Ref):
             return node
         if isinstance(node, StringNode):
-            return bound_string(node, node.pointer or where)
+            return bound_string(node, where or node.pointer)
         cached = memo.get(node)
         if cached is not None:
             return cached
@@ -37,7 +37,7 @@ def bound_sizes(
         if isinstance(node, AnyOf):
             result = AnyOf(tuple(visit(alt, where) for alt in node.alternatives))
         elif isinstance(node, ArrayNode):
-            at = node.pointer or where
+            at = where or node.pointer
             result = replace(
                 node,
                 prefix=tuple(visit(item, f"{at}/prefixItems/{i}") for i, item in enumerate(node.prefix)),
@@ -51,7 +51,7 @@ def bound_sizes(
                 result = replace(result, max_items=limit)
                 report.restricted(at, "maxItems", f"generation bound: at most {limit} items")
         elif isinstance(node, ObjectNode):
-            at = node.pointer or where
+            at = where or node.pointer
             result = replace(
                 node,
                 properties=tuple(
