@@ -1,13 +1,14 @@
 """Does typed generation finish? Wall time, attempts, tokens, validity and correctness of extractions
 that a small model likes to loop on (phone numbers, addresses, notes, item lists, nested line items).
 
-    python bench/generation_finish.py [--url URL] [--cap 30] [--json out.json] [--limit N]
+    python bench/generation_finish.py [--checkout DIR ...] [--url URL] [--cap 30] [--json out.json] [--limit N]
 
 Each task goes through ``structgen.generate_result`` (chat prompt with the schema, temperature 0) on a
 local llama-server with SmolLM2-135M-Instruct (``--threads 1``, one slot) unless ``--url`` is given.
 ``--cap`` bounds each task's wall time from outside: a task still running then is recorded as capped
 and the local server is restarted, so that nothing queues behind it (for code without a time budget).
-With ``PYTHONPATH`` pointing at another checkout, the same tasks measure that code.
+With several ``--checkout`` directories, each task runs on each checkout's structgen in turn (worker
+processes, one server), so that the figures compare under the same machine load.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from pydantic import BaseModel, Field
 import structgen
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import machine, percentile, table  # noqa: E402
+from _common import machine, percentile, table
 
 EMAIL = r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$"
 
@@ -255,65 +256,43 @@ def run_task(client: Any, text: str, model: type[BaseModel], options: dict[str, 
     }
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--url", help="an already running server (default: start a local one)")
-    ap.add_argument("--cap", type=float, default=30.0, help="seconds per task before it is abandoned")
-    ap.add_argument("--limit", type=int, help="only the first N tasks")
-    ap.add_argument("--name", default="", help="a label for this run in the output")
-    ap.add_argument("--json", help="write the results here")
-    args = ap.parse_args()
+def capped_task(client: Any, index: int, cap: float, budget: float | None) -> dict[str, Any]:
+    """Task ``index`` run in a thread; after ``cap`` seconds it is left behind and recorded as capped.
 
-    from structgen.client import LlamaClient
-    from structgen.server import LocalServer
-
-    tasks = TASKS[: args.limit] if args.limit else TASKS
-    has_budget = "timeout" in inspect.signature(structgen.generate_result).parameters
+    ``budget`` is passed as ``timeout`` to code that has one."""
+    text, model, expected = TASKS[index]
     options: dict[str, Any] = {"temperature": 0.0}
-    server: Any = None
+    if budget is not None and "timeout" in inspect.signature(structgen.generate_result).parameters:
+        options["timeout"] = budget
+    box: dict[str, Any] = {}
+    worker = threading.Thread(target=lambda: box.update(run_task(client, text, model, options)), daemon=True)
+    began = time.perf_counter()
+    worker.start()
+    worker.join(cap)
+    if worker.is_alive():
+        row = {"seconds": time.perf_counter() - began, "attempts": None, "reasons": [], "tokens": None,
+               "valid": False, "value": None, "error": f"capped at {cap:g} s"}
+    else:
+        row = box
+    row.update({"task": index, "type": model.__name__, "text": text,
+                "correct": row["valid"] and correct(row["value"], expected)})
+    return row
 
-    def start() -> Any:
-        s = LocalServer(threads=1, parallel=1, ctx_size=4096)
-        s.start()
-        return s
 
-    if args.url is None:
-        server = start()
-    url = args.url or server.url
-    client = LlamaClient(url, timeout=(5.0, 300.0))
-    rows: list[dict[str, Any]] = []
-    load_before = os.getloadavg()
-    try:
-        for index, (text, model, expected) in enumerate(tasks):
-            box: dict[str, Any] = {}
-            worker = threading.Thread(
-                target=lambda: box.update(run_task(client, text, model, options)), daemon=True
-            )
-            began = time.perf_counter()
-            worker.start()
-            worker.join(args.cap)
-            if worker.is_alive():
-                row = {"seconds": time.perf_counter() - began, "attempts": None, "reasons": [], "tokens": None,
-                       "valid": False, "value": None, "error": f"capped at {args.cap:g} s"}
-                if server is not None:  # drop the abandoned request (and whatever queued behind it)
-                    server.stop()
-                    worker.join(10)
-                    server = start()
-                    client = LlamaClient(server.url, timeout=(5.0, 300.0))
-            else:
-                row = box
-            row.update({"task": index, "type": model.__name__, "text": text,
-                        "correct": row["valid"] and correct(row["value"], expected)})
-            rows.append(row)
-            print(f"{index:2d} {model.__name__:12s} {row['seconds']:6.1f}s attempts={row['attempts']} "
-                  f"valid={row['valid']} correct={row['correct']} {row['error'] or ''}", flush=True)
-    finally:
-        if server is not None:
-            server.stop()
-    load_after = os.getloadavg()
+def worker() -> None:
+    """Serve tasks read from stdin (``{"url", "task", "cap"}`` lines), one JSON result a line."""
+    from structgen.client import LlamaClient
 
+    clients: dict[str, Any] = {}
+    for line in sys.stdin:
+        job = json.loads(line)
+        client = clients.setdefault(job["url"], LlamaClient(job["url"], timeout=(5.0, 300.0)))
+        print(json.dumps(capped_task(client, job["task"], job["cap"], job["budget"]), default=str), flush=True)
+
+
+def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
     times = [r["seconds"] for r in rows]
-    summary = {
+    return {
         "tasks": len(rows),
         "p50_s": percentile(times, 50),
         "p90_s": percentile(times, 90),
@@ -324,27 +303,87 @@ def main() -> None:
         "correct": sum(r["correct"] for r in rows),
         "attempts": sum(r["attempts"] or 0 for r in rows),
         "tokens": sum(r["tokens"] or 0 for r in rows),
-        "time_budget": has_budget,
-        "load_before": load_before,
-        "load_after": load_after,
     }
-    per_type: dict[str, list[dict[str, Any]]] = {}
-    for r in rows:
-        per_type.setdefault(r["type"], []).append(r)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--url", help="an already running server (default: start a local one)")
+    ap.add_argument("--cap", type=float, default=30.0, help="seconds per task before it is abandoned")
+    ap.add_argument("--limit", type=int, help="only the first N tasks")
+    ap.add_argument("--timeout", type=float, help="the time budget per call, for code that has one")
+    ap.add_argument("--checkout", action="append", default=[],
+                    help="run the tasks with this checkout's structgen (repeat: alternately, task by task)")
+    ap.add_argument("--json", help="write the results here")
+    ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.worker:
+        worker()
+        return
+
+    import subprocess
+
+    from structgen.server import LocalServer
+
+    checkouts = args.checkout or [str(Path(structgen.__file__).resolve().parents[1])]
+    tasks = range(min(args.limit or len(TASKS), len(TASKS)))
+    workers = {
+        c: subprocess.Popen([sys.executable, __file__, "--worker"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            text=True, env={**os.environ, "PYTHONPATH": c})
+        for c in checkouts
+    }
+
+    def start() -> Any:
+        return LocalServer(threads=1, parallel=1, ctx_size=4096).start()
+
+    server = None if args.url else start()
+    rows: dict[str, list[dict[str, Any]]] = {c: [] for c in checkouts}
+    load_before = os.getloadavg()
+    try:
+        for index in tasks:
+            for c in checkouts if index % 2 == 0 else list(reversed(checkouts)):
+                url = args.url or server.url
+                pipe = workers[c]
+                assert pipe.stdin is not None and pipe.stdout is not None
+                pipe.stdin.write(json.dumps({"url": url, "task": index, "cap": args.cap, "budget": args.timeout}) + "\n")
+                pipe.stdin.flush()
+                row = json.loads(pipe.stdout.readline())
+                rows[c].append(row)
+                print(f"{index:2d} {Path(c).name:8s} {row['type']:12s} {row['seconds']:6.1f}s "
+                      f"attempts={row['attempts']} {row['reasons']} valid={row['valid']} "
+                      f"correct={row['correct']} {row['error'] or ''}", flush=True)
+                if row["attempts"] is None and server is not None:
+                    server.stop()  # drop the abandoned request and whatever queued behind it
+                    server = start()
+    finally:
+        for pipe in workers.values():
+            if pipe.stdin is not None:
+                pipe.stdin.close()
+            pipe.wait(30)
+        if server is not None:
+            server.stop()
+    load_after = os.getloadavg()
+
+    summaries = {c: summarize(rs) for c, rs in rows.items()}
+    for c, rs in rows.items():
+        print(f"\n{c}")
+        per_type: dict[str, list[dict[str, Any]]] = {}
+        for r in rs:
+            per_type.setdefault(r["type"], []).append(r)
+        print(table(
+            ["type", "tasks", "p50 s", "max s", "valid", "correct", "attempts", "tokens"],
+            [[name, len(ts), percentile([r["seconds"] for r in ts], 50), max(r["seconds"] for r in ts),
+              sum(r["valid"] for r in ts), sum(r["correct"] for r in ts), sum(r["attempts"] or 0 for r in ts),
+              sum(r["tokens"] or 0 for r in ts)] for name, ts in per_type.items()],
+        ))
     print()
-    print(table(
-        ["type", "tasks", "p50 s", "max s", "valid", "correct", "attempts", "tokens"],
-        [[name, len(rs), percentile([r["seconds"] for r in rs], 50), max(r["seconds"] for r in rs),
-          sum(r["valid"] for r in rs), sum(r["correct"] for r in rs), sum(r["attempts"] or 0 for r in rs),
-          sum(r["tokens"] or 0 for r in rs)] for name, rs in per_type.items()],
-    ))
-    print()
-    print(table(list(summary)[:10], [[summary[k] for k in list(summary)[:10]]]))
+    keys = list(next(iter(summaries.values())))
+    print(table(["checkout", *keys], [[c, *(s[k] for k in keys)] for c, s in summaries.items()]))
     print(f"load average before {load_before}, after {load_after}")
     if args.json:
         Path(args.json).write_text(json.dumps(
-            {"command": " ".join(sys.argv), "name": args.name, "machine": machine(), "summary": summary,
-             "tasks": rows}, indent=1, default=str))
+            {"command": " ".join(sys.argv), "machine": machine(), "load_before": load_before,
+             "load_after": load_after, "summary": summaries, "tasks": rows}, indent=1, default=str))
 
 
 if __name__ == "__main__":

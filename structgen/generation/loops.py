@@ -37,8 +37,9 @@ class LoopDetector:
 
     min_span: int = 64
     """Characters a repetition must cover before it counts as a loop."""
-    min_repeats: int = 3
-    """Periods a repetition must cover before it counts as a loop (for long units)."""
+    min_repeats: int = 2
+    """Periods a repetition must cover before it counts as a loop (for long units: a whole item written
+    twice in a row)."""
     max_period: int = 200
     """The longest unit looked for, in characters."""
 

@@ -34,16 +34,16 @@ DEFAULT_TIMEOUT = 60.0
 CONNECT_TIMEOUT = 5.0
 LOOP_BREAKING: Mapping[str, Any] = {
     "temperature": 0.3,
-    "repeat_penalty": 1.15,
-    "repeat_last_n": 128,
     "dry_multiplier": 0.8,
     "dry_base": 1.75,
-    "dry_allowed_length": 2,
-    "dry_penalty_last_n": -1,
+    "dry_allowed_length": 4,
+    "dry_penalty_last_n": 64,
     "seed": 1,
 }
-"""Sampling of a re-ask after a loop: the caller's own settings win, except that the temperature is
-at least this one (first attempts stay as the caller asked, greedy by default)."""
+"""Sampling of a re-ask after a loop: the DRY sampler over the recent tokens and a little temperature.
+The caller's own settings win, except that the temperature is at least this one (first attempts stay
+as the caller asked, greedy by default). No repeat penalty: extraction copies from the prompt, and
+penalties on the prompt's tokens push a small model into garbage."""
 
 AttemptRun = Generator[str, None, tuple[Attempt, Any]]
 
