@@ -66,7 +66,7 @@ def _describe(text: str, start: int, period: int) -> Loop:
         next((at for at in starts if at > 0 and text[at - 1] in _BOUNDARY and text[at] not in _BOUNDARY), start),
     )
     unit = text[first : first + period]
-    repeats = (len(text) - first) // period
+    repeats = (len(text) - start) // period
     outer, inner = path_at(text[: first + 1]), path_at(text)
     common = []
     for a, b in zip(outer, inner):

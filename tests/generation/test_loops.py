@@ -20,7 +20,7 @@ def test_a_phone_number_that_repeats_is_named_with_its_field() -> None:
     assert loop.pointer == "/phone"
     assert loop.unit == "12345, "
     assert loop.repeats >= 10
-    assert str(loop) == '/phone: "12345, " repeated 11 times'
+    assert str(loop) == '/phone: "12345, " repeated 12 times'
 
 
 def test_items_written_again_and_again_are_named_by_their_array() -> None:
