@@ -381,9 +381,25 @@ def main() -> None:
     print(table(["checkout", *keys], [[c, *(s[k] for k in keys)] for c, s in summaries.items()]))
     print(f"load average before {load_before}, after {load_after}")
     if args.json:
-        Path(args.json).write_text(json.dumps(
-            {"command": " ".join(sys.argv), "machine": machine(), "load_before": load_before,
-             "load_after": load_after, "summary": summaries, "tasks": rows}, indent=1, default=str))
+        Path(args.json).write_text(json.dumps(results(summaries, rows, load_before, load_after), indent=1))
+
+
+def results(summaries: dict[str, Any], rows: dict[str, list[dict[str, Any]]], load_before: Any,
+            load_after: Any) -> dict[str, Any]:
+    """The results file: the summary per checkout and one flat row per task and checkout."""
+    return {
+        "command": " ".join(sys.argv),
+        "machine": machine(),
+        "load_before": " ".join(f"{x:.1f}" for x in load_before),
+        "load_after": " ".join(f"{x:.1f}" for x in load_after),
+        "summary": {Path(c).name: s for c, s in summaries.items()},
+        "tasks": [
+            {"task": r["task"], "type": r["type"], "checkout": Path(c).name, "seconds": round(r["seconds"], 2),
+             "attempts": r["attempts"], "reasons": " ".join(x for x in r["reasons"] if x != "None"),
+             "tokens": r["tokens"], "valid": r["valid"], "correct": r["correct"], "error": (r["error"] or "")[:120]}
+            for c, rs in rows.items() for r in rs
+        ],
+    }
 
 
 if __name__ == "__main__":
