@@ -200,3 +200,33 @@ def test_the_budget_covers_every_retry(httpserver: HTTPServer) -> None:
         structgen.generate("Who? ", Contact, client=_client(httpserver, model), timeout=2.0, max_retries=10)
     reasons = [a.reason for a in info.value.attempts]
     assert Reason.INVALID in reasons and len(reasons) < 11
+
+
+def test_label_timeout_ends_each_record_within_its_budget(
+    httpserver: HTTPServer, tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import io
+
+    from structgen.cli import main
+
+    model = FakeModel([(['{"name": "Ann", "phone": "'] + [str(i) for i in range(100_000)], None)], delay=0.01)
+    httpserver.expect_request("/completion", method="POST").respond_with_handler(model)
+    httpserver.expect_request("/health").respond_with_json({"status": "ok"})
+    httpserver.expect_request("/props").respond_with_json({"total_slots": 1, "default_generation_settings": {}})
+    httpserver.expect_request("/apply-template", method="POST").respond_with_json({"prompt": "p"})
+    records = tmp_path / "in.jsonl"
+    records.write_text('{"text": "Ann, no phone"}\n{"text": "Bob, 555-0100"}\n', encoding="utf-8")
+    schema = tmp_path / "contact.json"
+    schema.write_text(json.dumps(Contact.model_json_schema()), encoding="utf-8")
+    out, errors = tmp_path / "out.jsonl", tmp_path / "errors.jsonl"
+    argv = ["label", str(records), "--schema", str(schema), "-o", str(out), "--errors", str(errors),
+            "--url", httpserver.url_for("/").rstrip("/"), "--timeout", "1", "--max-retries", "5", "-j", "1"]
+    stderr = io.StringIO()
+    assert main(argv, stdout=io.StringIO(), stderr=stderr) == 1
+    failures = [json.loads(line) for line in errors.read_text(encoding="utf-8").splitlines()]
+    assert len(failures) == 2 and all("time budget of 1 s" in json.dumps(f) for f in failures)
+    assert len(model.requests) == 2 and all(r["t_max_predict_ms"] <= 1000 for r in model.requests)
+    assert _wait_for(lambda: model.abandoned == 2)
+    capsys.readouterr()
+    assert main([*argv[:-4], "--timeout", "0"], stdout=io.StringIO(), stderr=io.StringIO()) == 2
+    assert "--timeout: must be more than 0" in capsys.readouterr().err
