@@ -369,9 +369,11 @@ class LlamaClient:
             )
         return content
 
-    def apply_template(self, messages: Sequence[Mapping[str, Any]]) -> str:
+    def apply_template(
+        self, messages: Sequence[Mapping[str, Any]], *, timeout: Timeout | _Default = _Default.TIMEOUT
+    ) -> str:
         """The prompt the model's chat template makes of ``messages`` (``role``/``content`` dicts)."""
-        data = self._post_json("/apply-template", {"messages": [dict(m) for m in messages]})
+        data = self._post_json("/apply-template", {"messages": [dict(m) for m in messages]}, timeout)
         prompt = data.get("prompt") if isinstance(data, dict) else None
         if not isinstance(prompt, str):
             url = self._transport.url("/apply-template")

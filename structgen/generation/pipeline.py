@@ -196,6 +196,8 @@ def generate_result(
         if isinstance(output_type, Output)
         else Output(output_type, max_string_length=max_string_length, max_items=max_items)
     )
+    if max_retries < 0:
+        raise ValueError(f"max_retries must be at least 0, got {max_retries}")
     deadline = _deadline(timeout)
     client = client or default_client()
     params = _sampling(sampling)
@@ -205,7 +207,12 @@ def generate_result(
     for _ in range(max_retries + 1):
         if deadline is not None and time.monotonic() >= deadline:
             break
-        text = render(current, client)
+        try:
+            text = render(current, client, deadline)
+        except ClientTimeoutError:
+            if deadline is None or time.monotonic() < deadline:
+                raise
+            break
         attempt, value = finish(run_attempt(client, text, output, params, deadline))
         attempts.append(attempt)
         if attempt.reason is Reason.VALID:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -22,11 +23,11 @@ def _fallback(messages: Sequence[Message]) -> str:
     return "".join(parts) + "<|im_start|>assistant\n"
 
 
-def render(prompt: PromptInput, client: LlamaClient) -> str:
+def render(prompt: PromptInput, client: LlamaClient, deadline: float | None = None) -> str:
     """The text to send: a string as is; messages through the server's chat template (``/apply-template``).
 
     Servers without that endpoint (older versions) get a ChatML rendering; which one a server needs is
-    remembered per server URL.
+    remembered per server URL. With a ``deadline`` (``time.monotonic()``), the request waits no longer.
     """
     if isinstance(prompt, str):
         return prompt
@@ -35,7 +36,9 @@ def render(prompt: PromptInput, client: LlamaClient) -> str:
         supported = _templates.get(client.base_url, True)
     if supported:
         try:
-            return client.apply_template(messages)
+            if deadline is None:
+                return client.apply_template(messages)
+            return client.apply_template(messages, timeout=max(deadline - time.monotonic(), 0.001))
         except ClientError as exc:
             if getattr(exc, "status", None) not in (404, 405, 501):
                 raise

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from pydantic_core import from_json
 
-from ..client import LlamaClient
+from ..client import ClientTimeoutError, LlamaClient
 from ..server import default_client
 from .output import Output, output_options
 from .pipeline import DEFAULT_TIMEOUT, _deadline, _sampling, failure, run_attempt
@@ -40,7 +41,12 @@ def stream(prompt: PromptInput, output_type: type[T] | Any, *, client: LlamaClie
     output: Output[T] = Output(output_type, **output_options(sampling))
     deadline = _deadline(timeout)
     client = client or default_client()
-    text = render(prompt, client)
+    try:
+        text = render(prompt, client, deadline)
+    except ClientTimeoutError:
+        if deadline is None or time.monotonic() < deadline:
+            raise
+        raise failure([], timeout, out_of_time=True) from None
     last: Any = None
     run = run_attempt(client, text, output, _sampling(sampling), deadline)
     while True:

@@ -230,3 +230,20 @@ def test_label_timeout_ends_each_record_within_its_budget(
     capsys.readouterr()
     assert main([*argv[:-4], "--timeout", "0"], stdout=io.StringIO(), stderr=io.StringIO()) == 2
     assert "--timeout: must be more than 0" in capsys.readouterr().err
+
+
+def test_a_chat_template_that_never_comes_is_cut_at_the_budget(httpserver: HTTPServer) -> None:
+    release = threading.Event()
+
+    def never(request: Request) -> Response:
+        release.wait(20)
+        return Response(json.dumps({"prompt": "p"}), content_type="application/json")
+
+    httpserver.expect_request("/apply-template", method="POST").respond_with_handler(never)
+    client = LlamaClient(httpserver.url_for("/").rstrip("/"), timeout=(2.0, 60.0))
+    try:
+        with pytest.raises(GenerationTimeoutError) as info:
+            structgen.generate([{"role": "user", "content": "Who?"}], Contact, client=client, timeout=1.0)
+        assert info.value.attempts == ()
+    finally:
+        release.set()
