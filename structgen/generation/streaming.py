@@ -35,8 +35,9 @@ def stream(prompt: PromptInput, output_type: type[T] | Any, *, client: LlamaClie
 
     Partial data is the JSON parsed so far (unfinished strings included). Raises
     :class:`ValidationFailedError` when the finished output does not validate (no re-ask while streaming),
-    :class:`RepetitionLoopError` when it repeats itself and :class:`GenerationTimeoutError` when it is
-    not done within ``timeout`` seconds (the request is cancelled in both cases).
+    :class:`OutputTruncatedError` when ``n_predict`` cuts it off, :class:`RepetitionLoopError` when it
+    repeats itself and :class:`GenerationTimeoutError` when it is not done within ``timeout`` seconds
+    (the request is cancelled in the last two cases).
     """
     output: Output[T] = Output(output_type, **output_options(sampling))
     deadline = _deadline(timeout)
