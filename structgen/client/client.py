@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from types import TracebackType
@@ -37,6 +38,7 @@ from structgen.client.transport import (
     RetryPolicy,
     Timeout,
     Transport,
+    _Default,
     decode_json,
     iter_body,
     map_exception,
@@ -152,14 +154,34 @@ class CompletionStream:
         return self.final
 
     def close(self) -> None:
-        """Release the connection without reading the rest."""
+        """Release the connection without reading the rest (the server cancels the request)."""
         self._response.close()
+
+    def abort(self) -> None:
+        """Cut the connection now, from any thread: a read blocked on it ends (the stream raises
+        :class:`StreamInterruptedError`) and the server, seeing the client gone, cancels the request."""
+        sock = _socket_of(self._response)
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
     def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _socket_of(response: requests.Response) -> socket.socket | None:
+    """The socket under a streamed response (urllib3 keeps it on the connection, or only in the body's file)."""
+    raw = response.raw
+    candidates = [
+        getattr(getattr(raw, "_connection", None), "sock", None),
+        getattr(getattr(getattr(getattr(raw, "_fp", None), "fp", None), "raw", None), "_sock", None),
+    ]
+    return next((s for s in candidates if isinstance(s, socket.socket)), None)
 
 
 def _stream_error(data: Any, url: str) -> ClientError:
@@ -221,25 +243,37 @@ class LlamaClient:
     # -- completion ---------------------------------------------------------------------------------
 
     def completion(
-        self, prompt: Prompt, *, extra: Mapping[str, Any] | None = None, **params: Unpack[CompletionParams]
+        self,
+        prompt: Prompt,
+        *,
+        extra: Mapping[str, Any] | None = None,
+        timeout: Timeout | _Default = _Default.TIMEOUT,
+        **params: Unpack[CompletionParams],
     ) -> Completion:
         """Complete ``prompt`` (text, token ids or a mix) and wait for the whole result.
 
         ``params`` are the options of ``POST /completion``; ``extra`` holds any other keys,
-        sent unchanged. ``cache_prompt`` is on unless set to false.
+        sent unchanged. ``cache_prompt`` is on unless set to false. ``timeout`` replaces the
+        client's for this request; a request that times out is closed, and the server cancels it.
         """
         body = completion_body(prompt, params, stream=False, extra=extra)
-        return self._post_model("/completion", body, Completion)
+        return self._post_model("/completion", body, Completion, timeout)
 
     def stream(
-        self, prompt: Prompt, *, extra: Mapping[str, Any] | None = None, **params: Unpack[CompletionParams]
+        self,
+        prompt: Prompt,
+        *,
+        extra: Mapping[str, Any] | None = None,
+        timeout: Timeout | _Default = _Default.TIMEOUT,
+        **params: Unpack[CompletionParams],
     ) -> CompletionStream:
         """Like :meth:`completion`, streamed: iterate the result for text pieces as they come.
 
-        Errors the server reports before streaming (e.g. a rejected grammar) raise here.
+        Errors the server reports before streaming (e.g. a rejected grammar) raise here. ``timeout``
+        bounds each wait for data; :meth:`CompletionStream.abort` ends the request at any time.
         """
         body = completion_body(prompt, params, stream=True, extra=extra)
-        return self._open_stream("/completion", body)
+        return self._open_stream("/completion", body, timeout)
 
     def infill(
         self,
@@ -335,9 +369,11 @@ class LlamaClient:
             )
         return content
 
-    def apply_template(self, messages: Sequence[Mapping[str, Any]]) -> str:
+    def apply_template(
+        self, messages: Sequence[Mapping[str, Any]], *, timeout: Timeout | _Default = _Default.TIMEOUT
+    ) -> str:
         """The prompt the model's chat template makes of ``messages`` (``role``/``content`` dicts)."""
-        data = self._post_json("/apply-template", {"messages": [dict(m) for m in messages]})
+        data = self._post_json("/apply-template", {"messages": [dict(m) for m in messages]}, timeout)
         prompt = data.get("prompt") if isinstance(data, dict) else None
         if not isinstance(prompt, str):
             url = self._transport.url("/apply-template")
@@ -402,13 +438,15 @@ class LlamaClient:
 
     # -- plumbing ----------------------------------------------------------------------------------
 
-    def _post_json(self, path: str, body: Any) -> Any:
-        response = self._transport.send("POST", path, json_body=body)
+    def _post_json(self, path: str, body: Any, timeout: Timeout | _Default = _Default.TIMEOUT) -> Any:
+        response = self._transport.send("POST", path, json_body=body, timeout=timeout)
         return decode_json(response, self._transport.url(path))
 
-    def _post_model(self, path: str, body: Any, model: type[Completion]) -> Completion:
+    def _post_model(
+        self, path: str, body: Any, model: type[Completion], timeout: Timeout | _Default = _Default.TIMEOUT
+    ) -> Completion:
         url = self._transport.url(path)
-        data = self._post_json(path, body)
+        data = self._post_json(path, body, timeout)
         if isinstance(data, list):
             raise ResponseFormatError(
                 f"the server returned {len(data)} results: a list of strings is several prompts; "
@@ -417,8 +455,10 @@ class LlamaClient:
             )
         return parse_model(model, data, url)
 
-    def _open_stream(self, path: str, body: Any) -> CompletionStream:
-        response = self._transport.send("POST", path, json_body=body, stream=True)
+    def _open_stream(
+        self, path: str, body: Any, timeout: Timeout | _Default = _Default.TIMEOUT
+    ) -> CompletionStream:
+        response = self._transport.send("POST", path, json_body=body, stream=True, timeout=timeout)
         return CompletionStream(response, self._transport.url(path))
 
     def close(self) -> None:

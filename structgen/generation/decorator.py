@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any, Generic, ParamSpec, TypeVar, overload
 
 from ..client import LlamaClient
-from .output import Output
+from .output import Output, output_options
 from .pipeline import generate
 from .prompting import describe_schema
 
@@ -39,7 +39,7 @@ class StructuredFunction(Generic[P, R]):
         if "return" not in hints:
             raise TypeError(f"@structgen.fn needs a return annotation on {func.__qualname__}")
         self.return_type = hints["return"]
-        self.output: Output[R] = Output(self.return_type)
+        self.output: Output[R] = Output(self.return_type, **output_options(dict(options)))
         functools.update_wrapper(self, func)
 
     def prompt(self, *args: P.args, **kwargs: P.kwargs) -> list[dict[str, str]]:
@@ -66,6 +66,7 @@ class StructuredFunction(Generic[P, R]):
 
     def call(self, messages: list[dict[str, str]], **overrides: Any) -> R:
         options = {**self.options, **overrides}
+        output_options(options)  # already in self.output
         value: R = generate(messages, self.output, **options)
         return value
 

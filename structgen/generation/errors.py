@@ -19,6 +19,11 @@ class GenerationError(StructgenError):
             detail = "; last errors: " + "; ".join(self.attempts[-1].errors[:5])
         super().__init__(message + detail)
 
+    @property
+    def partial(self) -> str:
+        """The raw output of the last attempt (what was written before it stopped)."""
+        return self.attempts[-1].raw if self.attempts else ""
+
 
 class ValidationFailedError(GenerationError):
     """Every attempt gave output that failed validation (JSON, schema or the type's own validators)."""
@@ -26,3 +31,11 @@ class ValidationFailedError(GenerationError):
 
 class OutputTruncatedError(GenerationError):
     """The output was cut off by ``n_predict`` (or the context) and retries ran out."""
+
+
+class RepetitionLoopError(OutputTruncatedError):
+    """The output kept repeating itself (each attempt's ``loop`` says where and what); retries ran out."""
+
+
+class GenerationTimeoutError(GenerationError, TimeoutError):
+    """The call's time budget ran out; ``attempts`` holds every try, the last one's partial output included."""

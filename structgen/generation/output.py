@@ -17,6 +17,9 @@ Whitespace = Literal["compact", "flexible", "pretty"]
 MAX_DIGITS = 15
 # Output types come from the program, not from untrusted input: a slow machine must not refuse them.
 COMPILE_TIME_LIMIT = 10.0
+# Generation bounds of strings and arrays the schema leaves unbounded (its own maxLength/maxItems win).
+MAX_STRING_LENGTH = 300
+MAX_ITEMS = 32
 
 
 def _key(output: Any) -> Any:
@@ -29,13 +32,20 @@ def _key(output: Any) -> Any:
     return ("type", output)
 
 
+def output_options(options: dict[str, Any]) -> dict[str, Any]:
+    """Take the options of :class:`Output` (bounds, whitespace) out of call ``options``."""
+    return {key: options.pop(key) for key in ("max_string_length", "max_items", "whitespace") if key in options}
+
+
 _cache: dict[Any, CompiledSchema] = {}
 _cache_lock = threading.Lock()
 
 
-def _compiled(output: Any, whitespace: Whitespace) -> CompiledSchema:
+def _compiled(
+    output: Any, whitespace: Whitespace, max_string_length: int | None, max_items: int | None
+) -> CompiledSchema:
     """The compiled grammar for ``output``, cached by type or by the schema's JSON text."""
-    key = (_key(output), whitespace)
+    key = (_key(output), whitespace, max_string_length, max_items)
     with _cache_lock:
         hit = _cache.get(key)
     if hit is None:
@@ -45,6 +55,8 @@ def _compiled(output: Any, whitespace: Whitespace) -> CompiledSchema:
             whitespace=whitespace,
             max_digits=MAX_DIGITS,
             time_limit=COMPILE_TIME_LIMIT,
+            max_string_length=max_string_length,
+            max_items=max_items,
         )
         with _cache_lock:
             if len(_cache) > 512:
@@ -58,12 +70,23 @@ class Output(Generic[T]):
 
     Whitespace is ``flexible`` by default: chat models like to break lines in JSON, and a grammar that
     forbids it pushes them into garbage (and into llama.cpp's slow path, which checks the whole
-    vocabulary whenever the model's first choice is refused)."""
+    vocabulary whenever the model's first choice is refused).
 
-    def __init__(self, output_type: Any, *, whitespace: Whitespace = "flexible") -> None:
+    Strings (without pattern or format) and arrays the type leaves unbounded get at most
+    ``max_string_length`` characters and ``max_items`` items in generation (None: no bound); the
+    compile report lists each bound as a restriction."""
+
+    def __init__(
+        self,
+        output_type: Any,
+        *,
+        whitespace: Whitespace = "flexible",
+        max_string_length: int | None = MAX_STRING_LENGTH,
+        max_items: int | None = MAX_ITEMS,
+    ) -> None:
         self.output_type = output_type
         self.is_schema = isinstance(output_type, (dict, bool))
-        self.compiled = _compiled(output_type, whitespace)
+        self.compiled = _compiled(output_type, whitespace, max_string_length, max_items)
         self._adapter: pydantic.TypeAdapter[Any] | None = None if self.is_schema else pydantic.TypeAdapter(output_type)
         self._validator = self.compiled.validator()
 

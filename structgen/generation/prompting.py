@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..client import ClientError, LlamaClient
+from .loops import Loop
 
 Message = Mapping[str, Any]
 PromptInput = str | Sequence[Message]
@@ -21,11 +23,11 @@ def _fallback(messages: Sequence[Message]) -> str:
     return "".join(parts) + "<|im_start|>assistant\n"
 
 
-def render(prompt: PromptInput, client: LlamaClient) -> str:
+def render(prompt: PromptInput, client: LlamaClient, deadline: float | None = None) -> str:
     """The text to send: a string as is; messages through the server's chat template (``/apply-template``).
 
     Servers without that endpoint (older versions) get a ChatML rendering; which one a server needs is
-    remembered per server URL.
+    remembered per server URL. With a ``deadline`` (``time.monotonic()``), the request waits no longer.
     """
     if isinstance(prompt, str):
         return prompt
@@ -34,7 +36,9 @@ def render(prompt: PromptInput, client: LlamaClient) -> str:
         supported = _templates.get(client.base_url, True)
     if supported:
         try:
-            return client.apply_template(messages)
+            if deadline is None:
+                return client.apply_template(messages)
+            return client.apply_template(messages, timeout=max(deadline - time.monotonic(), 0.001))
         except ClientError as exc:
             if getattr(exc, "status", None) not in (404, 405, 501):
                 raise
@@ -53,6 +57,19 @@ def with_feedback(prompt: PromptInput, raw: str, errors: Sequence[str]) -> Promp
     if isinstance(prompt, str):
         return f"{prompt}{raw}\n\n{note}\n"
     return [*prompt, {"role": "assistant", "content": raw}, {"role": "user", "content": note}]
+
+
+def with_loop_feedback(prompt: PromptInput, loop: Loop) -> PromptInput:
+    """The next attempt's prompt after a loop: what repeated and where (the looping text is not repeated)."""
+    unit = loop.unit.strip() or loop.unit
+    where = f"the field {loop.pointer}" if loop.pointer else "the answer"
+    note = (
+        f"Your previous answer got stuck in {where}, writing {json.dumps(unit, ensure_ascii=False)} "
+        f"over and over ({loop.repeats} times). Write each value once, keep it short, and finish the JSON."
+    )
+    if isinstance(prompt, str):
+        return f"{prompt}\n\n{note}\n"
+    return [*prompt, {"role": "user", "content": note}]
 
 
 def describe_schema(schema: Any) -> str:

@@ -3,11 +3,28 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any, Generic, TypeVar
 
 from ..client import Completion, StopType
+from .loops import Loop
 
 T = TypeVar("T")
+
+
+class Reason(str, Enum):
+    """How an attempt ended."""
+
+    VALID = "valid"
+    """The output validated."""
+    INVALID = "invalid"
+    """The output was complete but failed validation."""
+    CUT_OFF = "cut_off"
+    """The output hit ``n_predict`` (or the context) without repeating itself."""
+    LOOP = "loop"
+    """The output repeated itself; it was stopped early (see :attr:`Attempt.loop`)."""
+    TIMED_OUT = "timed_out"
+    """The call's time budget ran out during this attempt; it was cancelled."""
 
 
 @dataclass(frozen=True)
@@ -24,11 +41,31 @@ class Attempt:
     """What was wrong with ``raw`` (empty when it parsed and validated)."""
     completion: Completion | None = None
     """The server's whole answer (``None`` when there was none)."""
+    reason: Reason | None = None
+    """How the attempt ended (derived from ``errors`` and ``stop_type`` when not given)."""
+    loop: Loop | None = None
+    """The repetition that stopped this attempt, if one did."""
+    seconds: float = 0.0
+    """Wall time of the request."""
+    pieces: int = 0
+    """Streamed pieces received (about one per token), for attempts stopped before the server's summary."""
+
+    def __post_init__(self) -> None:
+        if self.reason is None:
+            derived = Reason.VALID if not self.errors else Reason.INVALID
+            if self.errors and self.stop_type is StopType.LIMIT:
+                derived = Reason.CUT_OFF
+            object.__setattr__(self, "reason", derived)
 
     @property
     def ok(self) -> bool:
         """True when the attempt parsed and validated."""
         return not self.errors
+
+    @property
+    def tokens_predicted(self) -> int:
+        """Tokens generated (counted from the stream when the attempt was stopped early)."""
+        return self.completion.tokens_predicted if self.completion else self.pieces
 
 
 @dataclass(frozen=True)
@@ -58,7 +95,7 @@ class Result(Generic[T]):
     @property
     def tokens_predicted(self) -> int:
         """Tokens generated, over all attempts."""
-        return sum(a.completion.tokens_predicted for a in self.attempts if a.completion)
+        return sum(a.tokens_predicted for a in self.attempts)
 
     @property
     def tokens_evaluated(self) -> int:

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from pydantic_core import from_json
 
-from ..client import LlamaClient
+from ..client import ClientTimeoutError, LlamaClient
 from ..server import default_client
 from .checks import check_output_type, check_satisfiable
-from .errors import ValidationFailedError
-from .output import Output
-from .pipeline import _sampling
+from .output import Output, output_options
+from .pipeline import DEFAULT_TIMEOUT, _deadline, _sampling, failure, run_attempt
 from .prompting import PromptInput, render
-from .result import Attempt
+from .result import Reason
 
 T = TypeVar("T")
 
@@ -35,34 +35,41 @@ class Partial(Generic[T]):
 
 
 def stream(prompt: PromptInput, output_type: type[T] | Any, *, client: LlamaClient | None = None,
-           **sampling: Any) -> Iterator[Partial[T]]:
+           timeout: float | None = DEFAULT_TIMEOUT, **sampling: Any) -> Iterator[Partial[T]]:
     """Yield progressively more complete partial values as tokens arrive; the last one is validated.
 
     Partial data is the JSON parsed so far (unfinished strings included). Raises
-    :class:`ValidationFailedError` when the finished output does not validate (no re-ask while streaming).
+    :class:`ValidationFailedError` when the finished output does not validate (no re-ask while streaming),
+    :class:`OutputTruncatedError` when ``n_predict`` cuts it off, :class:`RepetitionLoopError` when it
+    repeats itself and :class:`GenerationTimeoutError` when it is not done within ``timeout`` seconds
+    (the request is cancelled in the last two cases).
     """
-    output: Output[T] = Output(check_output_type(output_type))
+    output: Output[T] = Output(check_output_type(output_type), **output_options(sampling))
     check_satisfiable(output)
     params = _sampling(sampling)
+    deadline = _deadline(timeout)
     client = client or default_client()
-    text = render(prompt, client)
-    raw = ""
+    try:
+        text = render(prompt, client, deadline)
+    except ClientTimeoutError:
+        if deadline is None or time.monotonic() < deadline:
+            raise
+        raise failure([], timeout, out_of_time=True) from None
     last: Any = None
-    with client.stream(text, grammar=output.grammar, **params) as events:
-        for delta in events:
-            if not delta.content:
-                continue
-            raw += delta.content
-            try:
-                data = from_json(raw, allow_partial="trailing-strings")
-            except ValueError:
-                continue
-            if data != last:
-                last = data
-                yield Partial(data, raw)
-        final = events.final
-    value, errors = output.parse(raw)
-    if errors:
-        attempt = Attempt(text, raw, final.stop_type, tuple(errors), final)
-        raise ValidationFailedError("streamed output did not validate", [attempt], value)
-    yield Partial(last, raw, True, value)
+    run = run_attempt(client, text, output, params, deadline)
+    while True:
+        try:
+            raw = next(run)
+        except StopIteration as stop:
+            attempt, value = stop.value
+            break
+        try:
+            data = from_json(raw, allow_partial="trailing-strings")
+        except ValueError:
+            continue
+        if data != last:
+            last = data
+            yield Partial(data, raw)
+    if attempt.reason is not Reason.VALID:
+        raise failure([attempt], timeout, value)
+    yield Partial(last, attempt.raw, True, value)

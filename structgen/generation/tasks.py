@@ -10,7 +10,7 @@ from typing import Any, Literal, TypeVar
 from ..client import LlamaClient
 from ..errors import ArgumentError
 from .checks import check_output_type, check_text
-from .output import Output
+from .output import Output, output_options
 from .pipeline import generate
 from .prompting import describe_schema
 
@@ -19,9 +19,11 @@ T = TypeVar("T")
 
 def extract(text: str, output_type: type[T] | Any, *, client: LlamaClient | None = None,
             instructions: str | None = None, max_retries: int = 2, **sampling: Any) -> T:
-    """Extract a value of ``output_type`` from ``text`` (chat prompt with the schema, grammar-constrained)."""
+    """Extract a value of ``output_type`` from ``text`` (chat prompt with the schema, grammar-constrained).
+
+    Other options are those of :func:`generate` (``timeout``, ``max_string_length``, sampling...)."""
     check_text(text)
-    output: Output[T] = Output(check_output_type(output_type))
+    output: Output[T] = Output(check_output_type(output_type), **output_options(sampling))
     system = (instructions or "Extract the requested information from the user's text.") + (
         " Reply with JSON that follows this JSON Schema: " + describe_schema(output.schema)
     )

@@ -42,6 +42,16 @@ def _positive(value: str) -> int:
     return number
 
 
+def _seconds(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {value!r}") from None
+    if not number > 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0, not {value}")
+    return number
+
+
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add the arguments of ``structgen label``."""
     parser.add_argument(
@@ -111,6 +121,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--max-retries", type=int, default=2, metavar="N", help="re-asks after an invalid answer (default 2)"
     )
+    parser.add_argument(
+        "--timeout",
+        type=_seconds,
+        metavar="S",
+        help="seconds per record, re-asks included; a request still running then is cancelled (default 60)",
+    )
     parser.add_argument("--system", metavar="TEXT", help="the instruction sent before the prompt")
     parser.add_argument(
         "--raw-prompt",
@@ -176,6 +192,7 @@ def run(args: argparse.Namespace, console: _Console) -> int:
                 n_predict=args.n_predict,
                 temperature=args.temperature,
                 max_retries=args.max_retries,
+                sampling={"timeout": args.timeout} if args.timeout is not None else None,
                 chat=not args.raw_prompt,
                 progress=args.progress,
                 progress_stream=console.err,

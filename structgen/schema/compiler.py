@@ -14,6 +14,7 @@ from typing import Any
 from structgen.errors import InvalidSchemaError, SchemaError, UnsupportedSchemaError
 
 from . import openapi
+from .bounds import bound_sizes
 from .defs import CycleError, cycle_error
 from .emit import Emitter, Options, Whitespace
 from .lint import name_present_keywords, report_misspellings
@@ -76,6 +77,8 @@ def compile(
     check_schema: bool = True,
     max_digits: int | None = None,
     time_limit: float | None = 1.0,
+    max_string_length: int | None = None,
+    max_items: int | None = None,
 ) -> CompiledSchema:
     """Compile a JSON Schema (dict, boolean or JSON text) or a Python type to a GBNF grammar.
 
@@ -89,12 +92,16 @@ def compile(
     2020) applies when the schema has no ``$schema``; 2020-12 by default.  ``max_digits`` bounds the
     digits of integer and fraction parts (exponents to 3 digits): a restriction for generation, so that
     a model's numbers end; values needing longer spellings are then refused by the grammar.
+    ``max_string_length`` and ``max_items`` bound strings (without pattern or format) and arrays the
+    schema leaves unbounded, for generation too (reported as restrictions; the schema's own bounds win).
     ``formats=False`` treats ``format`` as an annotation (the 2019-09/2020-12 default) instead of
     enforcing it.  ``check_schema=False`` skips validation against the metaschema.  A schema needing
     more than ``time_limit`` seconds is refused (UnsupportedSchemaError); None: no limit.
     """
-    if max_digits is not None and max_digits < 1:
-        raise ValueError(f"max_digits must be at least 1, got {max_digits}")
+    bounds = {"max_digits": max_digits, "max_string_length": max_string_length, "max_items": max_items}
+    for name, bound in bounds.items():
+        if bound is not None and bound < 1:
+            raise ValueError(f"{name} must be at least 1, got {bound}")
     if whitespace not in ("compact", "flexible", "pretty"):
         raise ValueError(f"whitespace must be 'compact', 'flexible' or 'pretty', not {whitespace!r}")
     started = time.monotonic()
@@ -121,6 +128,15 @@ def compile(
         definitions = dict(normalizer.defs.nodes)
         if not additional_properties:
             root = _close_objects(root, definitions)
+        if max_string_length is not None or max_items is not None:
+            root = bound_sizes(
+                root,
+                definitions,
+                report,
+                normalizer.defs.pointers,
+                max_string_length=max_string_length,
+                max_items=max_items,
+            )
         emitter = Emitter(definitions, normalizer.algebra, report, options, normalizer.defs.pointers)
         grammar = emitter.emit(root)
         satisfiable = emitter.satisfiable
@@ -146,6 +162,8 @@ def compile(
             "additional_properties": additional_properties,
             "any_order": any_order,
             "formats": formats,
+            **({"max_string_length": max_string_length} if max_string_length is not None else {}),
+            **({"max_items": max_items} if max_items is not None else {}),
         },
     )
 

@@ -17,7 +17,8 @@ class ReportItem:
     ``loosened``: the grammar accepts some values the schema rejects (post-validation catches them).
     ``ignored``: the keyword asserts nothing checkable (an unknown format, an annotation).
     ``restricted``: the grammar rejects some valid spellings of allowed values (exponent forms, members
-    of an object in another order than the schema's).
+    of an object in another order than the schema's), or values beyond a generation bound asked for
+    (``max_string_length``, ``max_items``).
     """
 
     pointer: str

@@ -1,0 +1,70 @@
+"""Generation bounds: free strings and arrays get a largest size in generation, reported as restrictions;
+the schema's own bounds win, and compiling without the options is unchanged."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+from hypothesis import given
+from hypothesis import strategies as st
+from pydantic import BaseModel, Field
+
+from structgen.gbnf import Matcher
+from structgen.generation import Output
+from structgen.schema import compile
+
+
+class Order(BaseModel):
+    customer: str
+    code: Annotated[str, Field(pattern=r"^[A-Z]{2}[0-9]{3}$")]
+    note: Annotated[str, Field(max_length=500)]
+    items: list[str]
+    tags: Annotated[list[str], Field(max_length=100)]
+
+
+def _accepts(grammar: str, value: object) -> bool:
+    return Matcher(grammar).fullmatch(json.dumps(value))
+
+
+def test_without_the_options_nothing_is_bounded() -> None:
+    plain = compile(Order, additional_properties=False)
+    assert not any("generation bound" in item.reason for item in plain.report)
+    assert _accepts(plain.grammar, {"customer": "x" * 400, "code": "AB123", "note": "", "items": ["a"] * 40,
+                                    "tags": []})
+
+
+def test_free_strings_and_arrays_are_bounded_and_reported() -> None:
+    bounded = compile(Order, additional_properties=False, max_string_length=10, max_items=3)
+    restrictions = {(i.pointer, i.keyword): i for i in bounded.report if "generation bound" in i.reason}
+    assert set(restrictions) == {("/properties/customer", "maxLength"), ("/properties/items", "maxItems"),
+                                 ("/properties/items/items", "maxLength"), ("/properties/tags/items", "maxLength")}
+    assert all(i.severity == "restricted" for i in restrictions.values())
+    assert bounded.exact  # a restriction, not a loosening
+    base = {"customer": "x" * 10, "code": "AB123", "note": "n" * 500, "items": ["abc"] * 3, "tags": ["t"] * 100}
+    assert _accepts(bounded.grammar, base)
+    assert not _accepts(bounded.grammar, {**base, "customer": "x" * 11})
+    assert not _accepts(bounded.grammar, {**base, "items": ["abc"] * 4})
+    assert not _accepts(bounded.grammar, {**base, "items": ["x" * 11]})
+    assert bounded.options["max_string_length"] == 10 and bounded.options["max_items"] == 3
+
+
+def test_a_minimum_above_the_bound_raises_the_bound() -> None:
+    schema = {"type": "object", "properties": {"s": {"type": "string", "minLength": 20},
+                                               "a": {"type": "array", "minItems": 5}}}
+    bounded = compile(schema, max_string_length=8, max_items=2)
+    assert _accepts(bounded.grammar, {"s": "y" * 20, "a": [1, 2, 3, 4, 5]})
+    assert not _accepts(bounded.grammar, {"s": "y" * 21})
+    assert not _accepts(bounded.grammar, {"a": [1, 2, 3, 4, 5, 6]})
+
+
+def test_generation_bounds_strings_by_default_and_can_be_lifted() -> None:
+    assert any(i.keyword == "maxLength" and "generation bound" in i.reason for i in Output(Order).compiled.report)
+    free = Output(Order, max_string_length=None, max_items=None)
+    assert not any("generation bound" in i.reason for i in free.compiled.report)
+
+
+@given(st.integers(min_value=1, max_value=40), st.integers(min_value=0, max_value=45))
+def test_a_string_is_accepted_exactly_up_to_the_bound(bound: int, length: int) -> None:
+    grammar = compile({"type": "string"}, max_string_length=bound).grammar
+    assert _accepts(grammar, "z" * length) == (length <= bound)

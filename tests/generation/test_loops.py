@@ -1,0 +1,79 @@
+"""The loop detector: repetitions are found, with the field they are in; ordinary JSON is left alone."""
+
+from __future__ import annotations
+
+import json
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from structgen.generation import LoopDetector
+from structgen.generation.loops import path_at, pointer
+
+DETECTOR = LoopDetector()
+
+
+def test_a_phone_number_that_repeats_is_named_with_its_field() -> None:
+    text = '{"name": "Ann", "phone": "+56 123 456 1234, 98765' + ", 12345" * 12
+    loop = DETECTOR.find(text)
+    assert loop is not None
+    assert loop.pointer == "/phone"
+    assert loop.unit == "12345, "
+    assert loop.repeats >= 10
+    assert str(loop) == '/phone: "12345, " repeated 12 times'
+
+
+def test_items_written_again_and_again_are_named_by_their_array() -> None:
+    item = '{"name": "apple", "qty": 1}'
+    loop = DETECTOR.find('{"order": {"items": [' + ", ".join([item] * 5))
+    assert loop is not None
+    assert loop.pointer == "/order/items"
+    assert loop.unit == item + ", "
+
+
+def test_one_character_over_and_over_is_a_loop() -> None:
+    loop = DETECTOR.find('{"note": "' + "a" * 80)
+    assert loop is not None and loop.unit == "a" and loop.pointer == "/note"
+
+
+def test_counting_is_not_a_loop() -> None:
+    assert DETECTOR.find("[" + ", ".join(str(i) for i in range(60))) is None
+
+
+def test_a_short_repetition_is_not_a_loop_yet() -> None:
+    assert DETECTOR.find('{"a": "ha ha ha ha ha"') is None
+
+
+def test_path_follows_keys_indexes_and_escapes() -> None:
+    assert path_at('{"a": {"b\\"c": [1, {"d": "x') == ["a", 'b"c', 1, "d"]
+    assert path_at('{"a": 1, "b') == []
+    assert pointer(["a/b", "c~d", 2]) == "/a~1b/c~0d/2"
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@given(json_values, st.text(min_size=1, max_size=12), st.integers(min_value=0, max_value=60))
+def test_a_unit_repeated_long_enough_is_found_after_any_prefix(value: object, unit: str, extra: int) -> None:
+    times = max(DETECTOR.min_span // len(unit), DETECTOR.min_repeats) + 1 + extra
+    text = json.dumps(value)[:-1] + unit * times
+    loop = DETECTOR.find(text)
+    assert loop is not None
+    assert len(loop.unit) <= len(unit)
+    tail = text[loop.start :]
+    assert tail == (loop.unit * (len(tail) // len(loop.unit) + 1))[: len(tail)]
+
+
+@given(json_values)
+def test_path_at_the_end_of_a_whole_value_is_the_root(value: object) -> None:
+    assert path_at(json.dumps(value)) == []
+
+
+@given(st.dictionaries(st.text(max_size=8), st.text(max_size=8), min_size=1, max_size=4))
+def test_path_inside_the_last_string_value_is_its_key(value: dict[str, str]) -> None:
+    text = json.dumps(value)[:-2]  # cut inside the last value's closing quote
+    assert path_at(text) == [list(value)[-1]]
