@@ -109,6 +109,7 @@ def compile(
     default_draft = draft if draft is not None else 2020
     the_draft = draft_of(schema, default_draft)
     report = Report(strict=strict)
+    bounds_report = Report()  # kept apart: its keywords name bounds the schema does not have
     options = Options(whitespace=whitespace, any_order=any_order, max_digits=max_digits)
     previous = sys.getrecursionlimit()
     sys.setrecursionlimit(max(previous, RECURSION_LIMIT))
@@ -132,7 +133,7 @@ def compile(
             root = bound_sizes(
                 root,
                 definitions,
-                report,
+                bounds_report,
                 normalizer.defs.pointers,
                 max_string_length=max_string_length,
                 max_items=max_items,
@@ -153,7 +154,7 @@ def compile(
         sys.setrecursionlimit(previous)
     return CompiledSchema(
         grammar=grammar,
-        report=name_present_keywords(report.items, schema),
+        report=name_present_keywords(report.items, schema) + tuple(bounds_report.items),
         schema=openapi.nullable_as_type(schema, the_draft),
         draft=the_draft,
         satisfiable=satisfiable,

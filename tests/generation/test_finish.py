@@ -227,9 +227,9 @@ def test_label_timeout_ends_each_record_within_its_budget(
     assert len(failures) == 2 and all("time budget of 1 s" in json.dumps(f) for f in failures)
     assert len(model.requests) == 2 and all(r["t_max_predict_ms"] <= 1000 for r in model.requests)
     assert _wait_for(lambda: model.abandoned == 2)
-    capsys.readouterr()
-    assert main([*argv[:-4], "--timeout", "0"], stdout=io.StringIO(), stderr=io.StringIO()) == 2
-    assert "--timeout: must be more than 0" in capsys.readouterr().err
+    usage = io.StringIO()
+    assert main([*argv[:-4], "--timeout", "0"], stdout=io.StringIO(), stderr=usage) == 2
+    assert "--timeout: must be more than 0" in usage.getvalue()
 
 
 def test_a_chat_template_that_never_comes_is_cut_at_the_budget(httpserver: HTTPServer) -> None:
