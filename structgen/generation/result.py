@@ -19,6 +19,10 @@ class Attempt:
     stop_type: StopType
     errors: tuple[str, ...]
     completion: Completion | None = None
+    segments: int = 1
+    """Requests this attempt sent (fast-forward: one per free segment)."""
+    forced_tokens: int = 0
+    """Answer tokens the client wrote itself (fast-forward), without the model decoding them."""
 
     @property
     def ok(self) -> bool:
@@ -31,6 +35,8 @@ class Result(Generic[T]):
 
     value: T
     attempts: tuple[Attempt, ...]
+    fast_forward_skipped: str | None = None
+    """Why fast-forward was asked for but plain generation ran (None when it ran or was not asked)."""
 
     @property
     def last(self) -> Attempt:

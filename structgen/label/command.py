@@ -101,6 +101,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--max-retries", type=int, default=2, metavar="N", help="re-asks after an invalid answer (default 2)"
     )
+    parser.add_argument(
+        "--fast-forward",
+        action="store_true",
+        help="write the text the output type forces (keys, brackets) without the model: fewer decoded tokens",
+    )
     parser.add_argument("--system", metavar="TEXT", help="the instruction sent before the prompt")
     parser.add_argument(
         "--raw-prompt",
@@ -168,6 +173,7 @@ def run(args: argparse.Namespace, console: _Console) -> int:
                 n_predict=args.n_predict,
                 temperature=args.temperature,
                 max_retries=args.max_retries,
+                sampling={"fast_forward": True} if args.fast_forward else None,
                 chat=not args.raw_prompt,
                 progress=args.progress,
                 progress_stream=console.err,

@@ -1,0 +1,244 @@
+"""Fast-forward against one grammar request and against unconstrained decoding.
+
+    python bench/fast_forward.py [--reps 1] [--json out.json] [--url URL] [--hold-back 2]
+
+A local llama-server (SmolLM2-135M-Instruct, ``--threads 1``, one slot) answers the same chat prompts,
+greedy, three ways: (U) no grammar, (G) structgen's grammar in one request (``generate_result`` with
+``max_retries=0``), (F) fast-forward (``fast_forward=True``). Types: a key-heavy set (objects of 10 to
+40 required int/bool/enum/short-string fields, nested objects, a list of such objects) and a control
+set (objects of a few long free-text strings). Reported per set and mode: wall time per valid object,
+answer tokens per second (answer tokens: the answer's text tokenized; for U the tokens it generated),
+validity; for F also the forced share of the answer tokens, segments per object, request overhead
+and fold threshold as measured, prompt tokens evaluated per resume, and how often F's value equals G's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from enum import Enum
+from typing import Any, Literal
+
+from _common import median, ratio, table, write_json
+from pydantic import BaseModel, Field, create_model
+
+import structgen
+from structgen.client import LlamaClient
+from structgen.generation import Output, fastforward
+from structgen.generation.prompting import describe_schema, render
+from structgen.server import LocalServer
+
+
+class Color(str, Enum):
+    red = "red"
+    green = "green"
+    blue = "blue"
+
+
+class Address(BaseModel):
+    street: str = Field(max_length=40)
+    city: str = Field(max_length=30)
+    zip_code: str = Field(max_length=10)
+    country: Literal["US", "UK", "FR", "DE"]
+
+
+class Person(BaseModel):
+    first_name: str = Field(max_length=20)
+    last_name: str = Field(max_length=20)
+    age: int
+    height_cm: int
+    is_student: bool
+    is_employed: bool
+    favorite_color: Color
+    city: str = Field(max_length=30)
+    pets: int
+    siblings: int
+    married: bool
+    blood_type: Literal["A", "B", "AB", "O"]
+
+
+class Order(BaseModel):
+    order_id: int
+    customer: Person
+    shipping: Address
+    billing: Address
+    total_cents: int
+    paid: bool
+    priority: Literal["low", "normal", "high"]
+
+
+class Item(BaseModel):
+    sku: str = Field(max_length=12)
+    quantity: int
+    price_cents: int
+    in_stock: bool
+    color: Color
+
+
+class Inventory(BaseModel):
+    warehouse: str = Field(max_length=20)
+    items: list[Item] = Field(min_length=1, max_length=4)
+    audited: bool
+
+
+def _wide(name: str, n: int) -> type[BaseModel]:
+    kinds: list[Any] = [int, bool, Color, (str, Field(max_length=16))]
+    fields: dict[str, Any] = {}
+    for i in range(n):
+        kind = kinds[i % len(kinds)]
+        fields[f"field_{i + 1}"] = kind if isinstance(kind, tuple) else (kind, ...)
+    return create_model(name, **fields)
+
+
+Wide20 = _wide("Settings", 20)
+Wide40 = _wide("Record", 40)
+
+
+class Article(BaseModel):
+    title: str
+    summary: str
+    body: str
+
+
+class Review(BaseModel):
+    review: str
+    reply: str
+
+
+KEY_HEAVY: list[tuple[str, Any, str]] = [
+    ("person", Person, "Make up a person living in Paris: a 30 year old engineer with two cats."),
+    ("person", Person, "Describe a retired teacher from Boston who loves gardening."),
+    ("order", Order, "Create an order for a customer in London who bought three books."),
+    ("inventory", Inventory, "List the stock of a small shoe warehouse in Berlin."),
+    ("settings20", Wide20, "Fill in a sample settings record."),
+    ("record40", Wide40, "Fill in a sample data record."),
+]
+CONTROL: list[tuple[str, Any, str]] = [
+    ("article", Article, "Write a short article about the history of tea."),
+    ("review", Review, "Write a restaurant review of a pizza place and the owner's reply."),
+]
+
+
+def messages(output: Output[Any], task: str) -> list[dict[str, str]]:
+    system = "Reply with JSON that follows this JSON Schema: " + describe_schema(output.schema)
+    return [{"role": "system", "content": system}, {"role": "user", "content": task}]
+
+
+def run_set(client: LlamaClient, cases: list[tuple[str, Any, str]], reps: int, n_predict: int,
+            hold_back: int) -> dict[str, Any]:
+    rows: dict[str, list[dict[str, Any]]] = {"U": [], "G": [], "F": []}
+    for _ in range(reps):
+        for name, kind, task in cases:
+            output: Output[Any] = Output(kind)
+            prompt = messages(output, task)
+            text = render(prompt, client)
+            # U: no grammar
+            started = time.perf_counter()
+            plain = client.completion(text, temperature=0.0, n_predict=n_predict)
+            wall = time.perf_counter() - started
+            rows["U"].append({"case": name, "wall": wall, "tokens": plain.tokens_predicted, "valid": False})
+            for mode in ("G", "F"):
+                started = time.perf_counter()
+                try:
+                    if mode == "F":
+                        done = fastforward.complete(client, output, text, {"temperature": 0.0,
+                                                    "n_predict": n_predict}, hold_back=hold_back)
+                        completion, segments, forced = done.completion, done.segments, done.forced_tokens
+                        reused, evaluated = done.reused, done.evaluated
+                    else:
+                        completion = client.completion(text, grammar=output.grammar, temperature=0.0,
+                                                       n_predict=n_predict)
+                        segments, forced, reused, evaluated = 1, 0, (), (completion.prompt_tokens_processed,)
+                except fastforward.FastForwardUnavailable as exc:
+                    print(f"F skipped for {name}: {exc}", file=sys.stderr)
+                    continue
+                wall = time.perf_counter() - started
+                _, errors = output.parse(completion.content)
+                answer_tokens = len(client.tokenize(completion.content))
+                rows[mode].append({
+                    "case": name, "wall": wall, "tokens": answer_tokens, "valid": not errors,
+                    "value": json.loads(completion.content) if not errors else None,
+                    "segments": segments, "forced": forced, "evaluated_per_resume": list(evaluated[1:]),
+                    "reused": list(reused), "raw": completion.content,
+                })
+    return rows
+
+
+def summarize(rows: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for mode, runs in rows.items():
+        total = sum(r["wall"] for r in runs)
+        valid = sum(r["valid"] for r in runs)
+        tokens = sum(r["tokens"] for r in runs)
+        out[mode] = {
+            "runs": len(runs),
+            "valid": valid,
+            "wall_per_valid": total / valid if valid else None,
+            "wall_per_object": total / len(runs) if runs else None,
+            "tokens_per_s": tokens / total if total else None,
+        }
+    f, g = rows["F"], rows["G"]
+    if f:
+        resumes = [e for r in f for e in r["evaluated_per_resume"]]
+        out["F"].update(
+            forced_share=sum(r["forced"] for r in f) / max(sum(r["tokens"] for r in f), 1),
+            segments_per_object=sum(r["segments"] for r in f) / len(f),
+            evaluated_per_resume=median(resumes),
+        )
+        same = [a["value"] == b["value"] for a, b in zip(f, g) if b["valid"]]
+        out["F"]["same_value_as_G"] = sum(same) / len(same) if same else None
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reps", type=int, default=1)
+    parser.add_argument("--n-predict", type=int, default=1024)
+    parser.add_argument("--hold-back", type=int, default=fastforward.HOLD_BACK)
+    parser.add_argument("--url", help="an already running server (default: start SmolLM2, --threads 1)")
+    parser.add_argument("--json", help="write the figures and every run here")
+    args = parser.parse_args()
+    server = None
+    if args.url:
+        client = LlamaClient(args.url)
+    else:
+        server = LocalServer(ctx_size=4096, parallel=1, threads=1).start()
+        client = server.client()
+    try:
+        costs = fastforward.server_costs(client)
+        results = {
+            "key-heavy": run_set(client, KEY_HEAVY, args.reps, args.n_predict, args.hold_back),
+            "control": run_set(client, CONTROL, args.reps, args.n_predict, args.hold_back),
+        }
+    finally:
+        if server is not None:
+            server.stop()
+    print(f"server costs: overhead {costs.overhead_ms:.1f} ms/request, decode {costs.decode_ms:.1f} ms/token, "
+          f"prompt {costs.prompt_ms:.2f} ms/token -> spans of <= {costs.fold_tokens} tokens folded")
+    summary = {}
+    headers = ["set", "mode", "runs", "valid", "s/valid obj", "tok/s", "F/G wall", "F tok/s / U",
+               "forced share", "segments", "eval/resume", "F==G"]
+    table_rows = []
+    for set_name, rows in results.items():
+        s = summarize(rows)
+        summary[set_name] = s
+        for mode in ("U", "G", "F"):
+            m = s[mode]
+            extra: list[Any] = ["", "", "", "", "", ""]
+            if mode == "F":
+                extra = [ratio(m["wall_per_valid"], s["G"]["wall_per_valid"]),
+                         ratio(m["tokens_per_s"], s["U"]["tokens_per_s"]), m.get("forced_share"),
+                         m.get("segments_per_object"), m.get("evaluated_per_resume"), m.get("same_value_as_G")]
+            table_rows.append([set_name, mode, m["runs"], m["valid"] if mode != "U" else "-",
+                               m["wall_per_valid"] if mode != "U" else m["wall_per_object"],
+                               m["tokens_per_s"], *extra])
+    print(table(headers, table_rows))
+    if args.json:
+        write_json(args.json, {"costs": vars(costs) if hasattr(costs, "__dict__") else str(costs),
+                               "summary": summary, "runs": results, "structgen": structgen.__version__})
+
+
+if __name__ == "__main__":
+    main()

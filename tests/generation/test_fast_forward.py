@@ -1,0 +1,183 @@
+"""Fast-forward: the skeleton of a type, and generation against the real llama-server (SmolLM2)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+
+from hypothesis import given
+from hypothesis import strategies as st
+from pydantic import BaseModel, Field
+from pytest_httpserver import HTTPServer
+
+import structgen
+from structgen.client import LlamaClient
+from structgen.gbnf import validate
+from structgen.generation import Output, fastforward
+from structgen.schema.skeleton import Choice, Hole, Skeleton, Step, skeleton
+from structgen.schema.skeleton import Literal as Forced
+
+
+class Pet(BaseModel):
+    name: str = Field(max_length=12)
+    age: int
+    vaccinated: bool
+
+
+class Owner(BaseModel):
+    first_name: str = Field(max_length=12)
+    last_name: str = Field(max_length=12)
+    age: int
+    kind: Literal["a", "b"]
+    pets: list[Pet] = Field(max_length=3)
+
+
+class Loose(BaseModel):
+    name: str
+    nickname: str | None = None
+
+
+def follow(skel: Skeleton, target: str) -> int:
+    """Walk ``skel`` along ``target``: forced text must match it, holes take the JSON value found there,
+    choices the option it shows. Returns how far the walk got."""
+    decoder = json.JSONDecoder()
+    walk = skel.walk()
+    pos = 0
+    answer: int | None = None
+    while True:
+        try:
+            step: Step = walk.send(answer)
+        except StopIteration:
+            return pos
+        answer = None
+        if isinstance(step, Forced):
+            assert target.startswith(step.text, pos), (target[pos:], step.text)
+            pos += len(step.text)
+        elif isinstance(step, Choice):
+            answer = step.options.index(target[pos])
+            pos += 1
+        else:
+            _, pos = decoder.raw_decode(target, pos)
+
+
+def test_required_keys_are_forced_in_schema_order() -> None:
+    skel = skeleton(Output(Pet).schema)
+    assert skel is not None
+    steps = list(skel.walk())
+    assert [type(s) for s in steps] == [Forced, Hole, Forced, Hole, Forced, Hole, Forced]
+    assert [s.text for s in steps if isinstance(s, Forced)] == ['{"name": ', ', "age": ', ', "vaccinated": ', "}"]
+
+
+def test_types_with_nothing_to_force_have_no_skeleton() -> None:
+    assert skeleton(Output(str).schema) is None
+    assert skeleton(Output(Loose).schema) is None  # an optional key: the object is one free value
+    open_object = {"type": "object", "properties": {"a": {}}, "required": ["a"], "additionalProperties": True}
+    assert skeleton(open_object) is None
+
+
+def test_an_array_of_objects_asks_only_whether_one_more_item_comes() -> None:
+    skel = skeleton(Output(Owner).schema)
+    assert skel is not None
+    walk = skel.walk()
+    steps = [next(walk)]
+    while not isinstance(steps[-1], Choice):
+        steps.append(next(walk))
+    assert steps[-1].options == ("]", "{")
+    after = walk.send(1)
+    assert after == Forced('"name": ')
+
+
+def test_a_hole_grammar_keeps_its_rules_apart_and_is_valid_gbnf() -> None:
+    skel = skeleton(Output(Owner).schema)
+    assert skel is not None
+    holes = [s for s in skel.walk() if isinstance(s, Hole)]
+    root_a, rules_a = skel.rules(holes[0], "h1-")
+    root_b, rules_b = skel.rules(holes[2], "h2-")
+    grammar = "\n".join([f'root ::= "x" {root_a} "," {root_b}', *rules_a, *rules_b])
+    validate(grammar)
+
+
+@given(st.builds(
+    Owner,
+    first_name=st.text(max_size=12),
+    last_name=st.text(max_size=12),
+    age=st.integers(-(10**6), 10**6),
+    pets=st.lists(st.builds(Pet, name=st.text(max_size=12), age=st.integers(0, 99)), max_size=3),
+))
+def test_the_skeleton_filled_with_a_value_is_that_value_as_json(owner: Owner) -> None:
+    skel = skeleton(Output(Owner).schema)
+    assert skel is not None
+    text = json.dumps(owner.model_dump(mode="json"), ensure_ascii=False)
+    assert follow(skel, text) == len(text)
+
+
+# -- against the real server ------------------------------------------------------------------------
+
+
+def test_fast_forward_returns_a_valid_value_with_fewer_decoded_tokens(client: LlamaClient) -> None:
+    prompt = [{"role": "user", "content": "Make up a pet owner with one dog, as JSON."}]
+    result = structgen.generate_result(prompt, Owner, client=client, fast_forward=True, max_retries=0)
+    assert isinstance(result.value, Owner)
+    assert result.fast_forward_skipped is None
+    attempt = result.last
+    assert attempt.segments > 1
+    assert attempt.forced_tokens > 0
+    assert result.tokens_predicted < len(client.tokenize(result.raw))
+    assert json.loads(result.raw) == result.value.model_dump(mode="json")
+
+
+def test_every_resume_reuses_the_slot_cache(client: LlamaClient) -> None:
+    output: Output[Any] = Output(Owner)
+    done = fastforward.complete(
+        client, output, "Answer with JSON for a pet owner named Ann.\n", {"temperature": 0.0, "n_predict": 256}
+    )
+    assert done.segments >= 3
+    assert len(done.reused) == done.segments - 1
+    # each resume evaluates only the tokens appended since the previous request, never the prompt again
+    assert all(n < 40 for n in done.evaluated[1:])
+
+
+def test_fast_forward_value_matches_one_grammar_request_on_a_simple_type(client: LlamaClient) -> None:
+    prompt = [{"role": "user", "content": "A pet named Rex, 3 years old, vaccinated. Reply with JSON."}]
+    plain = structgen.generate(prompt, Pet, client=client, max_retries=0)
+    fast = structgen.generate(prompt, Pet, client=client, max_retries=0, fast_forward=True)
+    assert fast == plain
+
+
+def test_a_type_with_nothing_to_force_falls_back_with_the_reason(client: LlamaClient) -> None:
+    result = structgen.generate_result("Say hi: ", str, client=client, fast_forward=True, n_predict=16)
+    assert result.fast_forward_skipped == "the type forces too little text to skip"
+    assert isinstance(result.value, str)
+    assert result.last.segments == 1
+
+
+def test_stream_with_fast_forward_ends_with_the_validated_value(client: LlamaClient) -> None:
+    prompt = [{"role": "user", "content": "Make up a pet owner, as JSON."}]
+    parts = list(structgen.stream(prompt, Owner, client=client, fast_forward=True))
+    assert len(parts) > 2
+    assert parts[-1].complete and isinstance(parts[-1].value, Owner)
+    assert all(not p.complete for p in parts[:-1])
+
+
+def test_extract_and_fn_accept_fast_forward(client: LlamaClient) -> None:
+    pet = structgen.extract("Bella is a 4 year old vaccinated cat.", Pet, client=client, fast_forward=True)
+    assert isinstance(pet, Pet)
+
+    @structgen.fn(client=client, fast_forward=True)
+    def describe(animal: str) -> Pet:
+        """Describe the animal {animal} as a pet."""
+        raise NotImplementedError
+
+    assert isinstance(describe("hamster"), Pet)
+
+
+def test_a_server_without_token_endpoints_falls_back_with_the_reason(httpserver: HTTPServer) -> None:
+    answer = {"content": '{"name": "Rex", "age": 3, "vaccinated": true}', "stop_type": "eos",
+              "tokens_predicted": 14}
+    httpserver.expect_request("/tokenize").respond_with_data("Not Found", status=404)
+    httpserver.expect_request("/completion").respond_with_json(answer)
+    with LlamaClient(httpserver.url_for("/").rstrip("/"), retry=0) as old:
+        result = structgen.generate_result("A pet: ", Pet, client=old, fast_forward=True)
+    assert result.value == Pet(name="Rex", age=3, vaccinated=True)
+    assert result.fast_forward_skipped is not None
+    assert "token" in result.fast_forward_skipped
