@@ -107,13 +107,61 @@ class Review(BaseModel):
     reply: str
 
 
+def describe(value: Any, prefix: str = "") -> list[str]:
+    """A value as plain-text facts, one a line (the source text of an extraction prompt)."""
+    if isinstance(value, dict):
+        return [line for k, v in value.items() for line in describe(v, f"{prefix}{k.replace('_', ' ')} ")]
+    if isinstance(value, list):
+        return [line for i, v in enumerate(value) for line in describe(v, f"{prefix}{i + 1}: ")]
+    shown = ("yes" if value else "no") if isinstance(value, bool) else value
+    return [f"{prefix.strip()}: {shown}"]
+
+
+def extraction(kind: type[BaseModel], data: dict[str, Any]) -> tuple[str, Any, str]:
+    kind.model_validate(data)
+    facts = "\n".join(describe(data))
+    return (kind.__name__.lower(), kind, f"Extract the record from this text:\n{facts}")
+
+
+def _wide_data(n: int, seed: int) -> dict[str, Any]:
+    colors = ["red", "green", "blue"]
+    words = ["alpha", "delta", "omega", "kappa", "sigma"]
+    values: list[Any] = []
+    for i in range(n):
+        values.append([(seed * 7 + i * 13) % 97, (seed + i) % 3 == 0, colors[(seed + i) % 3],
+                       words[(seed + i) % 5]][i % 4])
+    return {f"field_{i + 1}": v for i, v in enumerate(values)}
+
+
+PEOPLE = [
+    {"first_name": "Marie", "last_name": "Curie", "age": 34, "height_cm": 160, "is_student": False,
+     "is_employed": True, "favorite_color": "blue", "city": "Paris", "pets": 2, "siblings": 4, "married": True,
+     "blood_type": "A"},
+    {"first_name": "Tom", "last_name": "Baker", "age": 19, "height_cm": 185, "is_student": True,
+     "is_employed": False, "favorite_color": "green", "city": "Leeds", "pets": 0, "siblings": 1,
+     "married": False, "blood_type": "O"},
+]
+ADDRESS = {"street": "12 High Street", "city": "London", "zip_code": "SW1A 1AA", "country": "UK"}
+ORDER = {"order_id": 88123, "customer": PEOPLE[1], "shipping": ADDRESS,
+         "billing": {**ADDRESS, "street": "4 Mill Lane"}, "total_cents": 4599, "paid": True, "priority": "high"}
+INVENTORY = {"warehouse": "Berlin North", "items": [
+    {"sku": "SH-100", "quantity": 12, "price_cents": 5999, "in_stock": True, "color": "red"},
+    {"sku": "SH-205", "quantity": 0, "price_cents": 7450, "in_stock": False, "color": "blue"},
+    {"sku": "BT-007", "quantity": 3, "price_cents": 12900, "in_stock": True, "color": "green"},
+], "audited": False}
+
 KEY_HEAVY: list[tuple[str, Any, str]] = [
+    extraction(Person, PEOPLE[0]),
+    extraction(Person, PEOPLE[1]),
+    extraction(Order, ORDER),
+    extraction(Inventory, INVENTORY),
+    extraction(Wide20, _wide_data(20, 1)),
+    extraction(Wide40, _wide_data(40, 2)),
+]
+GENERATIVE: list[tuple[str, Any, str]] = [
     ("person", Person, "Make up a person living in Paris: a 30 year old engineer with two cats."),
-    ("person", Person, "Describe a retired teacher from Boston who loves gardening."),
-    ("order", Order, "Create an order for a customer in London who bought three books."),
     ("inventory", Inventory, "List the stock of a small shoe warehouse in Berlin."),
     ("settings20", Wide20, "Fill in a sample settings record."),
-    ("record40", Wide40, "Fill in a sample data record."),
 ]
 CONTROL: list[tuple[str, Any, str]] = [
     ("article", Article, "Write a short article about the history of tea."),
@@ -210,6 +258,7 @@ def main() -> None:
         costs = fastforward.server_costs(client)
         results = {
             "key-heavy": run_set(client, KEY_HEAVY, args.reps, args.n_predict, args.hold_back),
+            "key-heavy, made up": run_set(client, GENERATIVE, args.reps, args.n_predict, args.hold_back),
             "control": run_set(client, CONTROL, args.reps, args.n_predict, args.hold_back),
         }
     finally:

@@ -25,6 +25,8 @@ __all__ = ["FastForwardUnavailable", "Segmented", "ServerCosts", "complete", "se
 
 HOLD_BACK = 2
 """Forced tokens held back and left to the next segment's grammar (non-canonical splits vanish at 2)."""
+INDENT = 2
+"""Forced text is laid out as ``json.dumps(value, indent=2)``: what chat models write when free to."""
 MIN_FORCED_CHARS = 6
 """A type forcing fewer characters than this is generated plainly."""
 MIN_CACHE_SHARE = 0.5
@@ -52,14 +54,13 @@ class ServerCosts:
     """Wall time of a request beyond the server's own prompt and decode time."""
     decode_ms: float
     """Decode time per generated token."""
-    prompt_ms: float
-    """Evaluation time per prompt token (batched)."""
+    resume_ms: float
+    """Wall time of a resume: a request on a cached prefix with a few new tokens, one token out."""
 
-    @property
-    def fold_tokens(self) -> int:
-        """Forced spans of at most this many tokens are cheaper to let the model write than a new request."""
-        gain = max(self.decode_ms - self.prompt_ms, 1e-3)
-        return int((self.overhead_ms + self.decode_ms) / gain)
+    def fold_tokens(self, hold_back: int) -> int:
+        """Forced spans of at most this many tokens cost less decoded by the model than by a new segment
+        (a resume, and the held-back tokens decoded)."""
+        return hold_back + int(self.resume_ms / max(self.decode_ms, 1e-3))
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,7 @@ def skeleton_of(output: Output[Any]) -> Skeleton | None:
         hit = _skeletons.get(id(output))
     if hit is not None and hit[0] is output:
         return hit[1]
-    found = skeleton(output.schema, whitespace=output.compiled.options.get("whitespace", "flexible"))
+    found = skeleton(output.schema, indent=INDENT, whitespace=output.compiled.options.get("whitespace", "flexible"))
     with _lock:
         if len(_skeletons) > 512:
             _skeletons.clear()
@@ -112,22 +113,23 @@ def server_costs(client: LlamaClient) -> ServerCosts:
     if known is not None:
         return known
     prompt = client.tokenize(_CALIBRATION_TEXT, add_special=True)
-    first, _ = _timed(client, prompt, n_predict=8)
+    first, _ = _timed(client, prompt, n_predict=8, ignore_eos=True)
     context = prompt + first.tokens
-    runs = []
+    overheads, resumes = [], []
     for i in range(3):
         # a resume like a segment's: a cached prefix, a few new tokens, a small grammar, one token out
-        extra = client.tokenize(f" and {i}", add_special=False)
-        done, wall = _timed(client, context + extra, n_predict=1, slot=first.slot_id, grammar='root ::= [a-z]')
+        extra = client.tokenize(f" and {i} more", add_special=False)
+        done, wall = _timed(client, context + extra, n_predict=1, slot=first.slot_id, grammar="root ::= [a-z]")
         timings = done.timings
         server_ms = (timings.prompt_ms or 0.0) + (timings.predicted_ms or 0.0) if timings else 0.0
-        runs.append(max(wall - server_ms, 0.0))
+        overheads.append(max(wall - server_ms, 0.0))
+        resumes.append(wall)
         context = context + extra + done.tokens
     timings = first.timings
     costs = ServerCosts(
-        overhead_ms=sorted(runs)[len(runs) // 2],
+        overhead_ms=sorted(overheads)[1],
         decode_ms=(timings.predicted_per_token_ms or 0.0) if timings else 0.0,
-        prompt_ms=(timings.prompt_per_token_ms or 0.0) if timings else 0.0,
+        resume_ms=sorted(resumes)[1],
     )
     with _lock:
         _costs[client.base_url] = costs
@@ -190,6 +192,7 @@ class _Run:
         held = self.unsent[len(kept):]
         self.unsent = ""
         if held:
+            self.text = self.text[: len(self.text) - len(held)]  # the model writes it, in its own tokens
             self.items.append(literal(held))
 
     def free(self, step: Hole | Choice) -> None:
@@ -249,8 +252,11 @@ class _Run:
                 )
         self.completions.append(done)
         self.slot = done.slot_id
-        self.context.extend(done.tokens)
-        self.answer_tokens += len(done.tokens)
+        tokens = done.tokens
+        if done.stop_type is StopType.EOS and tokens and len(tokens) == done.tokens_predicted:
+            tokens = tokens[:-1]  # the end-of-generation token: sampled, never evaluated, not text
+        self.context.extend(tokens)
+        self.answer_tokens += len(tokens)
         self.text += done.content
         if done.stop_type is StopType.LIMIT or done.truncated:
             self.truncated = True
@@ -326,7 +332,7 @@ def segments(
         raise FastForwardUnavailable("the type forces too little text to skip")
     try:
         context = client.tokenize(prompt, add_special=True)
-        fold = server_costs(client).fold_tokens
+        fold = server_costs(client).fold_tokens(hold_back)
         run = _Run(client, skel, context, dict(params), hold_back, fold)
         yield from run.run()
     except FastForwardUnavailable as exc:

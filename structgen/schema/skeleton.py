@@ -4,7 +4,8 @@ Fast-forward generation writes the forced text itself and asks the model only fo
 :func:`skeleton` splits a JSON Schema into that structure: objects whose keys are all required (and
 no others allowed) become their keys as forced text in schema order, arrays of such objects a loop
 whose only free choice is "one more item or the end", and every other value a :class:`Hole` with a
-grammar of its own. Forced text uses fixed whitespace: ``", "`` between members, ``": "`` after keys.
+grammar of its own. Forced text uses fixed whitespace, as ``json.dumps`` lays it out (indented by
+default: what chat models write when a grammar leaves them the choice).
 """
 
 from __future__ import annotations
@@ -53,7 +54,11 @@ class Hole:
 
 @dataclass(frozen=True)
 class Items:
-    """The items of an array whose items start with forced text, and its closing bracket."""
+    """The items of an array whose items start with forced text, and its closing bracket.
+
+    Whether one more item comes is the one free choice: the first character of ``separator`` (or of
+    ``lead`` + the item) against the first of ``close``, which must differ.
+    """
 
     item: Part
     """Every item's skeleton (it starts with a :class:`Literal`)."""
@@ -61,6 +66,12 @@ class Items:
     """Items the array needs at least."""
     max_items: int | None
     """Items the array allows at most (None: no limit)."""
+    lead: str = ""
+    """Text before the first item."""
+    separator: str = ", "
+    """Text between items."""
+    close: str = "]"
+    """Text after the last item (an empty array is ``[]``)."""
 
 
 @dataclass(frozen=True)
@@ -123,8 +134,11 @@ def literal(text: str) -> str:
     return format_literal(tuple(ord(c) for c in text))
 
 
-def skeleton(schema: Any, *, whitespace: Whitespace = "flexible") -> Skeleton | None:
+def skeleton(schema: Any, *, indent: int | None = 2, whitespace: Whitespace = "flexible") -> Skeleton | None:
     """The skeleton of ``schema`` (a JSON Schema), or None when it forces nothing but a hole.
+
+    Forced text is laid out as ``json.dumps(value, indent=indent)`` would (``indent=None``: on one line,
+    ``", "`` and ``": "``); ``whitespace`` is what the holes' own grammars allow.
 
     ``$ref`` to the document's ``$defs``/``definitions`` is followed; any other reference keeps its
     value a hole.
@@ -132,7 +146,7 @@ def skeleton(schema: Any, *, whitespace: Whitespace = "flexible") -> Skeleton | 
     if not isinstance(schema, Mapping):
         return None
     defs = {k: schema[k] for k in ("$defs", "definitions") if isinstance(schema.get(k), Mapping)}
-    root = _Builder(schema, defs).part(schema, 0)
+    root = _Builder(schema, defs, indent).part(schema, 0, 0)
     if isinstance(root, Hole):
         return None
     forced = sum(len(s.text) for s in _walk(root) if isinstance(s, Literal))
@@ -140,9 +154,13 @@ def skeleton(schema: Any, *, whitespace: Whitespace = "flexible") -> Skeleton | 
 
 
 class _Builder:
-    def __init__(self, document: Mapping[str, Any], defs: dict[str, Any]) -> None:
+    def __init__(self, document: Mapping[str, Any], defs: dict[str, Any], indent: int | None) -> None:
         self.document = document
         self.defs = defs
+        self.indent = indent
+
+    def newline(self, level: int) -> str:
+        return "" if self.indent is None else "\n" + " " * (self.indent * level)
 
     def resolve(self, schema: Any, depth: int) -> Any:
         while isinstance(schema, Mapping) and set(schema) - _ANNOTATIONS == {"$ref"} and depth < 50:
@@ -165,21 +183,24 @@ class _Builder:
             full["$schema"] = self.document["$schema"]
         return Hole(full, json.dumps(full, sort_keys=True, default=str))
 
-    def part(self, schema: Any, depth: int) -> Part:
+    def part(self, schema: Any, depth: int, level: int) -> Part:
         schema = self.resolve(schema, depth)
         if depth > 40 or not isinstance(schema, Mapping):
             return self.hole(schema)
         if "const" in schema and set(schema) - _ANNOTATIONS == {"const"}:
             return Literal(json.dumps(schema["const"], ensure_ascii=False))
         if schema.get("type") == "object" and set(schema) <= _OBJECT_KEYS and self._closed(schema):
-            return self.object(schema, depth)
+            return self.object(schema, depth, level)
         if schema.get("type") == "array" and set(schema) <= _ARRAY_KEYS:
-            item = self.part(schema.get("items", True), depth + 1)
+            item = self.part(schema.get("items", True), depth + 1, level + 1)
             first = item.parts[0] if isinstance(item, Seq) else item
             if isinstance(first, Literal) and first.text:
                 lo, hi = schema.get("minItems", 0), schema.get("maxItems")
                 if isinstance(lo, int) and (hi is None or (isinstance(hi, int) and hi >= max(lo, 1))):
-                    return _seq([Literal("["), Items(item, lo, hi)])
+                    inner = self.newline(level + 1)
+                    separator = "," + inner if self.indent is not None else ", "
+                    items = Items(item, lo, hi, inner, separator, self.newline(level) + "]")
+                    return _seq([Literal("["), items])
         return self.hole(schema)
 
     @staticmethod
@@ -191,12 +212,14 @@ class _Builder:
         required = schema.get("required", [])
         return extra is False and isinstance(required, list) and set(required) == set(properties)
 
-    def object(self, schema: Mapping[str, Any], depth: int) -> Part:
-        parts: list[Part] = [Literal("{")]
+    def object(self, schema: Mapping[str, Any], depth: int, level: int) -> Part:
+        inner = self.newline(level + 1)
+        separator = "," + inner if self.indent is not None else ", "
+        parts: list[Part] = [Literal("{" + inner)]
         for i, (name, value) in enumerate(schema["properties"].items()):
-            parts.append(Literal((", " if i else "") + json.dumps(name, ensure_ascii=False) + ": "))
-            parts.append(self.part(value, depth + 1))
-        parts.append(Literal("}"))
+            parts.append(Literal((separator if i else "") + json.dumps(name, ensure_ascii=False) + ": "))
+            parts.append(self.part(value, depth + 1, level + 1))
+        parts.append(Literal(self.newline(level) + "}"))
         return _seq(parts)
 
 
@@ -224,27 +247,25 @@ def _walk(part: Part) -> Generator[Step, int | None, None]:
 def _items(items: Items) -> Generator[Step, int | None, None]:
     count = 0
     while True:
+        close = items.close if count else "]"
         if items.max_items is not None and count >= items.max_items:
-            yield Literal("]")
+            yield Literal(close)
             return
+        lead = items.separator if count else items.lead
+        steps = _walk(items.item)
+        first = next(steps)
+        assert isinstance(first, Literal)
+        head = lead + first.text
         if count >= items.min_items:
-            # the end of the array, or the first character of one more item (after ", " if not the first)
-            lead = ", " if count else ""
-            steps = _walk(items.item)
-            first = next(steps)
-            assert isinstance(first, Literal)
-            head = lead + first.text
-            index = yield Choice(("]", head[0]))
-            if index == 0:
+            # the model says whether one more item comes: the first character of the close or of the item
+            if (yield Choice((close[0], head[0]))) == 0:
+                if close[1:]:
+                    yield Literal(close[1:])
                 return
-            rest = head[1:]
-            if rest:
-                yield Literal(rest)
-            yield from _forward(steps)
-        else:
-            if count:
-                yield Literal(", ")
-            yield from _walk(items.item)
+            head = head[1:]
+        if head:
+            yield Literal(head)
+        yield from _forward(steps)
         count += 1
 
 
