@@ -18,15 +18,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..client import ClientError, Completion, GrammarRejectedError, LlamaClient, StopType, TokenPiece
-from ..schema.skeleton import Choice, Hole, Literal, Skeleton, literal, skeleton
+from ..schema.skeleton import Choice, Hole, Literal, Skeleton, any_layout, literal, skeleton
 from .output import Output
 
 __all__ = ["FastForwardUnavailable", "Segmented", "ServerCosts", "complete", "segments", "server_costs", "skeleton_of"]
 
 HOLD_BACK = 2
 """Forced tokens held back and left to the next segment's grammar (non-canonical splits vanish at 2)."""
-INDENT = 2
-"""Forced text is laid out as ``json.dumps(value, indent=2)``: what chat models write when free to."""
+LAYOUTS = (None, 2)
+"""Forced text is laid out as ``json.dumps(value, indent=...)`` with one of these: the model picks with
+its first characters (chat models write one or the other, depending on the prompt)."""
 MIN_FORCED_CHARS = 6
 """A type forcing fewer characters than this is generated plainly."""
 MIN_CACHE_SHARE = 0.5
@@ -83,16 +84,17 @@ _lock = threading.Lock()
 _costs: dict[str, ServerCosts] = {}
 _unsupported: dict[str, str] = {}
 _pieces: dict[tuple[str, str], list[TokenPiece]] = {}
-_skeletons: dict[int, tuple[Output[Any], Skeleton | None]] = {}
+_skeletons: dict[int, tuple[Output[Any], tuple[Skeleton, ...]]] = {}
 
 
-def skeleton_of(output: Output[Any]) -> Skeleton | None:
-    """The skeleton of an output type (cached with the output)."""
+def skeleton_of(output: Output[Any]) -> tuple[Skeleton, ...]:
+    """The skeletons of an output type, one per layout in :data:`LAYOUTS` (none: nothing is forced)."""
     with _lock:
         hit = _skeletons.get(id(output))
     if hit is not None and hit[0] is output:
         return hit[1]
-    found = skeleton(output.schema, indent=INDENT, whitespace=output.compiled.options.get("whitespace", "flexible"))
+    whitespace = output.compiled.options.get("whitespace", "flexible")
+    found = tuple(s for s in (skeleton(output.schema, indent=i, whitespace=whitespace) for i in LAYOUTS) if s)
     with _lock:
         if len(_skeletons) > 512:
             _skeletons.clear()
@@ -152,10 +154,10 @@ def _pieces_of(client: LlamaClient, text: str) -> list[TokenPiece]:
 class _Run:
     """One fast-forward answer: the steps of a skeleton turned into segment requests."""
 
-    def __init__(self, client: LlamaClient, skel: Skeleton, context: list[int], params: dict[str, Any],
-                 hold_back: int, fold_tokens: int) -> None:
+    def __init__(self, client: LlamaClient, skels: tuple[Skeleton, ...], context: list[int],
+                 params: dict[str, Any], hold_back: int, fold_tokens: int) -> None:
         self.client = client
-        self.skel = skel
+        self.skels = skels
         self.context = context
         self.params = params
         self.hold_back = hold_back
@@ -167,6 +169,8 @@ class _Run:
         self.unsent = ""
         self.items: list[str] = []
         self.rules: list[str] = []
+        self.literals: list[str] = []  # the segment's literal texts (its stop strings must not occur there)
+        self.plain = True  # every value in the segment is plain (see Hole.plain)
         self.holes = 0
         self.answer_tokens = 0
         self.forced_tokens = 0
@@ -193,15 +197,20 @@ class _Run:
         self.unsent = ""
         if held:
             self.text = self.text[: len(self.text) - len(held)]  # the model writes it, in its own tokens
-            self.items.append(literal(held))
+            self.add_literal(held)
+
+    def add_literal(self, text: str) -> None:
+        self.items.append(literal(text))
+        self.literals.append(text)
 
     def free(self, step: Hole | Choice) -> None:
         self.open()
         if isinstance(step, Choice):
             self.items.append("(" + " | ".join(literal(o) for o in step.options) + ")")
             return
+        self.plain = self.plain and step.plain
         self.holes += 1
-        root, lines = self.skel.rules(step, f"h{self.holes}-")
+        root, lines = self.skels[0].rules(step, f"h{self.holes}-")
         self.items.append(root)
         self.rules.extend(lines)
 
@@ -214,16 +223,23 @@ class _Run:
             self.text += text
             return
         if not last and self.n_tokens(text) <= self.fold_tokens:
-            self.items.append(literal(text))
+            self.add_literal(text)
             return
         self.items.append(literal(text[0]))
-        self.flush()
+        self.flush((text[0],))
         self.text += text[1:]
         self.unsent = text[1:]
 
-    def flush(self) -> Completion:
+    def flush(self, endings: tuple[str, ...]) -> Completion:
+        """Send the open segment; ``endings`` are the texts it can end with.
+
+        When nothing before the end can hold an ending, they are sent as stop strings: the server stops on
+        the last token instead of decoding it to sample the end of generation the grammar then forces.
+        """
         grammar = "\n".join([f"root ::= {' '.join(self.items)}", *self.rules])
-        self.items, self.rules = [], []
+        clean = self.plain and not any(e in t for e in endings for t in self.literals)
+        stop = list(endings) if clean else None
+        self.items, self.rules, self.literals, self.plain = [], [], [], True
         remaining = self.budget - self.answer_tokens
         if remaining <= 0:
             self.truncated = True
@@ -231,7 +247,7 @@ class _Run:
         sent = len(self.context)
         try:
             done = self.client.completion(
-                list(self.context), grammar=grammar, n_predict=remaining, slot=self.slot,
+                list(self.context), grammar=grammar, n_predict=remaining, slot=self.slot, stop=stop,
                 cache_prompt=True, return_tokens=True, **self.params,
             )
         except GrammarRejectedError as exc:
@@ -257,7 +273,7 @@ class _Run:
             tokens = tokens[:-1]  # the end-of-generation token: sampled, never evaluated, not text
         self.context.extend(tokens)
         self.answer_tokens += len(tokens)
-        self.text += done.content
+        self.text += done.content + (done.stopping_word if done.stop_type is StopType.WORD else "")
         if done.stop_type is StopType.LIMIT or done.truncated:
             self.truncated = True
             raise _Truncated
@@ -266,7 +282,7 @@ class _Run:
 
     def run(self) -> Iterator[str]:
         """Send the segments; yield the answer so far after each."""
-        walk = self.skel.walk()
+        walk = any_layout(self.skels)
         answer: int | None = None
         pending = ""
         try:
@@ -283,7 +299,8 @@ class _Run:
                 pending = ""
                 self.free(step)
                 if isinstance(step, Choice):
-                    content = self.flush().content
+                    done = self.flush(step.options)
+                    content = done.content + (done.stopping_word if done.stop_type is StopType.WORD else "")
                     answer = next((i for i, o in enumerate(step.options) if content.endswith(o)), None)
                     if answer is None:
                         raise FastForwardUnavailable(f"a choice came back as {content[-20:]!r}")
@@ -292,7 +309,7 @@ class _Run:
                     yield self.text
             self.tail(pending, last=True)
             if self.items:
-                self.flush()
+                self.flush(())
         except _Truncated:
             pass
 
@@ -327,13 +344,13 @@ def segments(
         reason = _unsupported.get(client.base_url)
     if reason is not None:
         raise FastForwardUnavailable(reason)
-    skel = skeleton_of(output)
-    if skel is None or skel.forced_chars < MIN_FORCED_CHARS:
+    skels = skeleton_of(output)
+    if not skels or skels[0].forced_chars < MIN_FORCED_CHARS:
         raise FastForwardUnavailable("the type forces too little text to skip")
     try:
         context = client.tokenize(prompt, add_special=True)
         fold = server_costs(client).fold_tokens(hold_back)
-        run = _Run(client, skel, context, dict(params), hold_back, fold)
+        run = _Run(client, skels, context, dict(params), hold_back, fold)
         yield from run.run()
     except FastForwardUnavailable as exc:
         if exc.permanent:

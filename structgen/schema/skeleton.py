@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Generator, Mapping
+import os
+from collections.abc import Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,7 +24,7 @@ from structgen.gbnf.parser import parse_grammar
 from .compiler import compile as compile_schema
 from .emit import Whitespace
 
-__all__ = ["Choice", "Hole", "Items", "Literal", "Part", "Seq", "Skeleton", "Step", "literal", "skeleton"]
+__all__ = ["Choice", "Hole", "Items", "Literal", "Part", "Seq", "Skeleton", "Step", "any_layout", "literal", "skeleton"]
 
 # Keywords that say nothing about an object's or array's instances; any other one makes the value a Hole.
 _ANNOTATIONS = frozenset({
@@ -50,6 +51,8 @@ class Hole:
     """The value's JSON Schema (with the document's ``$defs``)."""
     key: str
     """The sub-schema's JSON text: equal holes share one grammar."""
+    plain: bool = False
+    """The value's text never holds ``,``, ``]``, ``}`` or a newline (a number, boolean, null or such an enum)."""
 
 
 @dataclass(frozen=True)
@@ -181,7 +184,7 @@ class _Builder:
         full = {**schema, **self.defs}
         if "$schema" in self.document:
             full["$schema"] = self.document["$schema"]
-        return Hole(full, json.dumps(full, sort_keys=True, default=str))
+        return Hole(full, json.dumps(full, sort_keys=True, default=str), _plain(schema))
 
     def part(self, schema: Any, depth: int, level: int) -> Part:
         schema = self.resolve(schema, depth)
@@ -221,6 +224,18 @@ class _Builder:
             parts.append(self.part(value, depth + 1, level + 1))
         parts.append(Literal(self.newline(level) + "}"))
         return _seq(parts)
+
+
+_DELIMITERS = frozenset(",]}\n")
+
+
+def _plain(schema: Mapping[str, Any]) -> bool:
+    keys = set(schema) - _ANNOTATIONS
+    if "enum" in schema and keys <= {"enum", "type"} and isinstance(schema["enum"], list):
+        return not any(_DELIMITERS & set(json.dumps(v, ensure_ascii=False)) for v in schema["enum"])
+    kind = schema.get("type")
+    numeric = {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"}
+    return kind in ("integer", "number", "boolean", "null") and keys <= {"type"} | numeric
 
 
 def _seq(parts: list[Part]) -> Part:
@@ -267,6 +282,27 @@ def _items(items: Items) -> Generator[Step, int | None, None]:
             yield Literal(head)
         yield from _forward(steps)
         count += 1
+
+
+def any_layout(skeletons: Sequence[Skeleton]) -> Generator[Step, int | None, None]:
+    """The steps of one of several layouts of the same type, the model picking: a :class:`Choice` on the
+    first character where their forced texts differ (the first layout when they differ too late)."""
+    walks = [s.walk() for s in skeletons]
+    firsts = [next(w) for w in walks]
+    texts = [f.text if isinstance(f, Literal) else "" for f in firsts]
+    common = os.path.commonprefix(texts)
+    options = tuple(t[len(common) : len(common) + 1] for t in texts)
+    index = 0
+    if len(skeletons) > 1 and all(options) and len(set(options)) == len(options):
+        if common:
+            yield Literal(common)
+        index = (yield Choice(options)) or 0
+        rest = texts[index][len(common) + 1 :]
+        if rest:
+            yield Literal(rest)
+    else:
+        yield firsts[0]
+    yield from _forward(walks[index])
 
 
 def _forward(steps: Generator[Step, int | None, None]) -> Generator[Step, int | None, None]:

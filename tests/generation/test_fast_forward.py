@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Generator
 from typing import Any, Literal
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import BaseModel, Field
 from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
 
 import structgen
 from structgen.client import LlamaClient
 from structgen.gbnf import validate
 from structgen.generation import Output, fastforward
-from structgen.schema.skeleton import Choice, Hole, Skeleton, Step, skeleton
+from structgen.schema.skeleton import Choice, Hole, Step, any_layout, skeleton
 from structgen.schema.skeleton import Literal as Forced
 
 
@@ -37,11 +40,10 @@ class Loose(BaseModel):
     nickname: str | None = None
 
 
-def follow(skel: Skeleton, target: str) -> int:
-    """Walk ``skel`` along ``target``: forced text must match it, holes take the JSON value found there,
-    choices the option it shows. Returns how far the walk got."""
+def follow(walk: Generator[Step, int | None, None], target: str) -> int:
+    """Walk along ``target``: forced text must match it, holes take the JSON value found there, choices the
+    option it shows. Returns how far the walk got."""
     decoder = json.JSONDecoder()
-    walk = skel.walk()
     pos = 0
     answer: int | None = None
     while True:
@@ -109,7 +111,23 @@ def test_the_skeleton_walks_along_the_value_as_json_dumps_writes_it(owner: Owner
         skel = skeleton(Output(Owner).schema, indent=indent)
         assert skel is not None
         text = json.dumps(owner.model_dump(mode="json"), ensure_ascii=False, indent=indent)
-        assert follow(skel, text) == len(text)
+        assert follow(skel.walk(), text) == len(text)
+
+
+@given(st.builds(Pet, name=st.text(max_size=12), age=st.integers(0, 99)), st.sampled_from([None, 2]))
+def test_the_model_picks_the_layout_with_its_first_characters(pet: Pet, indent: int | None) -> None:
+    layouts = [skeleton(Output(Pet).schema, indent=i) for i in (None, 2)]
+    assert all(layouts)
+    text = json.dumps(pet.model_dump(mode="json"), ensure_ascii=False, indent=indent)
+    assert follow(any_layout(layouts), text) == len(text)  # type: ignore[arg-type]
+
+
+def test_plain_values_are_marked_so_a_segment_can_stop_on_its_delimiter() -> None:
+    skel = skeleton(Output(Owner).schema, indent=None)
+    assert skel is not None
+    holes = {json.loads(h.key).get("title"): h.plain for h in skel.walk() if isinstance(h, Hole)}
+    assert holes["Age"] and holes["Kind"]
+    assert not holes["First Name"]
 
 
 # -- against the real server ------------------------------------------------------------------------
@@ -172,6 +190,14 @@ def test_extract_and_fn_accept_fast_forward(client: LlamaClient) -> None:
     assert isinstance(describe("hamster"), Pet)
 
 
+@pytest.fixture()
+def forgetful(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fast-forward's memory of servers starts empty (the fake server's URL is the same in every test)."""
+    for name in ("_costs", "_unsupported", "_pieces"):
+        monkeypatch.setattr(fastforward, name, {})
+
+
+@pytest.mark.usefixtures("forgetful")
 def test_a_server_without_token_endpoints_falls_back_with_the_reason(httpserver: HTTPServer) -> None:
     answer = {"content": '{"name": "Rex", "age": 3, "vaccinated": true}', "stop_type": "eos",
               "tokens_predicted": 14}
@@ -182,3 +208,33 @@ def test_a_server_without_token_endpoints_falls_back_with_the_reason(httpserver:
     assert result.value == Pet(name="Rex", age=3, vaccinated=True)
     assert result.fast_forward_skipped is not None
     assert "token" in result.fast_forward_skipped
+
+
+@pytest.mark.usefixtures("forgetful")
+def test_a_server_that_does_not_reuse_its_cache_falls_back_with_the_reason(httpserver: HTTPServer) -> None:
+    """A fake server: token-id prompts accepted, but every resume says nothing came from the cache."""
+    valid = '{"name": "Rex", "age": 3, "vaccinated": true}'
+
+    def tokenize(request: Request) -> Response:
+        body = json.loads(request.data)
+        text = body["content"]
+        tokens: list[Any] = [{"id": ord(c), "piece": c} if body.get("with_pieces") else ord(c) for c in text]
+        return Response(json.dumps({"tokens": tokens}), content_type="application/json")
+
+    def completion(request: Request) -> Response:
+        body = json.loads(request.data)
+        if isinstance(body["prompt"], str):  # plain generation
+            answer: dict[str, Any] = {"content": valid, "stop_type": "eos", "tokens_predicted": 14}
+        else:
+            answer = {"content": "x", "tokens": [120, 2], "stop_type": "eos", "tokens_predicted": 2,
+                      "timings": {"cache_n": 0, "prompt_n": len(body["prompt"]), "prompt_ms": 1.0,
+                                  "predicted_ms": 1.0, "predicted_per_token_ms": 1.0}}
+        return Response(json.dumps(answer), content_type="application/json")
+
+    httpserver.expect_request("/tokenize").respond_with_handler(tokenize)
+    httpserver.expect_request("/completion").respond_with_handler(completion)
+    with LlamaClient(httpserver.url_for("/").rstrip("/"), retry=0) as fake:
+        result = structgen.generate_result("A pet: ", Pet, client=fake, fast_forward=True)
+    assert result.value == Pet(name="Rex", age=3, vaccinated=True)
+    assert result.fast_forward_skipped is not None
+    assert "did not reuse" in result.fast_forward_skipped
