@@ -7,7 +7,8 @@ greedy, three ways: (U) no grammar, (G) structgen's grammar in one request (``ge
 ``max_retries=0``), (F) fast-forward (``fast_forward=True``). Types: a key-heavy set (objects of 10 to
 40 required int/bool/enum/short-string fields, nested objects, a list of such objects) and a control
 set (objects of a few long free-text strings). Reported per set and mode: wall time per valid object,
-answer tokens per second (answer tokens: the answer's text tokenized; for U the tokens it generated),
+answer tokens per second (the answer's text tokenized, over the wall time; for U the server's own decode
+rate, prompt evaluation not counted),
 validity; for F also the forced share of the answer tokens, segments per object, request overhead
 and fold threshold as measured, prompt tokens evaluated per resume, and how often F's value equals G's.
 """
@@ -185,7 +186,11 @@ def run_set(client: LlamaClient, cases: list[tuple[str, Any, str]], reps: int, n
             started = time.perf_counter()
             plain = client.completion(text, temperature=0.0, n_predict=min(n_predict, 256))
             wall = time.perf_counter() - started
-            rows["U"].append({"case": name, "wall": wall, "tokens": plain.tokens_predicted, "valid": False})
+            timings = plain.timings
+            decode_s = (timings.predicted_ms or 0.0) / 1000 if timings else wall
+            # U's rate is the server's pure decode rate (its prompt evaluation is not counted against it)
+            rows["U"].append({"case": name, "wall": wall, "decode_s": decode_s, "tokens": plain.tokens_predicted,
+                              "valid": False})
             for mode in ("G", "F"):
                 started = time.perf_counter()
                 try:
@@ -221,12 +226,13 @@ def summarize(rows: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
         total = sum(r["wall"] for r in runs)
         valid = sum(r["valid"] for r in runs)
         tokens = sum(r["tokens"] for r in runs)
+        timed = sum(r.get("decode_s", r["wall"]) for r in runs)
         out[mode] = {
             "runs": len(runs),
             "valid": valid,
             "wall_per_valid": total / valid if valid else None,
             "wall_per_object": total / len(runs) if runs else None,
-            "tokens_per_s": tokens / total if total else None,
+            "tokens_per_s": tokens / timed if timed else None,
         }
     f, g = rows["F"], rows["G"]
     if f:

@@ -165,6 +165,8 @@ class _Run:
         self.progressed = False
         self.budget = int(params.pop("n_predict"))
         self.slot = params.pop("slot", params.pop("id_slot", params.pop("slot_id", -1)))
+        for key in ("stop", "grammar", "json_schema", "cache_prompt", "return_tokens"):
+            params.pop(key, None)  # each segment sets its own
         self.text = ""
         self.unsent = ""
         self.items: list[str] = []
@@ -238,7 +240,7 @@ class _Run:
         """
         grammar = "\n".join([f"root ::= {' '.join(self.items)}", *self.rules])
         clean = self.plain and not any(e in t for e in endings for t in self.literals)
-        stop = list(endings) if clean else None
+        stop = list(endings) if clean else []
         self.items, self.rules, self.literals, self.plain = [], [], [], True
         remaining = self.budget - self.answer_tokens
         if remaining <= 0:
@@ -368,7 +370,7 @@ def segments(
 
 
 def _merged(run: _Run) -> Segmented:
-    last = run.completions[-1] if run.completions else Completion()
+    last = run.completions[-1] if run.completions else Completion(slot_id=-1)
     completion = last.model_copy(update={
         "content": run.text,
         "stop_type": StopType.LIMIT if run.truncated else StopType.EOS,

@@ -82,24 +82,10 @@ def _complete(
 
 @overload
 def generate(prompt: PromptInput, output_type: type[T], *, client: LlamaClient | None = ...,
-             max_retries: int = ..., **sampling: Any) -> T: ...
-def _complete(
-    client: LlamaClient, output: Output[Any], text: str, params: dict[str, Any], fast_forward: bool
-) -> tuple[Completion, tuple[int, int], str | None]:
-    """One attempt's completion, its (segments, forced tokens), and why fast-forward was skipped."""
-    skipped = None
-    if fast_forward:
-        try:
-            done = fastforward.complete(client, output, text, params)
-            return done.completion, (done.segments, done.forced_tokens), None
-        except fastforward.FastForwardUnavailable as exc:
-            skipped = str(exc)
-    return client.completion(text, grammar=output.grammar, **params), (1, 0), skipped
-
-
+             max_retries: int = ..., fast_forward: bool = ..., **sampling: Any) -> T: ...
 @overload
 def generate(prompt: PromptInput, output_type: Any, *, client: LlamaClient | None = ...,
-             max_retries: int = ..., **sampling: Any) -> Any: ...
+             max_retries: int = ..., fast_forward: bool = ..., **sampling: Any) -> Any: ...
 def generate(
     prompt: PromptInput,
     output_type: Any,
