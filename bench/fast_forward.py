@@ -1,6 +1,6 @@
 """Fast-forward against one grammar request and against unconstrained decoding.
 
-    python bench/fast_forward.py [--reps 1] [--json out.json] [--url URL] [--hold-back 2]
+    python bench/fast_forward.py [--reps 1] [--json out.json] [--raw raw.json] [--url URL] [--hold-back N]
 
 A local llama-server (SmolLM2-135M-Instruct, ``--threads 1``, one slot) answers the same chat prompts,
 greedy, three ways: (U) no grammar, (G) structgen's grammar in one request (``generate_result`` with
@@ -17,15 +17,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 import time
+from dataclasses import asdict
 from enum import Enum
+from pathlib import Path
 from typing import Any, Literal
 
-from _common import median, ratio, table, write_json
+from _common import machine, median, ratio, table, write_json
 from pydantic import BaseModel, Field, create_model
 
-import structgen
 from structgen.client import LlamaClient
 from structgen.generation import Output, fastforward
 from structgen.generation.prompting import describe_schema, render
@@ -247,20 +249,22 @@ def summarize(rows: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
     return out
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=1)
     parser.add_argument("--n-predict", type=int, default=768)
     parser.add_argument("--hold-back", type=int, default=fastforward.HOLD_BACK)
     parser.add_argument("--url", help="an already running server (default: start SmolLM2, --threads 1)")
-    parser.add_argument("--json", help="write the figures and every run here")
-    args = parser.parse_args()
+    parser.add_argument("--json", type=Path, help="write the summary here")
+    parser.add_argument("--raw", type=Path, help="write every run (texts, segments) here")
+    args = parser.parse_args(argv)
+    command = "python bench/fast_forward.py " + shlex.join(sys.argv[1:] if argv is None else argv)
     server = None
     if args.url:
         client = LlamaClient(args.url)
     else:
         server = LocalServer(ctx_size=4096, parallel=1, threads=1).start()
-        client = server.client()
+        client = server.client(timeout=(5.0, 600.0))
     try:
         costs = fastforward.server_costs(client)
         results = {
@@ -271,29 +275,39 @@ def main() -> None:
     finally:
         if server is not None:
             server.stop()
+    fold = costs.fold_tokens(args.hold_back)
     print(f"server costs: overhead {costs.overhead_ms:.1f} ms/request, decode {costs.decode_ms:.1f} ms/token, "
-          f"prompt {costs.prompt_ms:.2f} ms/token -> spans of <= {costs.fold_tokens} tokens folded")
-    summary = {}
-    headers = ["set", "mode", "runs", "valid", "s/valid obj", "tok/s", "F/G wall", "F tok/s / U",
-               "forced share", "segments", "eval/resume", "F==G"]
-    table_rows = []
+          f"resume {costs.resume_ms:.1f} ms -> forced spans of <= {fold} tokens folded")
+    rows_out: list[dict[str, Any]] = []
     for set_name, rows in results.items():
         s = summarize(rows)
-        summary[set_name] = s
         for mode in ("U", "G", "F"):
             m = s[mode]
-            extra: list[Any] = ["", "", "", "", "", ""]
+            row: dict[str, Any] = {
+                "set": set_name, "mode": mode, "runs": m["runs"], "valid": m["valid"] if mode != "U" else None,
+                "s_per_valid_object": m["wall_per_valid"] if mode != "U" else None,
+                "tokens_per_s": m["tokens_per_s"],
+            }
             if mode == "F":
-                extra = [ratio(m["wall_per_valid"], s["G"]["wall_per_valid"]),
-                         ratio(m["tokens_per_s"], s["U"]["tokens_per_s"]), m.get("forced_share"),
-                         m.get("segments_per_object"), m.get("evaluated_per_resume"), m.get("same_value_as_G")]
-            table_rows.append([set_name, mode, m["runs"], m["valid"] if mode != "U" else "-",
-                               m["wall_per_valid"] if mode != "U" else m["wall_per_object"],
-                               m["tokens_per_s"], *extra])
-    print(table(headers, table_rows))
+                row.update({
+                    "F/G_wall": ratio(m["wall_per_valid"], s["G"]["wall_per_valid"]),
+                    "F_rate/U_rate": ratio(m["tokens_per_s"], s["U"]["tokens_per_s"]),
+                    "forced_share": m.get("forced_share"),
+                    "segments_per_object": m.get("segments_per_object"),
+                    "evaluated_per_resume": m.get("evaluated_per_resume"),
+                    "F_value==G_value": m.get("same_value_as_G"),
+                })
+            rows_out.append(row)
+    headers = list(dict.fromkeys(k for r in rows_out for k in r))
+    print(table(headers, [[r.get(h) for h in headers] for r in rows_out]))
     if args.json:
-        write_json(args.json, {"costs": vars(costs) if hasattr(costs, "__dict__") else str(costs),
-                               "summary": summary, "runs": results, "structgen": structgen.__version__})
+        write_json(args.json, {
+            "bench": "fast_forward", "command": command, "threads": 1, "temperature": 0,
+            "hold_back": args.hold_back, "server_costs": {**asdict(costs), "fold_tokens": fold},
+            "table": rows_out, "machine": machine(),
+        })
+    if args.raw:
+        write_json(args.raw, {"bench": "fast_forward", "command": command, "runs": results})
 
 
 if __name__ == "__main__":

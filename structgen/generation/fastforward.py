@@ -23,8 +23,10 @@ from .output import Output
 
 __all__ = ["FastForwardUnavailable", "Segmented", "ServerCosts", "complete", "segments", "server_costs", "skeleton_of"]
 
-HOLD_BACK = 2
-"""Forced tokens held back and left to the next segment's grammar (non-canonical splits vanish at 2)."""
+HOLD_BACK = 1
+"""Forced tokens held back and left to the next segment's grammar, so the model picks its own token
+boundary before a value (llguidance holds back 2; the last forced token, ``" "`` before a value, is the
+one that merges with it: ``' "'``)."""
 LAYOUTS = (None, 2)
 """Forced text is laid out as ``json.dumps(value, indent=...)`` with one of these: the model picks with
 its first characters (chat models write one or the other, depending on the prompt)."""
