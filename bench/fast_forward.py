@@ -200,11 +200,13 @@ def run_set(client: LlamaClient, cases: list[tuple[str, Any, str]], reps: int, n
                         done = fastforward.complete(client, output, text, {"temperature": 0.0,
                                                     "n_predict": n_predict}, hold_back=hold_back)
                         completion, segments, forced = done.completion, done.segments, done.forced_tokens
-                        reused, evaluated = done.reused, done.evaluated
+                        reused, evaluated, server_ms = done.reused, done.evaluated, done.server_ms
                     else:
                         completion = client.completion(text, grammar=output.grammar, temperature=0.0,
                                                        n_predict=n_predict)
                         segments, forced, reused, evaluated = 1, 0, (), (completion.prompt_tokens_processed,)
+                        t = completion.timings
+                        server_ms = ((t.prompt_ms or 0.0) + (t.predicted_ms or 0.0)) if t else 0.0
                 except fastforward.FastForwardUnavailable as exc:
                     print(f"F skipped for {name}: {exc}", file=sys.stderr)
                     continue
@@ -217,7 +219,7 @@ def run_set(client: LlamaClient, cases: list[tuple[str, Any, str]], reps: int, n
                     "case": name, "wall": wall, "tokens": answer_tokens, "valid": not errors,
                     "value": json.loads(completion.content) if not errors else None,
                     "segments": segments, "forced": forced, "evaluated_per_resume": list(evaluated[1:]),
-                    "reused": list(reused), "raw": completion.content,
+                    "reused": list(reused), "raw": completion.content, "server_s": server_ms / 1000,
                 })
     return rows
 
@@ -236,6 +238,9 @@ def summarize(rows: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
             "wall_per_object": total / len(runs) if runs else None,
             "tokens_per_s": tokens / timed if timed else None,
         }
+        if runs and mode != "U":
+            requests = sum(r["segments"] for r in runs)
+            out[mode]["overhead_per_request_ms"] = 1000 * sum(r["wall"] - r["server_s"] for r in runs) / requests
     f, g = rows["F"], rows["G"]
     if f:
         resumes = [e for r in f for e in r["evaluated_per_resume"]]
@@ -287,6 +292,7 @@ def main(argv: list[str] | None = None) -> None:
                 "set": set_name, "mode": mode, "runs": m["runs"], "valid": m["valid"] if mode != "U" else None,
                 "s_per_valid_object": m["wall_per_valid"] if mode != "U" else None,
                 "tokens_per_s": m["tokens_per_s"],
+                "overhead_ms_per_request": m.get("overhead_per_request_ms"),
             }
             if mode == "F":
                 row.update({

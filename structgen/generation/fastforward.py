@@ -80,6 +80,8 @@ class Segmented:
     """Prompt tokens the server took from its cache on each resume."""
     evaluated: tuple[int, ...] = field(default=())
     """Prompt tokens the server evaluated on each request."""
+    server_ms: float = 0.0
+    """The server's own prompt and decode time over all segments (the rest of the wall time is overhead)."""
 
 
 _lock = threading.Lock()
@@ -124,9 +126,7 @@ def server_costs(client: LlamaClient) -> ServerCosts:
         # a resume like a segment's: a cached prefix, a few new tokens, a small grammar, one token out
         extra = client.tokenize(f" and {i} more", add_special=False)
         done, wall = _timed(client, context + extra, n_predict=1, slot=first.slot_id, grammar="root ::= [a-z]")
-        timings = done.timings
-        server_ms = (timings.prompt_ms or 0.0) + (timings.predicted_ms or 0.0) if timings else 0.0
-        overheads.append(max(wall - server_ms, 0.0))
+        overheads.append(max(wall - _server_ms(done), 0.0))
         resumes.append(wall)
         context = context + extra + done.tokens
     timings = first.timings
@@ -173,8 +173,7 @@ class _Run:
         self.unsent = ""
         self.items: list[str] = []
         self.rules: list[str] = []
-        self.literals: list[str] = []  # the segment's literal texts (its stop strings must not occur there)
-        self.plain = True  # every value in the segment is plain (see Hole.plain)
+        self.parts: list[Literal | Hole | Choice] = []  # the open segment's parts
         self.holes = 0
         self.answer_tokens = 0
         self.forced_tokens = 0
@@ -205,14 +204,14 @@ class _Run:
 
     def add_literal(self, text: str) -> None:
         self.items.append(literal(text))
-        self.literals.append(text)
+        self.parts.append(Literal(text))
 
     def free(self, step: Hole | Choice) -> None:
         self.open()
+        self.parts.append(step)
         if isinstance(step, Choice):
             self.items.append("(" + " | ".join(literal(o) for o in step.options) + ")")
             return
-        self.plain = self.plain and step.plain
         self.holes += 1
         root, lines = self.skels[0].rules(step, f"h{self.holes}-")
         self.items.append(root)
@@ -241,9 +240,8 @@ class _Run:
         the last token instead of decoding it to sample the end of generation the grammar then forces.
         """
         grammar = "\n".join([f"root ::= {' '.join(self.items)}", *self.rules])
-        clean = self.plain and not any(e in t for e in endings for t in self.literals)
-        stop = list(endings) if clean else []
-        self.items, self.rules, self.literals, self.plain = [], [], [], True
+        stop, quoted = self.stop_strings(endings)
+        self.items, self.rules, self.parts = [], [], []
         remaining = self.budget - self.answer_tokens
         if remaining <= 0:
             self.truncated = True
@@ -270,6 +268,8 @@ class _Run:
                 raise FastForwardUnavailable(
                     f"the server did not reuse the slot's prompt cache ({reused} of {sent} tokens)"
                 )
+        if quoted and done.stop_type is StopType.WORD and _escaped(done.content):
+            raise FastForwardUnavailable("a string value held an escaped quote where its end was expected")
         self.completions.append(done)
         self.slot = done.slot_id
         tokens = done.tokens
@@ -283,6 +283,24 @@ class _Run:
             raise _Truncated
         self.progressed = True
         return done
+
+    def stop_strings(self, endings: tuple[str, ...]) -> tuple[list[str], bool]:
+        """Stop strings that can only match at the segment's end, and whether they start with a string's
+        closing quote (a match after a backslash is then an escaped quote, not the end)."""
+        literals = [p.text for p in self.parts if isinstance(p, Literal)]
+        holes = [i for i, p in enumerate(self.parts) if isinstance(p, Hole)]
+        if not endings:
+            return [], False
+        if all(p.plain for p in self.parts if isinstance(p, Hole)):
+            if not any(e in t for e in endings for t in literals):
+                return list(endings), False
+        elif len(holes) == 1 and getattr(self.parts[holes[0]], "string", False):
+            before = [p.text for p in self.parts[: holes[0]] if isinstance(p, Literal)]
+            tail = "".join(p.text for p in self.parts[holes[0] + 1 :] if isinstance(p, Literal))
+            stops = ['"' + tail + e for e in endings]
+            if not any(s in t + '"' for s in stops for t in before):
+                return stops, True
+        return [], False
 
     def run(self) -> Iterator[str]:
         """Send the segments; yield the answer so far after each."""
@@ -316,6 +334,11 @@ class _Run:
                 self.flush(())
         except _Truncated:
             pass
+
+
+def _escaped(text: str) -> bool:
+    """``text`` ends in an odd number of backslashes (a quote after it would be escaped)."""
+    return (len(text) - len(text.rstrip("\\"))) % 2 == 1
 
 
 class _Truncated(Exception):
@@ -383,4 +406,10 @@ def _merged(run: _Run) -> Segmented:
     return Segmented(
         completion, len(run.completions), run.forced_tokens, tuple(run.reused),
         tuple(c.prompt_tokens_processed for c in run.completions),
+        sum(_server_ms(c) for c in run.completions),
     )
+
+
+def _server_ms(done: Completion) -> float:
+    timings = done.timings
+    return (timings.prompt_ms or 0.0) + (timings.predicted_ms or 0.0) if timings else 0.0

@@ -53,6 +53,8 @@ class Hole:
     """The sub-schema's JSON text: equal holes share one grammar."""
     plain: bool = False
     """The value's text never holds ``,``, ``]``, ``}`` or a newline (a number, boolean, null or such an enum)."""
+    string: bool = False
+    """The value is a string (its text holds ``"`` only escaped)."""
 
 
 @dataclass(frozen=True)
@@ -184,7 +186,8 @@ class _Builder:
         full = {**schema, **self.defs}
         if "$schema" in self.document:
             full["$schema"] = self.document["$schema"]
-        return Hole(full, json.dumps(full, sort_keys=True, default=str), _plain(schema))
+        string = schema.get("type") == "string" and not {"enum", "const"} & set(schema)
+        return Hole(full, json.dumps(full, sort_keys=True, default=str), _plain(schema), string)
 
     def part(self, schema: Any, depth: int, level: int) -> Part:
         schema = self.resolve(schema, depth)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Generator
+from pathlib import Path
 from typing import Any, Literal
 
 import pytest
@@ -14,6 +16,7 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 import structgen
+from structgen.cli import main
 from structgen.client import LlamaClient
 from structgen.gbnf import validate
 from structgen.generation import Output, fastforward
@@ -238,3 +241,18 @@ def test_a_server_that_does_not_reuse_its_cache_falls_back_with_the_reason(https
     assert result.value == Pet(name="Rex", age=3, vaccinated=True)
     assert result.fast_forward_skipped is not None
     assert "did not reuse" in result.fast_forward_skipped
+
+
+def test_label_with_fast_forward_writes_valid_records(client: LlamaClient, tmp_path: Path) -> None:
+    records = tmp_path / "pets.jsonl"
+    records.write_text('{"text": "Rex is a 3 year old vaccinated dog."}\n{"text": "Tom, a cat, 5, not vaccinated."}\n')
+    schema = tmp_path / "pet.json"
+    schema.write_text(json.dumps(Output(Pet).schema))
+    out = tmp_path / "out.jsonl"
+    err = io.StringIO()
+    status = main(["label", str(records), "--schema", str(schema), "-o", str(out), "--url", client.base_url,
+                   "--fast-forward", "--progress", "off", "-j", "1"], stdout=io.StringIO(), stderr=err)
+    assert status == 0, err.getvalue()
+    results = [json.loads(line)["result"] for line in out.read_text().splitlines()]
+    assert len(results) == 2
+    assert all(Pet.model_validate(r) for r in results)
