@@ -100,14 +100,14 @@ Wide40 = _wide("Record", 40)
 
 
 class Article(BaseModel):
-    title: str
-    summary: str
-    body: str
+    title: str = Field(max_length=80)
+    summary: str = Field(max_length=200)
+    body: str = Field(max_length=600)
 
 
 class Review(BaseModel):
-    review: str
-    reply: str
+    review: str = Field(max_length=400)
+    reply: str = Field(max_length=300)
 
 
 def describe(value: Any, prefix: str = "") -> list[str]:

@@ -153,6 +153,45 @@ def _pieces_of(client: LlamaClient, text: str) -> list[TokenPiece]:
     return hit
 
 
+def _prefetch(client: LlamaClient, skels: tuple[Skeleton, ...]) -> None:
+    """Tokenize, in one request, the forced texts a run over ``skels`` is likely to send."""
+    texts: set[str] = set()
+    for skel in skels:
+        walk = skel.walk()
+        seen: dict[tuple[str, ...], int] = {}
+        answer: int | None = None
+        pending = ""
+        first = True
+        for _ in range(10_000):
+            try:
+                step = walk.send(answer)
+            except StopIteration:
+                break
+            answer = None
+            if isinstance(step, Literal):
+                if first:  # the layouts share their first characters: any_layout sends the rest
+                    texts.update(step.text[k:] for k in range(1, 4))
+                first = False
+                pending += step.text
+                continue
+            texts.update((pending, pending[1:]))
+            pending = ""
+            if isinstance(step, Choice):
+                seen[step.options] = seen.get(step.options, 0) + 1
+                answer = 1 if seen[step.options] <= 2 else 0
+    with _lock:
+        missing = sorted(t for t in texts if t and (client.base_url, t) not in _pieces)
+    if not missing:
+        return
+    try:
+        found = client.tokenize_each(missing)
+    except ClientError:
+        return  # each text is tokenized on its own when needed
+    with _lock:
+        for text, pieces in zip(missing, found):
+            _pieces[(client.base_url, text)] = pieces
+
+
 class _Run:
     """One fast-forward answer: the steps of a skeleton turned into segment requests."""
 
@@ -377,6 +416,7 @@ def segments(
     try:
         context = client.tokenize(prompt, add_special=True)
         fold = server_costs(client).fold_tokens(hold_back)
+        _prefetch(client, skels)
         run = _Run(client, skels, context, dict(params), hold_back, fold)
         yield from run.run()
     except FastForwardUnavailable as exc:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Generator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any, Literal
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, Field
 from pytest_httpserver import HTTPServer
@@ -22,6 +22,8 @@ from structgen.gbnf import validate
 from structgen.generation import Output, fastforward
 from structgen.schema.skeleton import Choice, Hole, Step, any_layout, skeleton
 from structgen.schema.skeleton import Literal as Forced
+from structgen.server import LocalServer
+from tests.conftest import MISSING
 
 
 class Pet(BaseModel):
@@ -102,6 +104,7 @@ def test_a_hole_grammar_keeps_its_rules_apart_and_is_valid_gbnf() -> None:
     validate(grammar)
 
 
+@settings(deadline=None)  # a loaded machine must not fail a test that has no timing to check
 @given(st.builds(
     Owner,
     first_name=st.text(max_size=12),
@@ -117,6 +120,7 @@ def test_the_skeleton_walks_along_the_value_as_json_dumps_writes_it(owner: Owner
         assert follow(skel.walk(), text) == len(text)
 
 
+@settings(deadline=None)
 @given(st.builds(Pet, name=st.text(max_size=12), age=st.integers(0, 99)), st.sampled_from([None, 2]))
 def test_the_model_picks_the_layout_with_its_first_characters(pet: Pet, indent: int | None) -> None:
     layouts = [skeleton(Output(Pet).schema, indent=i) for i in (None, 2)]
@@ -134,6 +138,23 @@ def test_plain_values_are_marked_so_a_segment_can_stop_on_its_delimiter() -> Non
 
 
 # -- against the real server ------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def client(needs_local_server_module: None) -> Iterator[LlamaClient]:
+    """A server of this module's own, one slot, ``--threads 1``: fast-forward sends many short requests,
+    which a multi-threaded server on a busy machine answers slowly (its threads wait for each other)."""
+    with (
+        LocalServer(ctx_size=2048, parallel=1, threads=1, startup_timeout=180) as server,
+        server.client(timeout=(5.0, 120.0)) as c,
+    ):
+        yield c
+
+
+@pytest.fixture(scope="module")
+def needs_local_server_module() -> None:
+    if MISSING is not None:
+        pytest.skip(f"no local llama-server: {MISSING}")
 
 
 def test_fast_forward_returns_a_valid_value_with_fewer_decoded_tokens(client: LlamaClient) -> None:
@@ -220,7 +241,7 @@ def test_a_server_that_does_not_reuse_its_cache_falls_back_with_the_reason(https
 
     def tokenize(request: Request) -> Response:
         body = json.loads(request.data)
-        text = body["content"]
+        text = "".join(body["content"])  # a list of texts is tokenized text by text
         tokens: list[Any] = [{"id": ord(c), "piece": c} if body.get("with_pieces") else ord(c) for c in text]
         return Response(json.dumps({"tokens": tokens}), content_type="application/json")
 
@@ -229,7 +250,7 @@ def test_a_server_that_does_not_reuse_its_cache_falls_back_with_the_reason(https
         if isinstance(body["prompt"], str):  # plain generation
             answer: dict[str, Any] = {"content": valid, "stop_type": "eos", "tokens_predicted": 14}
         else:
-            answer = {"content": "x", "tokens": [120, 2], "stop_type": "eos", "tokens_predicted": 2,
+            answer = {"content": '{"', "tokens": [123, 34, 2], "stop_type": "eos", "tokens_predicted": 3,
                       "timings": {"cache_n": 0, "prompt_n": len(body["prompt"]), "prompt_ms": 1.0,
                                   "predicted_ms": 1.0, "predicted_per_token_ms": 1.0}}
         return Response(json.dumps(answer), content_type="application/json")
@@ -256,3 +277,15 @@ def test_label_with_fast_forward_writes_valid_records(client: LlamaClient, tmp_p
     results = [json.loads(line)["result"] for line in out.read_text().splitlines()]
     assert len(results) == 2
     assert all(Pet.model_validate(r) for r in results)
+
+
+def test_tokenize_each_matches_tokenizing_each_text_alone(client: LlamaClient) -> None:
+    texts = [', "first_name": ', "}\n]", '\n  "age": ', "é ü"]
+    each = client.tokenize_each(texts)
+    assert [[p.id for p in pieces] for pieces in each] == [client.tokenize(t) for t in texts]
+
+
+def test_a_string_value_stops_on_its_closing_quote_only_when_unescaped() -> None:
+    backslash = "\\"
+    for n in range(6):
+        assert fastforward._escaped('": "a' + backslash * n) is (n % 2 == 1)
