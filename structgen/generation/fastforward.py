@@ -333,6 +333,14 @@ class _Run:
         if all(p.plain for p in self.parts if isinstance(p, Hole)):
             if not any(e in t for e in endings for t in literals):
                 return list(endings), False
+            # forced text after the last value, then the ending: stop on both, when the stop strings
+            # start with a delimiter that neither a plain value nor an earlier literal holds
+            last = holes[-1] if holes else -1
+            tail = "".join(p.text for p in self.parts[last + 1 :] if isinstance(p, Literal))
+            before = [p.text for p in self.parts[: last + 1] if isinstance(p, Literal)]
+            stops = [tail + e for e in endings]
+            if holes and tail and tail[0] in ",]}\n" and not any(tail[0] in t for t in before):
+                return stops, False
         elif len(holes) == 1 and getattr(self.parts[holes[0]], "string", False):
             before = [p.text for p in self.parts[: holes[0]] if isinstance(p, Literal)]
             tail = "".join(p.text for p in self.parts[holes[0] + 1 :] if isinstance(p, Literal))
