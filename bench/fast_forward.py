@@ -9,8 +9,10 @@ greedy, three ways: (U) no grammar, (G) structgen's grammar in one request (``ge
 set (objects of a few long free-text strings). Reported per set and mode: wall time per valid object,
 answer tokens per second (the answer's text tokenized, over the wall time; for U the server's own decode
 rate, prompt evaluation not counted),
-validity; for F also the forced share of the answer tokens, segments per object, request overhead
-and fold threshold as measured, prompt tokens evaluated per resume, and how often F's value equals G's.
+validity, request overhead (wall time beyond the server's own prompt and decode time, per request); for
+F also the forced share of the answer tokens, segments per object, prompt tokens evaluated per resume,
+F/G of the server's own time (what the wall ratio tends to on an idle machine), and how often F's value
+equals G's.
 """
 
 from __future__ import annotations
@@ -239,6 +241,7 @@ def summarize(rows: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
             "tokens_per_s": tokens / timed if timed else None,
         }
         if runs and mode != "U":
+            out[mode]["server_s_per_valid"] = sum(r["server_s"] for r in runs) / valid if valid else None
             requests = sum(r["segments"] for r in runs)
             out[mode]["overhead_per_request_ms"] = 1000 * sum(r["wall"] - r["server_s"] for r in runs) / requests
     f, g = rows["F"], rows["G"]
@@ -262,8 +265,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--url", help="an already running server (default: start SmolLM2, --threads 1)")
     parser.add_argument("--json", type=Path, help="write the summary here")
     parser.add_argument("--raw", type=Path, help="write every run (texts, segments) here")
+    parser.add_argument("--from-raw", type=Path, help="no run: the table of the runs in this --raw file")
     args = parser.parse_args(argv)
     command = "python bench/fast_forward.py " + shlex.join(sys.argv[1:] if argv is None else argv)
+    if args.from_raw:
+        raw = json.loads(args.from_raw.read_text(encoding="utf-8"))
+        report(raw["runs"], raw.get("server_costs"), args, command)
+        return
     server = None
     if args.url:
         client = LlamaClient(args.url)
@@ -280,9 +288,18 @@ def main(argv: list[str] | None = None) -> None:
     finally:
         if server is not None:
             server.stop()
-    fold = costs.fold_tokens(args.hold_back)
-    print(f"server costs: overhead {costs.overhead_ms:.1f} ms/request, decode {costs.decode_ms:.1f} ms/token, "
-          f"resume {costs.resume_ms:.1f} ms -> forced spans of <= {fold} tokens folded")
+    measured = {**asdict(costs), "fold_tokens": costs.fold_tokens(args.hold_back)}
+    if args.raw:
+        write_json(args.raw, {"bench": "fast_forward", "command": command, "server_costs": measured, "runs": results})
+    report(results, measured, args, command)
+
+
+def report(results: dict[str, Any], costs: dict[str, Any] | None, args: argparse.Namespace, command: str) -> None:
+    """Print the table (and write the summary file) of a run's results."""
+    if costs:
+        print(f"server costs: overhead {costs['overhead_ms']:.1f} ms/request, decode {costs['decode_ms']:.1f} "
+              f"ms/token, resume {costs['resume_ms']:.1f} ms -> forced spans of <= {costs['fold_tokens']} "
+              "tokens folded")
     rows_out: list[dict[str, Any]] = []
     for set_name, rows in results.items():
         s = summarize(rows)
@@ -297,6 +314,7 @@ def main(argv: list[str] | None = None) -> None:
             if mode == "F":
                 row.update({
                     "F/G_wall": ratio(m["wall_per_valid"], s["G"]["wall_per_valid"]),
+                    "F/G_server_time": ratio(m.get("server_s_per_valid"), s["G"].get("server_s_per_valid")),
                     "F_rate/U_rate": ratio(m["tokens_per_s"], s["U"]["tokens_per_s"]),
                     "forced_share": m.get("forced_share"),
                     "segments_per_object": m.get("segments_per_object"),
@@ -309,11 +327,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.json:
         write_json(args.json, {
             "bench": "fast_forward", "command": command, "threads": 1, "temperature": 0,
-            "hold_back": args.hold_back, "server_costs": {**asdict(costs), "fold_tokens": fold},
-            "table": rows_out, "machine": machine(),
+            "hold_back": args.hold_back, "server_costs": costs, "table": rows_out, "machine": machine(),
         })
-    if args.raw:
-        write_json(args.raw, {"bench": "fast_forward", "command": command, "runs": results})
 
 
 if __name__ == "__main__":
