@@ -270,7 +270,10 @@ def main(argv: list[str] | None = None) -> None:
     command = "python bench/fast_forward.py " + shlex.join(sys.argv[1:] if argv is None else argv)
     if args.from_raw:
         raw = json.loads(args.from_raw.read_text(encoding="utf-8"))
-        report(raw["runs"], raw.get("server_costs"), args, command)
+        costs = raw.get("server_costs")
+        if costs is None and args.json and args.json.exists():  # a raw file written before they were kept
+            costs = json.loads(args.json.read_text(encoding="utf-8")).get("server_costs")
+        report(raw["runs"], costs, args, command)
         return
     server = None
     if args.url:
