@@ -358,6 +358,38 @@ class LlamaClient:
             )
         return [parse_model(TokenPiece, t, url) for t in tokens]
 
+    def tokenize_each(self, texts: Sequence[str]) -> list[list[TokenPiece]]:
+        """Each text's tokens with their pieces, every text tokenized on its own, in one request.
+
+        Raises :class:`ResponseFormatError` when the answer cannot be split back into the texts (an
+        older server tokenizes a list differently).
+        """
+        if not texts:
+            return []
+        data = self._post_json("/tokenize", {"content": list(texts), "with_pieces": True, "add_special": False})
+        tokens = data.get("tokens") if isinstance(data, dict) else None
+        url = self._transport.url("/tokenize")
+        if not isinstance(tokens, list) or not all(isinstance(t, dict) for t in tokens):
+            raise ResponseFormatError("the /tokenize answer has no list of pieces", url=url, body=repr(data)[:500])
+        pieces = [parse_model(TokenPiece, t, url) for t in tokens]
+        out: list[list[TokenPiece]] = []
+        at = 0
+        for text in texts:
+            part: list[TokenPiece] = []
+            target = text.encode()
+            spelled = b""
+            while len(spelled) < len(target) and at < len(pieces):
+                piece = pieces[at].piece
+                spelled += piece.encode() if isinstance(piece, str) else piece
+                part.append(pieces[at])
+                at += 1
+            if spelled != target:
+                raise ResponseFormatError("the /tokenize answer does not spell the texts one by one", url=url)
+            out.append(part)
+        if at != len(pieces):
+            raise ResponseFormatError("the /tokenize answer has more tokens than the texts", url=url)
+        return out
+
     def detokenize(self, tokens: Sequence[int]) -> str:
         """The text of a sequence of token ids."""
         data = self._post_json("/detokenize", {"tokens": list(tokens)})

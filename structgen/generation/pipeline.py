@@ -13,6 +13,7 @@ from typing import Any, TypeVar, overload
 
 from ..client import ClientError, ClientTimeoutError, LlamaClient, StopType
 from ..server import default_client
+from . import fastforward
 from .checks import check_max_retries, check_output_type, check_sampling, check_satisfiable
 from .errors import (
     GenerationError,
@@ -189,6 +190,7 @@ def generate_result(
     timeout: float | None = DEFAULT_TIMEOUT,
     max_string_length: int | None = MAX_STRING_LENGTH,
     max_items: int | None = MAX_ITEMS,
+    fast_forward: bool = False,
     **sampling: Any,
 ) -> Result[T]:
     """Like :func:`generate`, returning the value with every attempt's metadata (raw text, stop reason, tokens)."""
@@ -205,6 +207,7 @@ def generate_result(
     attempts: list[Attempt] = []
     current = prompt
     last_value: Any = None
+    skipped: str | None = None
     for _ in range(max_retries + 1):
         if deadline is not None and time.monotonic() >= deadline:
             break
@@ -214,10 +217,18 @@ def generate_result(
             if deadline is None or time.monotonic() < deadline:
                 raise
             break
-        attempt, value = finish(run_attempt(client, text, output, params, deadline))
+        attempt: Attempt | None = None
+        value: Any = None
+        if fast_forward and skipped is None:
+            try:
+                attempt, value = finish(fast_forward_attempt(client, text, output, params, deadline))
+            except fastforward.FastForwardUnavailable as exc:
+                skipped = str(exc)
+        if attempt is None:
+            attempt, value = finish(run_attempt(client, text, output, params, deadline))
         attempts.append(attempt)
         if attempt.reason is Reason.VALID:
-            return Result(value, tuple(attempts))
+            return Result(value, tuple(attempts), skipped if fast_forward else None)
         if attempt.reason is Reason.TIMED_OUT:
             break
         if attempt.loop is not None:
@@ -233,12 +244,65 @@ def generate_result(
     raise failure(attempts, timeout, last_value, out_of_time)
 
 
+def fast_forward_attempt(
+    client: LlamaClient,
+    text: str,
+    output: Output[Any],
+    params: Mapping[str, Any],
+    deadline: float | None,
+) -> AttemptRun:
+    """One attempt by fast-forward (see :mod:`structgen.generation.fastforward`): yields the answer so far
+    after each segment, returns the attempt and its value; stops at a loop or at the deadline like
+    :func:`run_attempt`. Raises :class:`fastforward.FastForwardUnavailable` when it cannot run."""
+    started = time.monotonic()
+    request: dict[str, Any] = dict(params)
+    if deadline is not None:
+        remaining = max(deadline - started, 0.001)
+        request["t_max_predict_ms"] = max(1, int(remaining * 1000))
+        request["timeout"] = (min(CONNECT_TIMEOUT, remaining), remaining)
+    detector = LoopDetector()
+    steps = fastforward.segments(client, output, text, request)
+    raw, loop, done = "", None, None
+    try:
+        while True:
+            try:
+                raw = next(steps)
+            except StopIteration as stop:
+                done = stop.value
+                break
+            yield raw
+            loop = detector.find(raw)
+            if loop is not None or (deadline is not None and time.monotonic() >= deadline):
+                steps.close()
+                break
+    except ClientError:
+        if deadline is None or time.monotonic() < deadline:
+            raise
+    seconds = time.monotonic() - started
+    if loop is not None:
+        error = f"{loop}: the output repeated itself, so it was stopped"
+        return Attempt(text, raw, StopType.NONE, (error,), None, Reason.LOOP, loop, seconds=seconds), None
+    if done is None:
+        error = f"the time budget ran out after {seconds:.1f} s; the request was cancelled"
+        return Attempt(text, raw, StopType.NONE, (error,), None, Reason.TIMED_OUT, seconds=seconds), None
+    final, shape = done.completion, {"seconds": seconds, "segments": done.segments,
+                                     "forced_tokens": done.forced_tokens}
+    if final.stop_type is StopType.LIMIT or final.truncated:
+        error = f"output cut off by n_predict ({final.tokens_predicted} tokens)"
+        return Attempt(text, final.content, final.stop_type, (error,), final, Reason.CUT_OFF, **shape), None
+    value, errors = output.parse(final.content)
+    reason = Reason.INVALID if errors else Reason.VALID
+    return Attempt(text, final.content, final.stop_type, tuple(errors), final, reason, **shape), value
+
+
 @overload
 def generate(prompt: PromptInput, output_type: type[T], *, client: LlamaClient | None = ...,
-             max_retries: int = ..., timeout: float | None = ..., **sampling: Any) -> T: ...
+             max_retries: int = ..., timeout: float | None = ..., fast_forward: bool = ...,
+             **sampling: Any) -> T: ...
 @overload
 def generate(prompt: PromptInput, output_type: Any, *, client: LlamaClient | None = ...,
-             max_retries: int = ..., timeout: float | None = ..., **sampling: Any) -> Any: ...
+             max_retries: int = ..., timeout: float | None = ..., fast_forward: bool = ...,
+             **sampling: Any) -> Any: ...
 def generate(
     prompt: PromptInput,
     output_type: Any,
@@ -246,6 +310,7 @@ def generate(
     client: LlamaClient | None = None,
     max_retries: int = 2,
     timeout: float | None = DEFAULT_TIMEOUT,
+    fast_forward: bool = False,
     **sampling: Any,
 ) -> Any:
     """Ask the server for a value of ``output_type`` (a type or a JSON Schema) and return it validated.
@@ -256,9 +321,12 @@ def generate(
     early and re-asked with loop-breaking sampling (:data:`LOOP_BREAKING`). The whole call, retries
     included, ends within ``timeout`` seconds (None: no limit); the server is told, and a request given
     up is cancelled. ``max_string_length``/``max_items`` bound free strings and arrays (see
-    :class:`Output`). Raises :class:`ValidationFailedError`, :class:`OutputTruncatedError`,
-    :class:`RepetitionLoopError` or :class:`GenerationTimeoutError`, each with every attempt.
+    :class:`Output`). ``fast_forward=True`` writes the text the grammar forces (keys, brackets) without
+    the model and asks it only for the values, one request per free segment (see
+    :mod:`structgen.generation.fastforward`). Raises :class:`ValidationFailedError`,
+    :class:`OutputTruncatedError`, :class:`RepetitionLoopError` or :class:`GenerationTimeoutError`,
+    each with every attempt.
     """
     return generate_result(prompt, output_type, client=client, max_retries=max_retries, timeout=timeout,
-                           **sampling).value
+                           fast_forward=fast_forward, **sampling).value
 

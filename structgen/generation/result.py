@@ -49,6 +49,10 @@ class Attempt:
     """Wall time of the request."""
     pieces: int = 0
     """Streamed pieces received (about one per token), for attempts stopped before the server's summary."""
+    segments: int = 1
+    """Requests this attempt sent (fast-forward: one per free segment)."""
+    forced_tokens: int = 0
+    """Answer tokens the client wrote itself (fast-forward), without the model decoding them."""
 
     def __post_init__(self) -> None:
         if self.reason is None:
@@ -76,6 +80,8 @@ class Result(Generic[T]):
     """The validated value, of the type asked for."""
     attempts: tuple[Attempt, ...]
     """Every request made, in order; the last one gave ``value``."""
+    fast_forward_skipped: str | None = None
+    """Why fast-forward was asked for but plain generation ran (None when it ran or was not asked)."""
 
     @property
     def last(self) -> Attempt:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -12,10 +12,19 @@ from pydantic_core import from_json
 from ..client import ClientTimeoutError, LlamaClient
 from ..server import default_client
 from .checks import check_output_type, check_satisfiable
+from .fastforward import FastForwardUnavailable
 from .output import Output, output_options
-from .pipeline import DEFAULT_TIMEOUT, _deadline, _sampling, failure, run_attempt
+from .pipeline import (
+    DEFAULT_TIMEOUT,
+    AttemptRun,
+    _deadline,
+    _sampling,
+    failure,
+    fast_forward_attempt,
+    run_attempt,
+)
 from .prompting import PromptInput, render
-from .result import Reason
+from .result import Attempt, Reason
 
 T = TypeVar("T")
 
@@ -35,14 +44,16 @@ class Partial(Generic[T]):
 
 
 def stream(prompt: PromptInput, output_type: type[T] | Any, *, client: LlamaClient | None = None,
-           timeout: float | None = DEFAULT_TIMEOUT, **sampling: Any) -> Iterator[Partial[T]]:
+           timeout: float | None = DEFAULT_TIMEOUT, fast_forward: bool = False,
+           **sampling: Any) -> Iterator[Partial[T]]:
     """Yield progressively more complete partial values as tokens arrive; the last one is validated.
 
     Partial data is the JSON parsed so far (unfinished strings included). Raises
     :class:`ValidationFailedError` when the finished output does not validate (no re-ask while streaming),
     :class:`OutputTruncatedError` when ``n_predict`` cuts it off, :class:`RepetitionLoopError` when it
     repeats itself and :class:`GenerationTimeoutError` when it is not done within ``timeout`` seconds
-    (the request is cancelled in the last two cases).
+    (the request is cancelled in the last two cases). With ``fast_forward`` a partial comes after each
+    free segment (plain streaming when fast-forward cannot run).
     """
     output: Output[T] = Output(check_output_type(output_type), **output_options(sampling))
     check_satisfiable(output)
@@ -55,21 +66,33 @@ def stream(prompt: PromptInput, output_type: type[T] | Any, *, client: LlamaClie
         if deadline is None or time.monotonic() < deadline:
             raise
         raise failure([], timeout, out_of_time=True) from None
-    last: Any = None
-    run = run_attempt(client, text, output, params, deadline)
+    seen: list[Any] = [None]
+    done: tuple[Attempt, Any] | None = None
+    if fast_forward:
+        try:
+            done = yield from _partials(fast_forward_attempt(client, text, output, params, deadline), seen)
+        except FastForwardUnavailable:
+            pass
+    if done is None:
+        done = yield from _partials(run_attempt(client, text, output, params, deadline), seen)
+    attempt, value = done
+    if attempt.reason is not Reason.VALID:
+        raise failure([attempt], timeout, value)
+    yield Partial(seen[0], attempt.raw, True, value)
+
+
+def _partials(run: AttemptRun, seen: list[Any]) -> Generator[Partial[Any], None, tuple[Attempt, Any]]:
+    """Follow an attempt, yielding a partial whenever the data parsed so far changes (kept in ``seen[0]``)."""
     while True:
         try:
             raw = next(run)
         except StopIteration as stop:
-            attempt, value = stop.value
-            break
+            result: tuple[Attempt, Any] = stop.value
+            return result
         try:
             data = from_json(raw, allow_partial="trailing-strings")
         except ValueError:
             continue
-        if data != last:
-            last = data
+        if data != seen[0]:
+            seen[0] = data
             yield Partial(data, raw)
-    if attempt.reason is not Reason.VALID:
-        raise failure([attempt], timeout, value)
-    yield Partial(last, attempt.raw, True, value)

@@ -127,6 +127,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="S",
         help="seconds per record, re-asks included; a request still running then is cancelled (default 60)",
     )
+    parser.add_argument(
+        "--fast-forward",
+        action="store_true",
+        help="write the text the output type forces (keys, brackets) without the model: fewer decoded tokens",
+    )
     parser.add_argument("--system", metavar="TEXT", help="the instruction sent before the prompt")
     parser.add_argument(
         "--raw-prompt",
@@ -157,6 +162,16 @@ def _sigterm_interrupts() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def _generation_options(args: argparse.Namespace) -> dict[str, Any] | None:
+    """Options of typed generation given as flags (``--timeout``, ``--fast-forward``), or None."""
+    options: dict[str, Any] = {}
+    if args.timeout is not None:
+        options["timeout"] = args.timeout
+    if args.fast_forward:
+        options["fast_forward"] = True
+    return options or None
 
 
 def run(args: argparse.Namespace, console: _Console) -> int:
@@ -192,7 +207,7 @@ def run(args: argparse.Namespace, console: _Console) -> int:
                 n_predict=args.n_predict,
                 temperature=args.temperature,
                 max_retries=args.max_retries,
-                sampling={"timeout": args.timeout} if args.timeout is not None else None,
+                sampling=_generation_options(args),
                 chat=not args.raw_prompt,
                 progress=args.progress,
                 progress_stream=console.err,

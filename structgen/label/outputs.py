@@ -150,6 +150,7 @@ class GrammarOutput(OutputSpec):
         self, client: LlamaClient, prompt: PromptInput, *, max_retries: int, sampling: Mapping[str, Any]
     ) -> Outcome:
         params = dict(sampling)
+        params.pop("fast_forward", None)  # a grammar of the user's: nothing known to force
         params.setdefault("temperature", 0.0)
         params.setdefault("n_predict", DEFAULT_N_PREDICT)
         text = render(prompt, client)

@@ -1,0 +1,463 @@
+"""Fast-forward: the client writes the text the grammar forces; the model writes only the free values.
+
+The answer is built as alternating forced text and free segments. The client keeps the token ids of
+prompt + answer so far; each free segment is one ``POST /completion`` with those ids as the prompt, the
+segment's grammar, ``cache_prompt`` and a fixed slot, so the server evaluates only the new forced tokens
+(as a batch) before decoding. Forced text is tokenized with its last tokens held back: they open the next
+segment's grammar as a literal, so the model picks its own token boundary there. Tokens already sent are
+never rewritten, so the slot's prefix cache always applies. A forced span shorter than the break-even
+(request overhead against a token's decode time, measured once per server) is folded into the segment.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Generator, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..client import ClientError, Completion, GrammarRejectedError, LlamaClient, StopType, TokenPiece
+from ..schema.skeleton import Choice, Hole, Literal, Skeleton, any_layout, literal, skeleton
+from .output import Output
+
+__all__ = ["FastForwardUnavailable", "Segmented", "ServerCosts", "complete", "segments", "server_costs", "skeleton_of"]
+
+HOLD_BACK = 1
+"""Forced tokens held back and left to the next segment's grammar, so the model picks its own token
+boundary before a value (llguidance holds back 2; the last forced token, ``" "`` before a value, is the
+one that merges with it: ``' "'``)."""
+LAYOUTS = (None, 2)
+"""Forced text is laid out as ``json.dumps(value, indent=...)`` with one of these: the model picks with
+its first characters (chat models write one or the other, depending on the prompt)."""
+MIN_FORCED_CHARS = 6
+"""A type forcing fewer characters than this is generated plainly."""
+MIN_CACHE_SHARE = 0.5
+"""A resume whose cached prefix is below this share of the context sent before means no cache reuse."""
+
+_CALIBRATION_TEXT = "The quick brown fox jumps over the lazy dog while the cat sleeps in the sun. " * 3
+
+
+class FastForwardUnavailable(Exception):
+    """Fast-forward cannot serve this request; the message says why (plain generation is used).
+
+    ``permanent`` when the server itself lacks what fast-forward needs (remembered per server).
+    """
+
+    def __init__(self, message: str, *, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+
+
+@dataclass(frozen=True)
+class ServerCosts:
+    """What a request and a token cost on one server, measured by :func:`server_costs`."""
+
+    overhead_ms: float
+    """Wall time of a request beyond the server's own prompt and decode time."""
+    decode_ms: float
+    """Decode time per generated token."""
+    resume_ms: float
+    """Wall time of a resume: a request on a cached prefix with a few new tokens, one token out."""
+
+    def fold_tokens(self, hold_back: int) -> int:
+        """Forced spans of at most this many tokens cost less decoded by the model than by a new segment
+        (a resume, and the held-back tokens decoded)."""
+        return hold_back + int(self.resume_ms / max(self.decode_ms, 1e-3))
+
+
+@dataclass(frozen=True)
+class Segmented:
+    """A fast-forward answer: the merged completion and how it was produced."""
+
+    completion: Completion
+    """All segments' results as one completion (content: the whole answer)."""
+    segments: int
+    """Requests sent (one per free segment)."""
+    forced_tokens: int
+    """Answer tokens the client appended without the model decoding them."""
+    reused: tuple[int, ...] = field(default=())
+    """Prompt tokens the server took from its cache on each resume."""
+    evaluated: tuple[int, ...] = field(default=())
+    """Prompt tokens the server evaluated on each request."""
+    server_ms: float = 0.0
+    """The server's own prompt and decode time over all segments (the rest of the wall time is overhead)."""
+
+
+_lock = threading.Lock()
+_costs: dict[str, ServerCosts] = {}
+_unsupported: dict[str, str] = {}
+_pieces: dict[tuple[str, str], list[TokenPiece]] = {}
+_skeletons: dict[int, tuple[Output[Any], tuple[Skeleton, ...]]] = {}
+
+
+def skeleton_of(output: Output[Any]) -> tuple[Skeleton, ...]:
+    """The skeletons of an output type, one per layout in :data:`LAYOUTS` (none: nothing is forced)."""
+    with _lock:
+        hit = _skeletons.get(id(output))
+    if hit is not None and hit[0] is output:
+        return hit[1]
+    whitespace = output.compiled.options.get("whitespace", "flexible")
+    found = tuple(s for s in (skeleton(output.schema, indent=i, whitespace=whitespace) for i in LAYOUTS) if s)
+    with _lock:
+        if len(_skeletons) > 512:
+            _skeletons.clear()
+        _skeletons[id(output)] = (output, found)
+    return found
+
+
+def _timed(client: LlamaClient, prompt: list[int], **params: Any) -> tuple[Completion, float]:
+    started = time.perf_counter()
+    result = client.completion(prompt, temperature=0.0, cache_prompt=True, return_tokens=True, **params)
+    return result, (time.perf_counter() - started) * 1000
+
+
+def server_costs(client: LlamaClient) -> ServerCosts:
+    """The request overhead and per-token times of ``client``'s server (measured once per server URL)."""
+    with _lock:
+        known = _costs.get(client.base_url)
+    if known is not None:
+        return known
+    prompt = client.tokenize(_CALIBRATION_TEXT, add_special=True)
+    first, _ = _timed(client, prompt, n_predict=8, ignore_eos=True)
+    context = prompt + first.tokens
+    overheads, resumes = [], []
+    for i in range(3):
+        # a resume like a segment's: a cached prefix, a few new tokens, a small grammar, one token out
+        extra = client.tokenize(f" and {i} more", add_special=False)
+        done, wall = _timed(client, context + extra, n_predict=1, slot=first.slot_id, grammar="root ::= [a-z]")
+        overheads.append(max(wall - _server_ms(done), 0.0))
+        resumes.append(wall)
+        context = context + extra + done.tokens
+    timings = first.timings
+    costs = ServerCosts(
+        overhead_ms=sorted(overheads)[1],
+        decode_ms=(timings.predicted_per_token_ms or 0.0) if timings else 0.0,
+        resume_ms=sorted(resumes)[1],
+    )
+    with _lock:
+        _costs[client.base_url] = costs
+    return costs
+
+
+def _pieces_of(client: LlamaClient, text: str) -> list[TokenPiece]:
+    key = (client.base_url, text)
+    with _lock:
+        hit = _pieces.get(key)
+    if hit is None:
+        hit = client.tokenize(text, with_pieces=True)
+        with _lock:
+            if len(_pieces) > 4096:
+                _pieces.clear()
+            _pieces[key] = hit
+    return hit
+
+
+def _prefetch(client: LlamaClient, skels: tuple[Skeleton, ...]) -> None:
+    """Tokenize, in one request, the forced texts a run over ``skels`` is likely to send."""
+    texts: set[str] = set()
+    for skel in skels:
+        walk = skel.walk()
+        seen: dict[tuple[str, ...], int] = {}
+        answer: int | None = None
+        pending = ""
+        first = True
+        for _ in range(10_000):
+            try:
+                step = walk.send(answer)
+            except StopIteration:
+                break
+            answer = None
+            if isinstance(step, Literal):
+                if first:  # the layouts share their first characters: any_layout sends the rest
+                    texts.update(step.text[k:] for k in range(1, 4))
+                first = False
+                pending += step.text
+                continue
+            texts.update((pending, pending[1:]))
+            pending = ""
+            if isinstance(step, Choice):
+                seen[step.options] = seen.get(step.options, 0) + 1
+                answer = 1 if seen[step.options] <= 2 else 0
+    with _lock:
+        missing = sorted(t for t in texts if t and (client.base_url, t) not in _pieces)
+    if not missing:
+        return
+    try:
+        found = client.tokenize_each(missing)
+    except ClientError:
+        return  # each text is tokenized on its own when needed
+    with _lock:
+        for text, pieces in zip(missing, found):
+            _pieces[(client.base_url, text)] = pieces
+
+
+class _Run:
+    """One fast-forward answer: the steps of a skeleton turned into segment requests."""
+
+    def __init__(self, client: LlamaClient, skels: tuple[Skeleton, ...], context: list[int],
+                 params: dict[str, Any], hold_back: int, fold_tokens: int) -> None:
+        self.client = client
+        self.skels = skels
+        self.context = context
+        self.params = params
+        self.hold_back = hold_back
+        self.fold_tokens = fold_tokens
+        self.progressed = False
+        self.budget = int(params.pop("n_predict"))
+        self.slot = params.pop("slot", params.pop("id_slot", params.pop("slot_id", -1)))
+        for key in ("stop", "grammar", "json_schema", "cache_prompt", "return_tokens"):
+            params.pop(key, None)  # each segment sets its own
+        self.text = ""
+        self.unsent = ""
+        self.items: list[str] = []
+        self.rules: list[str] = []
+        self.parts: list[Literal | Hole | Choice] = []  # the open segment's parts
+        self.holes = 0
+        self.answer_tokens = 0
+        self.forced_tokens = 0
+        self.completions: list[Completion] = []
+        self.reused: list[int] = []
+        self.truncated = False
+
+    def n_tokens(self, text: str) -> int:
+        return len(_pieces_of(self.client, text))
+
+    def open(self) -> None:
+        """Start a segment: the unsent forced text goes into the context but for its last tokens."""
+        if self.items or not self.unsent:
+            return
+        pieces = _pieces_of(self.client, self.unsent)
+        keep = pieces[: max(len(pieces) - self.hold_back, 0)]
+        kept = "".join(p.piece for p in keep if isinstance(p.piece, str))
+        if len(kept) != sum(len(p.piece) for p in keep) or not self.unsent.startswith(kept):
+            keep, kept = [], ""
+        self.context.extend(p.id for p in keep)
+        self.forced_tokens += len(keep)
+        self.answer_tokens += len(keep)
+        held = self.unsent[len(kept):]
+        self.unsent = ""
+        if held:
+            self.text = self.text[: len(self.text) - len(held)]  # the model writes it, in its own tokens
+            self.add_literal(held)
+
+    def add_literal(self, text: str) -> None:
+        self.items.append(literal(text))
+        self.parts.append(Literal(text))
+
+    def free(self, step: Hole | Choice) -> None:
+        self.open()
+        self.parts.append(step)
+        if isinstance(step, Choice):
+            self.items.append("(" + " | ".join(literal(o) for o in step.options) + ")")
+            return
+        self.holes += 1
+        root, lines = self.skels[0].rules(step, f"h{self.holes}-")
+        self.items.append(root)
+        self.rules.extend(lines)
+
+    def tail(self, text: str, last: bool) -> None:
+        """Forced text after a free value: folded into the segment, or its first character ends it."""
+        if not text:
+            return
+        if not self.items:
+            self.unsent += text
+            self.text += text
+            return
+        if not last and self.n_tokens(text) <= self.fold_tokens:
+            self.add_literal(text)
+            return
+        self.items.append(literal(text[0]))
+        self.flush((text[0],))
+        self.text += text[1:]
+        self.unsent = text[1:]
+
+    def flush(self, endings: tuple[str, ...]) -> Completion:
+        """Send the open segment; ``endings`` are the texts it can end with.
+
+        When nothing before the end can hold an ending, they are sent as stop strings: the server stops on
+        the last token instead of decoding it to sample the end of generation the grammar then forces.
+        """
+        grammar = "\n".join([f"root ::= {' '.join(self.items)}", *self.rules])
+        stop, quoted = self.stop_strings(endings)
+        self.items, self.rules, self.parts = [], [], []
+        remaining = self.budget - self.answer_tokens
+        if remaining <= 0:
+            self.truncated = True
+            raise _Truncated
+        sent = len(self.context)
+        try:
+            done = self.client.completion(
+                list(self.context), grammar=grammar, n_predict=remaining, slot=self.slot, stop=stop,
+                cache_prompt=True, return_tokens=True, **self.params,
+            )
+        except GrammarRejectedError as exc:
+            raise FastForwardUnavailable(f"the server refused a segment's grammar: {exc.message}") from None
+        except ClientError as exc:
+            if not self.completions and getattr(exc, "status", None) in (400, 404, 422, 501):
+                message = f"the server refused a token-id prompt: {exc.message}"
+                raise FastForwardUnavailable(message, permanent=True) from None
+            raise
+        if done.content and not done.tokens:
+            raise FastForwardUnavailable("the server does not return token ids (return_tokens)", permanent=True)
+        reused = done.prompt_tokens_reused
+        if self.completions and reused is not None:
+            self.reused.append(reused)
+            if reused < MIN_CACHE_SHARE * sent:
+                raise FastForwardUnavailable(
+                    f"the server did not reuse the slot's prompt cache ({reused} of {sent} tokens)"
+                )
+        if quoted and done.stop_type is StopType.WORD and _escaped(done.content):
+            raise FastForwardUnavailable("a string value held an escaped quote where its end was expected")
+        self.completions.append(done)
+        self.slot = done.slot_id
+        tokens = done.tokens
+        if done.stop_type is StopType.EOS and tokens and len(tokens) == done.tokens_predicted:
+            tokens = tokens[:-1]  # the end-of-generation token: sampled, never evaluated, not text
+        self.context.extend(tokens)
+        self.answer_tokens += len(tokens)
+        self.text += done.content + (done.stopping_word if done.stop_type is StopType.WORD else "")
+        if done.stop_type is StopType.LIMIT or done.truncated:
+            self.truncated = True
+            raise _Truncated
+        self.progressed = True
+        return done
+
+    def stop_strings(self, endings: tuple[str, ...]) -> tuple[list[str], bool]:
+        """Stop strings that can only match at the segment's end, and whether they start with a string's
+        closing quote (a match after a backslash is then an escaped quote, not the end)."""
+        literals = [p.text for p in self.parts if isinstance(p, Literal)]
+        holes = [i for i, p in enumerate(self.parts) if isinstance(p, Hole)]
+        if not endings:
+            return [], False
+        if all(p.plain for p in self.parts if isinstance(p, Hole)):
+            if not any(e in t for e in endings for t in literals):
+                return list(endings), False
+            # forced text after the last value, then the ending: stop on both, when the stop strings
+            # start with a delimiter that neither a plain value nor an earlier literal holds
+            last = holes[-1] if holes else -1
+            tail = "".join(p.text for p in self.parts[last + 1 :] if isinstance(p, Literal))
+            before = [p.text for p in self.parts[: last + 1] if isinstance(p, Literal)]
+            stops = [tail + e for e in endings]
+            if holes and tail and tail[0] in ",]}\n" and not any(tail[0] in t for t in before):
+                return stops, False
+        elif len(holes) == 1 and getattr(self.parts[holes[0]], "string", False):
+            before = [p.text for p in self.parts[: holes[0]] if isinstance(p, Literal)]
+            tail = "".join(p.text for p in self.parts[holes[0] + 1 :] if isinstance(p, Literal))
+            stops = ['"' + tail + e for e in endings]
+            if not any(s in t + '"' for s in stops for t in before):
+                return stops, True
+        return [], False
+
+    def run(self) -> Iterator[str]:
+        """Send the segments; yield the answer so far after each."""
+        walk = any_layout(self.skels)
+        answer: int | None = None
+        pending = ""
+        try:
+            while True:
+                try:
+                    step = walk.send(answer)
+                except StopIteration:
+                    break
+                answer = None
+                if isinstance(step, Literal):
+                    pending += step.text
+                    continue
+                self.tail(pending, last=False)
+                pending = ""
+                self.free(step)
+                if isinstance(step, Choice):
+                    done = self.flush(step.options)
+                    content = done.content + (done.stopping_word if done.stop_type is StopType.WORD else "")
+                    answer = next((i for i, o in enumerate(step.options) if content.endswith(o)), None)
+                    if answer is None:
+                        raise FastForwardUnavailable(f"a choice came back as {content[-20:]!r}")
+                if self.progressed:
+                    self.progressed = False
+                    yield self.text
+            self.tail(pending, last=True)
+            if self.items:
+                self.flush(())
+        except _Truncated:
+            pass
+
+
+def _escaped(text: str) -> bool:
+    """``text`` ends in an odd number of backslashes (a quote after it would be escaped)."""
+    return (len(text) - len(text.rstrip("\\"))) % 2 == 1
+
+
+class _Truncated(Exception):
+    pass
+
+
+def complete(
+    client: LlamaClient, output: Output[Any], prompt: str, params: Mapping[str, Any], *, hold_back: int = HOLD_BACK
+) -> Segmented:
+    """Generate ``output``'s JSON for ``prompt`` by fast-forward (see :func:`segments`)."""
+    steps = segments(client, output, prompt, params, hold_back=hold_back)
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            result: Segmented = done.value
+            return result
+
+
+def segments(
+    client: LlamaClient, output: Output[Any], prompt: str, params: Mapping[str, Any], *, hold_back: int = HOLD_BACK
+) -> Generator[str, None, Segmented]:
+    """Generate ``output``'s JSON for ``prompt`` by fast-forward: yield the answer so far after each
+    segment, and return the whole.
+
+    Raises :class:`FastForwardUnavailable` (the caller then generates plainly) when the type forces too
+    little, or the server takes no token-id prompts or does not reuse its cache.
+    """
+    with _lock:
+        reason = _unsupported.get(client.base_url)
+    if reason is not None:
+        raise FastForwardUnavailable(reason)
+    skels = skeleton_of(output)
+    if not skels or skels[0].forced_chars < MIN_FORCED_CHARS:
+        raise FastForwardUnavailable("the type forces too little text to skip")
+    try:
+        context = client.tokenize(prompt, add_special=True)
+        fold = server_costs(client).fold_tokens(hold_back)
+        _prefetch(client, skels)
+        run = _Run(client, skels, context, dict(params), hold_back, fold)
+        yield from run.run()
+    except FastForwardUnavailable as exc:
+        if exc.permanent:
+            with _lock:
+                _unsupported[client.base_url] = str(exc)
+        raise
+    except ClientError as exc:
+        if getattr(exc, "status", None) in (404, 405, 501):
+            message = f"the server has no token endpoints: {exc.message}"
+            with _lock:
+                _unsupported[client.base_url] = message
+            raise FastForwardUnavailable(message, permanent=True) from None
+        raise
+    return _merged(run)
+
+
+def _merged(run: _Run) -> Segmented:
+    last = run.completions[-1] if run.completions else Completion(slot_id=-1)
+    completion = last.model_copy(update={
+        "content": run.text,
+        "stop_type": StopType.LIMIT if run.truncated else StopType.EOS,
+        "truncated": run.truncated,
+        "tokens_predicted": sum(c.tokens_predicted for c in run.completions),
+        "tokens_evaluated": sum(c.tokens_evaluated for c in run.completions),
+    })
+    return Segmented(
+        completion, len(run.completions), run.forced_tokens, tuple(run.reused),
+        tuple(c.prompt_tokens_processed for c in run.completions),
+        sum(_server_ms(c) for c in run.completions),
+    )
+
+
+def _server_ms(done: Completion) -> float:
+    timings = done.timings
+    return (timings.prompt_ms or 0.0) + (timings.predicted_ms or 0.0) if timings else 0.0
