@@ -18,6 +18,7 @@ from structgen.client import (
     TransportError,
 )
 from structgen.label.errors import LabelError
+from structgen.server.local import known_key
 
 __all__ = ["AllServersDownError", "Endpoint", "ServerPool", "Stopped", "is_server_down"]
 
@@ -105,7 +106,7 @@ class ServerPool:
             mine = self._local.clients = {}
         found = mine.get(endpoint.url)
         if found is None:
-            found = LlamaClient(endpoint.url, api_key=self._api_key, timeout=self._timeout, retry=POOL_RETRY)
+            found = LlamaClient(endpoint.url, api_key=self._key(endpoint), timeout=self._timeout, retry=POOL_RETRY)
             mine[endpoint.url] = found
             with self._lock:
                 self._clients.append(found)
@@ -193,8 +194,12 @@ class ServerPool:
         tail = "its records go to the other servers" if others else "no server is left"
         self._on_message(f"server {endpoint.url} is down ({exc.message}); {tail}")
 
+    def _key(self, endpoint: Endpoint) -> str | None:
+        """The key of a local server this process runs at the endpoint, else the pool's."""
+        return known_key(endpoint.url) or self._api_key
+
     def _probe(self, endpoint: Endpoint) -> bool:
-        probe = LlamaClient(endpoint.url, api_key=self._api_key, retry=0)
+        probe = LlamaClient(endpoint.url, api_key=self._key(endpoint), retry=0)
         try:
             ok = probe.health(timeout=(1.0, 2.0)).ok
         except ClientError as exc:

@@ -471,10 +471,10 @@ def label(
     pool: ServerPool | None = None
     if total - already:
         if client is None:
-            from structgen.server import check_url, known_key, resolve_endpoint
+            from structgen.server import check_url, resolve_endpoint
 
             url_list = [check_url(u, "--url") for u in ([urls] if isinstance(urls, str) else list(urls or []))]
-            api_key = os.environ.get("STRUCTGEN_API_KEY") or next(filter(None, map(known_key, url_list)), None)
+            api_key = os.environ.get("STRUCTGEN_API_KEY") or None
             if not url_list:
                 url, api_key = resolve_endpoint(None)
                 url_list = [url]
