@@ -114,6 +114,18 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="a bar on a terminal, else a line every 10 s (default auto)",
     )
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+    on_ray = parser.add_argument_group("on Ray Data (the ray extra; see docs/guide/ray.md)")
+    on_ray.add_argument(
+        "--ray",
+        nargs="?",
+        const="",
+        metavar="ADDRESS",
+        help="label on Ray: a local one, or the cluster at ADDRESS; OUT becomes a folder, failures rows of it",
+    )
+    on_ray.add_argument("--actors", type=_positive, default=2, metavar="N", help="with --ray: actors (default 2)")
+    on_ray.add_argument(
+        "--slots", type=_positive, default=4, metavar="N", help="with --ray, no --url: slots per actor's server"
+    )
 
 
 @contextmanager
@@ -141,6 +153,13 @@ def run(args: argparse.Namespace, console: _Console) -> int:
 
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())  # so --type finds the user's own modules, as `python -m` would
+    if args.ray is not None:
+        try:
+            from structgen.integrations.ray import run_cli
+        except ImportError as exc:
+            console.warn(f"structgen label: --ray: {exc}")
+            return EXIT_USAGE
+        return run_cli(args, console)
     try:
         with _sigterm_interrupts():
             spec = make_output(
