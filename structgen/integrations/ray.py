@@ -247,8 +247,9 @@ def label_dataset(
         ),
         batch_size=batch_size,
         batch_format="pyarrow",
-        compute=ActorPoolStrategy(size=actors, max_concurrent_calls_per_actor=calls_per_actor),
+        compute=ActorPoolStrategy(size=actors),
         num_cpus=cpus_per_actor,
+        max_concurrency=calls_per_actor,
     )
 
 
