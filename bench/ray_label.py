@@ -28,12 +28,12 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-import ray  # noqa: E402
-from _common import machine, table  # noqa: E402
+import ray
+from _common import machine, table
 
-from structgen.integrations.ray import label_dataset  # noqa: E402
-from structgen.label import label  # noqa: E402
-from structgen.server import LocalServer  # noqa: E402
+from structgen.integrations.ray import label_dataset
+from structgen.label import label
+from structgen.server import LocalServer
 
 LABELS = ["positive", "negative", "neutral"]
 TEMPLATE = "Review: {text}"
@@ -101,14 +101,12 @@ def main() -> None:
             run_ray(urls, make_records(16, 2 * 10**7), folder, args.actors, args.batch_size)
             for round_ in range(args.rounds):
                 first = 10**5 * (round_ + 1)
-                sides = [
-                    ("label", lambda: run_label(urls, make_records(args.records, first), jsonl)),
-                    ("ray", lambda: run_ray(
-                        urls, make_records(args.records, first + 5 * 10**4), folder, args.actors,
-                        args.batch_size)),
-                ]
-                for name, run in sides if round_ % 2 == 0 else sides[::-1]:
-                    seconds = run()
+                for name in ("label", "ray") if round_ % 2 == 0 else ("ray", "label"):
+                    if name == "label":
+                        seconds = run_label(urls, make_records(args.records, first), jsonl)
+                    else:
+                        records = make_records(args.records, first + 5 * 10**4)
+                        seconds = run_ray(urls, records, folder, args.actors, args.batch_size)
                     times[name] += seconds
                     print(f"round {round_ + 1} {name}: {args.records / seconds:.2f} rec/s", flush=True)
     finally:

@@ -195,7 +195,7 @@ def label_dataset(
     urls: str | Sequence[str] | None = None,
     servers: LocalServers | None = None,
     actors: int = 2,
-    cpus_per_actor: float = 1.0,
+    cpus_per_actor: float | None = None,
     batch_size: int = 64,
     calls_per_actor: int = 2,
     **options: Any,
@@ -207,8 +207,10 @@ def label_dataset(
     arguments (``seed``, ``n_predict``, ``max_retries``, ...). ``id_field`` names the column holding each
     row's id (it seeds the row with ``seed``). Servers: ``urls`` shared by all actors, else
     ``servers`` (default: ``$STRUCTGEN_URL`` when set, else one :class:`LocalServers` server per actor).
-    ``actors`` actors each get ``cpus_per_actor`` CPUs and take ``batch_size`` rows at a time, up to
-    ``calls_per_actor`` batches at once so the servers stay busy between batches. Raises
+    ``actors`` actors each get ``cpus_per_actor`` CPUs (default: 1 with a local server each, 0.25 with
+    ``urls``, where an actor only waits for answers; less when the actors would leave Ray no CPU for
+    reading and writing) and take ``batch_size`` rows at a time, up to ``calls_per_actor`` batches at once
+    so the servers stay busy between batches. Raises
     :class:`LabelError` when the dataset cannot be labeled (no id column, a template field missing,
     a column named like an output column).
     """
@@ -220,6 +222,11 @@ def label_dataset(
     url_list = [urls] if isinstance(urls, str) else list(urls or [])
     if not url_list and servers is None and os.environ.get("STRUCTGEN_URL"):
         url_list = [os.environ["STRUCTGEN_URL"]]
+    if cpus_per_actor is None:
+        cpus_per_actor = 0.25 if url_list else 1.0
+        cluster = ray.cluster_resources().get("CPU", 0.0) if ray.is_initialized() else 0.0
+        if cluster and actors * cpus_per_actor > cluster - 1:  # Ray Data would wait forever for a CPU
+            cpus_per_actor = max(cluster - 1, cluster / 2) / actors
     schema = ds.schema()
     columns = list(schema.names) if schema is not None else []
     if columns:
@@ -232,6 +239,11 @@ def label_dataset(
         if taken:
             raise LabelError(f"the dataset already has the column(s) {', '.join(taken)} that labeling adds")
         make_template(template).check(columns, "the dataset")
+    try:
+        compute = ActorPoolStrategy(size=actors, max_concurrent_calls_per_actor=calls_per_actor)
+        more: dict[str, Any] = {}
+    except TypeError:  # Ray before 2.60
+        compute, more = ActorPoolStrategy(size=actors), {"max_concurrency": calls_per_actor}
     return ds.map_batches(
         Labeler,
         fn_constructor_kwargs=dict(
@@ -247,9 +259,9 @@ def label_dataset(
         ),
         batch_size=batch_size,
         batch_format="pyarrow",
-        compute=ActorPoolStrategy(size=actors),
+        compute=compute,
         num_cpus=cpus_per_actor,
-        max_concurrency=calls_per_actor,
+        **more,
     )
 
 
@@ -358,7 +370,8 @@ def run_cli(args: argparse.Namespace, console: Any) -> int:
 
 def _count(path: str) -> tuple[int, int]:
     """(rows, rows with an error) of a written output."""
-    ds = read(path, _kind(path, None))
-    errors = ds.select_columns(["error"])
-    return errors.count(), errors.filter(lambda row: row["error"] is not None).count()
-
+    rows = errors = 0
+    for batch in read(path).select_columns(["error"]).iter_batches(batch_format="pyarrow"):
+        rows += batch.num_rows
+        errors += batch.num_rows - batch.column("error").null_count
+    return rows, errors
