@@ -44,6 +44,39 @@ def local_ray() -> Iterator[None]:
     ray.shutdown()
 
 
+def children(pid: int) -> list[int]:
+    """Process ids of ``pid``'s llama-server children."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            if parent == pid and b"llama-server" in (entry / "cmdline").read_bytes():
+                found.append(int(entry.name))
+        except (OSError, ValueError, IndexError):
+            continue
+    return found
+
+
+def alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie waiting to be reaped does not), waiting up to 10 s for it to end."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            return False
+        if state == "Z":
+            return False
+        time.sleep(0.1)
+    return True
+
+
+def restarts() -> int:
+    from ray._private import state
+
+    return sum(a["NumRestarts"] for a in state.actors().values() if "MapWorker" in a["ActorClassName"])
+
+
 def labeler_pids() -> list[int]:
     """Process ids of the live Ray Data map actors (the labelers; ray.util.state needs the dashboard)."""
     from ray._private import state
@@ -94,9 +127,14 @@ def test_an_actor_killed_mid_run_leaves_every_id_exactly_once_in_the_output(
         time.sleep(0.05)
     pids = labeler_pids()
     assert pids, "no labeling actor is alive"
+    servers = children(pids[0])
+    assert len(servers) == 1, "each actor runs one llama-server"
+    before = restarts()
     os.kill(pids[0], signal.SIGKILL)
     writer.join(timeout=300)
     assert not writer.is_alive() and not failed, failed
+    assert restarts() > before  # Ray started the actor again, mid-run
+    assert not alive(servers[0])  # the killed actor's server went with it
 
     written = pq.read_table(out).to_pylist()
     assert sorted(row["id"] for row in written) == sorted(f"r{i}" for i in range(300))  # each exactly once
