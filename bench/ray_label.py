@@ -6,10 +6,13 @@ Two local llama-servers (``--threads`` each, ``--parallel`` slots each) serve bo
   (one process balancing over both servers, concurrency = their slots together);
 * ray: ``label_dataset(ray.data.from_items(records), urls=[a, b], actors=A).write_json(DIR)`` on a local
   Ray started once beforehand (as a cluster is, where this runs): each run starts its actors, labels and
-  writes.
+  writes. With its defaults each actor works on 2 batches at once, each with as many requests in flight
+  as the servers have slots together, so the servers queue requests;
+* ray-matched: the same with ``concurrency`` cut so that all actors together have as many requests in
+  flight as ``label`` has (the servers' slots together).
 
 Each round labels fresh records (llama-server caches prompts) on both sides, in alternating order, so
-drifting load on the machine hits both alike. ``ratio`` is ray rate / label rate (1.00 = no overhead).
+drifting load on the machine hits all alike. ``ratio`` is the rate / label's rate (1.00 = no overhead).
 
     python bench/ray_label.py [--records N] [--rounds R] [--actors A] [--parallel P] [--json out.json]
 """
@@ -59,12 +62,14 @@ def run_label(urls: list[str], records: list[dict[str, Any]], out: Path) -> floa
     return seconds
 
 
-def run_ray(urls: list[str], records: list[dict[str, Any]], out: Path, actors: int, batch: int) -> float:
+def run_ray(
+    urls: list[str], records: list[dict[str, Any]], out: Path, actors: int, batch: int, concurrency: int | None
+) -> float:
     shutil.rmtree(out, ignore_errors=True)
     started = time.perf_counter()
     labeled = label_dataset(
         ray.data.from_items(records), labels=LABELS, template=TEMPLATE, urls=urls, actors=actors,
-        cpus_per_actor=0.5, batch_size=batch, n_predict=N_PREDICT,
+        batch_size=batch, n_predict=N_PREDICT, concurrency=concurrency,
     )
     labeled.write_json(str(out))
     seconds = time.perf_counter() - started
@@ -88,7 +93,9 @@ def main() -> None:
 
     ray.init(num_cpus=2, include_dashboard=False, logging_level="WARNING", log_to_driver=False)
     ray.data.DataContext.get_current().enable_progress_bars = False
-    times = {"label": 0.0, "ray": 0.0}
+    # ray-matched: actors x 2 batches at once x concurrency = the slots of both servers together
+    sides = {"label": None, "ray": None, "ray-matched": max(1, 2 * args.parallel // (2 * args.actors))}
+    times = dict.fromkeys(sides, 0.0)
     servers = [LocalServer(ctx_size=512 * args.parallel, parallel=args.parallel, threads=args.threads)
                for _ in range(2)]
     try:
@@ -98,15 +105,14 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             jsonl, folder = Path(tmp) / "out.jsonl", Path(tmp) / "out"
             run_label(urls, make_records(16, 10**7), jsonl)  # warm-up: both servers, both paths
-            run_ray(urls, make_records(16, 2 * 10**7), folder, args.actors, args.batch_size)
+            run_ray(urls, make_records(16, 2 * 10**7), folder, args.actors, args.batch_size, None)
             for round_ in range(args.rounds):
-                first = 10**5 * (round_ + 1)
-                for name in ("label", "ray") if round_ % 2 == 0 else ("ray", "label"):
+                for n, name in enumerate(list(sides) if round_ % 2 == 0 else list(sides)[::-1]):
+                    records = make_records(args.records, 10**5 * (round_ + 1) + 10**4 * n)
                     if name == "label":
-                        seconds = run_label(urls, make_records(args.records, first), jsonl)
+                        seconds = run_label(urls, records, jsonl)
                     else:
-                        records = make_records(args.records, first + 5 * 10**4)
-                        seconds = run_ray(urls, records, folder, args.actors, args.batch_size)
+                        seconds = run_ray(urls, records, folder, args.actors, args.batch_size, sides[name])
                     times[name] += seconds
                     print(f"round {round_ + 1} {name}: {args.records / seconds:.2f} rec/s", flush=True)
     finally:
@@ -115,10 +121,11 @@ def main() -> None:
         ray.shutdown()
 
     total = args.records * args.rounds
-    label_rate, ray_rate = total / times["label"], total / times["ray"]
-    headers = ["servers", "slots each", "records", "label rec/s", "ray rec/s", "ratio ray/label"]
-    row = [2, args.parallel, total, label_rate, ray_rate, ray_rate / label_rate]
-    print(table(headers, [row]))
+    rates = {name: total / seconds for name, seconds in times.items()}
+    headers = ["path", "servers", "slots each", "actors", "records", "rec/s", "ratio to label"]
+    rows = [[name, 2, args.parallel, args.actors if name != "label" else "-", total, rate, rate / rates["label"]]
+            for name, rate in rates.items()]
+    print(table(headers, rows))
     if args.json:
         args.json.write_text(json.dumps({
             "command": " ".join(["python", *sys.argv]),
@@ -127,7 +134,7 @@ def main() -> None:
             "batch_size": args.batch_size,
             "threads": args.threads,
             "n_predict": N_PREDICT,
-            "rows": [dict(zip(["servers", "slots", "records", "label_per_s", "ray_per_s", "ratio"], row))],
+            "rows": [dict(zip(["path", "servers", "slots", "actors", "records", "per_s", "ratio"], r)) for r in rows],
         }, indent=2) + "\n")
 
 
