@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import math
 import os
 import shutil
@@ -66,8 +67,10 @@ class LocalServers:
 
 
 def _actor_cpus() -> int:
-    cpus = ray.get_runtime_context().get_assigned_resources().get("CPU", 1.0) if ray.is_initialized() else 1.0
-    return max(1, math.floor(cpus))
+    if not ray.is_initialized():
+        return 1
+    assigned: dict[str, float] = ray.get_runtime_context().get_assigned_resources()  # type: ignore[no-untyped-call]
+    return max(1, math.floor(assigned.get("CPU", 1.0)))
 
 
 class Labeler:
@@ -224,7 +227,8 @@ def label_dataset(
         url_list = [os.environ["STRUCTGEN_URL"]]
     if cpus_per_actor is None:
         cpus_per_actor = 0.25 if url_list else 1.0
-        cluster = ray.cluster_resources().get("CPU", 0.0) if ray.is_initialized() else 0.0
+        resources: dict[str, float] = ray.cluster_resources() if ray.is_initialized() else {}  # type: ignore[no-untyped-call]
+        cluster = resources.get("CPU", 0.0)
         if cluster and actors * cpus_per_actor > cluster - 1:  # Ray Data would wait forever for a CPU
             cpus_per_actor = max(cluster - 1, cluster / 2) / actors
     schema = ds.schema()
@@ -333,7 +337,7 @@ def run_cli(args: argparse.Namespace, console: Any) -> int:
             grammar_file=args.grammar,
             instructions=args.system,
         )
-        ray.init(address=args.ray or None, logging_level="WARNING", configure_logging=True)
+        ray.init(address=args.ray or None, logging_level=logging.WARNING)
         ray.data.DataContext.get_current().enable_progress_bars = args.progress != "off"
         labeled = label_dataset(
             read(args.input, args.format),
@@ -371,6 +375,7 @@ def run_cli(args: argparse.Namespace, console: Any) -> int:
 def _count(path: str) -> tuple[int, int]:
     """(rows, rows with an error) of a written output."""
     rows = errors = 0
+    batch: Any
     for batch in read(path).select_columns(["error"]).iter_batches(batch_format="pyarrow"):
         rows += batch.num_rows
         errors += batch.num_rows - batch.column("error").null_count
