@@ -180,10 +180,11 @@ class Labeler:
         )
 
     def __del__(self) -> None:
-        if self.client is not None:
-            self.client.close()
-        if self.server is not None:
-            self.server.stop()
+        client, server = getattr(self, "client", None), getattr(self, "server", None)  # None if __init__ failed
+        if client is not None:
+            client.close()
+        if server is not None:
+            server.stop()
 
 
 def label_dataset(
