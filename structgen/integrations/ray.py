@@ -283,11 +283,16 @@ def _kind(path: str, given: str | None) -> str:
     return kind
 
 
-def read(path: str, kind: str | None = None) -> Dataset:
-    """A Dataset of the records in ``path`` (a file or folder of JSONL, CSV, TSV or Parquet)."""
-    kind = _kind(path, kind)
+def _input_kind(path: str, given: str | None) -> str:
+    kind = _kind(path, given)
     if not Path(path).exists() and "://" not in path:
         raise InputError(f"{path}: no such file or folder")
+    return kind
+
+
+def read(path: str, kind: str | None = None) -> Dataset:
+    """A Dataset of the records in ``path`` (a file or folder of JSONL, CSV, TSV or Parquet)."""
+    kind = _input_kind(path, kind)
     if kind == "json":
         return ray.data.read_json(path, lines=True)
     if kind == "parquet":
@@ -298,9 +303,16 @@ def read(path: str, kind: str | None = None) -> Dataset:
     return ray.data.read_csv(path, parse_options=csv.ParseOptions(delimiter=delimiter))
 
 
+def _output_kind(path: str) -> str:
+    kind = _READERS.get(Path(path).suffix.lower())
+    if kind not in ("json", "csv", "parquet"):
+        raise LabelError(f"{path}: with --ray the output is a folder named .jsonl, .csv or .parquet (its format)")
+    return kind
+
+
 def write(ds: Dataset, path: str) -> None:
     """Write ``ds`` to the folder ``path`` in the format its suffix names (.jsonl, .csv or .parquet)."""
-    kind = _kind(path, None)
+    kind = _output_kind(path)
     if kind == "json":
         ds.write_json(path)
     elif kind == "parquet":
@@ -322,7 +334,8 @@ def run_cli(args: argparse.Namespace, console: Any) -> int:
     started = time.monotonic()
     try:
         out = Path(args.output)
-        _kind(args.output, None)
+        _output_kind(args.output)
+        _input_kind(args.input, args.format)  # before starting Ray
         if out.exists() and any(out.iterdir() if out.is_dir() else [out]):
             if not args.overwrite:
                 raise LabelError(f"{out} already holds results: --overwrite to start over")
@@ -377,7 +390,7 @@ def _count(path: str) -> tuple[int, int]:
     """(rows, rows with an error) of a written output."""
     rows = errors = 0
     batch: Any
-    for batch in read(path).select_columns(["error"]).iter_batches(batch_format="pyarrow"):
+    for batch in read(path, _output_kind(path)).select_columns(["error"]).iter_batches(batch_format="pyarrow"):
         rows += batch.num_rows
         errors += batch.num_rows - batch.column("error").null_count
     return rows, errors
