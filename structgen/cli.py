@@ -716,6 +716,13 @@ def _configure_label(parser: argparse.ArgumentParser) -> None:
 
 @command("label", "label records (JSONL, CSV, text) with a model: concurrent, resumable", _configure_label)
 def _label(args: argparse.Namespace, console: Console) -> int:
+    if getattr(args, "ray", None) is not None:
+        try:
+            from .integrations.ray import run_cli
+        except ImportError as exc:
+            console.warn(f"structgen label: --ray: {exc}")
+            return EXIT_USAGE
+        return run_cli(args, console)
     from .label.command import run
 
     return run(args, console)

@@ -145,6 +145,18 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="a bar on a terminal, else a line every 10 s (default auto)",
     )
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+    on_ray = parser.add_argument_group("on Ray Data (the ray extra; see docs/guide/ray.md)")
+    on_ray.add_argument(
+        "--ray",
+        nargs="?",
+        const="",
+        metavar="ADDRESS",
+        help="label on Ray: a local one, or the cluster at ADDRESS; OUT becomes a folder, failures rows of it",
+    )
+    on_ray.add_argument("--actors", type=_positive, default=2, metavar="N", help="with --ray: actors (default 2)")
+    on_ray.add_argument(
+        "--slots", type=_positive, default=4, metavar="N", help="with --ray, no --url: slots per actor's server"
+    )
 
 
 @contextmanager
