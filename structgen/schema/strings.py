@@ -91,7 +91,7 @@ def format_language(name: str) -> Regular | None:
     assert _regular is not None
     try:
         with untimed():  # built once per process
-            return _regular.Regular.format(name)
+            return _regular.format_language(name)
     except (UnsupportedSchemaError, KeyError, ValueError, ImportError):
         return None
 

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from jsonschema import FormatChecker  # type: ignore[import-untyped]
 
-from structgen.schema.regular import FORMAT_NOTES, FORMAT_SUPERSETS, KNOWN_FORMATS, Regular
+from structgen.schema.regular import FORMAT_NOTES, FORMAT_SUPERSETS, KNOWN_FORMATS, Regular, format_language
 
 CASES: dict[str, tuple[list[str], list[str]]] = {
     "date": (["2024-02-29", "2000-02-29", "1999-12-31", "0000-01-01"],
@@ -55,14 +55,14 @@ CASES: dict[str, tuple[list[str], list[str]]] = {
 
 
 def _format(name: str) -> Regular:
-    lang = Regular.format(name)
+    lang = format_language(name)
     assert lang is not None
     return lang
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_format_accepts_valid_and_rejects_invalid(name: str) -> None:
-    lang = Regular.format(name)
+    lang = format_language(name)
     assert lang is not None
     valid, invalid = CASES[name]
     for s in valid:
@@ -73,8 +73,8 @@ def test_format_accepts_valid_and_rejects_invalid(name: str) -> None:
 
 def test_every_known_format_has_cases_and_unknown_ones_have_no_language() -> None:
     assert set(CASES) == KNOWN_FORMATS
-    assert Regular.format("regex") is None
-    assert Regular.format("no-such-format") is None
+    assert format_language("regex") is None
+    assert format_language("no-such-format") is None
     assert set(FORMAT_NOTES) <= KNOWN_FORMATS and FORMAT_SUPERSETS <= set(FORMAT_NOTES)
 
 
@@ -118,7 +118,7 @@ _SUITE = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "json-schem
 def test_json_schema_test_suite_format_cases(name: str) -> None:
     """Exact formats agree with every suite case; noted ones never accept an invalid string
     (supersets excepted)."""
-    lang = Regular.format(name)
+    lang = format_language(name)
     assert lang is not None
     groups = json.loads((_SUITE / "optional" / "format" / f"{name}.json").read_text(encoding="utf-8"))
     for group in groups:

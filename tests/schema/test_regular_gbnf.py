@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from structgen.gbnf import Matcher
-from structgen.schema.regular import Regular, emit_dfa_gbnf, emit_json_string_content
+from structgen.schema.regular import Regular, emit_dfa_gbnf, emit_json_string_content, format_language
 
 from ..llama_oracle import LlamaOracle, unavailable_reason
 
@@ -40,7 +40,7 @@ _SHARED = re.compile(r"^k[a-z]-[0-9a-f]{10}$")
 
 def _language(key: str) -> Regular:
     if key.startswith("format:"):
-        lang = Regular.format(key[7:])
+        lang = format_language(key[7:])
         assert lang is not None
         return lang
     return Regular.pattern(key)

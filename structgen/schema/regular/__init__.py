@@ -6,7 +6,7 @@ can cap automaton growth. A small DFA core over code-point intervals with state 
 """
 
 from .dfa import MAX_STATES, Dfa, RegularTooLarge
-from .formats import FORMAT_NOTES, FORMAT_SUPERSETS, KNOWN_FORMATS
+from .formats import FORMAT_NOTES, FORMAT_SUPERSETS, KNOWN_FORMATS, format_language
 from .language import Regular
 from .numbers import (
     NumberGrammar,
@@ -29,6 +29,7 @@ __all__ = [
     "RegularTooLarge",
     "emit_dfa_gbnf",
     "emit_json_string_content",
+    "format_language",
     "integer_range_gbnf",
     "multiple_of_gbnf",
     "number_gbnf",

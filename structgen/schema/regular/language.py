@@ -56,14 +56,6 @@ class Regular:
         return cls(compile_node(node))
 
     @classmethod
-    def format(cls, name: str) -> Regular | None:
-        """The strings valid for JSON Schema ``format`` ``name``; None for formats with no regular
-        language here (unknown ones, ``regex``). :data:`FORMAT_NOTES` lists the approximations."""
-        from .formats import format_language
-
-        return format_language(name)
-
-    @classmethod
     def literals(cls, values: Iterable[str]) -> Regular:
         """Exactly the given strings."""
         return cls(_dfa.from_literals(values))
