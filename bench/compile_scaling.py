@@ -161,7 +161,14 @@ def measure(build: Callable[[int, str], Schema], size: int, reps: int) -> dict[s
         try:
             grammar = structgen.compile(schema, time_limit=None).grammar
         except StructgenError as error:
-            return {"size": size, "ms": None, "wall_ms": None, "bytes": None, "rules": None, "refused": str(error)}
+            return {
+                "size": size,
+                "ms": None,
+                "wall_ms": None,
+                "bytes": None,
+                "rules": None,
+                "refused": str(error),
+            }
         times.append((time.process_time() - start) * 1000)
         walls.append((time.perf_counter() - wall) * 1000)
     return {
@@ -174,16 +181,22 @@ def measure(build: Callable[[int, str], Schema], size: int, reps: int) -> dict[s
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--axes", default=",".join(AXES), help="comma-separated axes (default: all)")
     parser.add_argument("--reps", type=int, default=3, help="compiles per point (median kept)")
-    parser.add_argument("--scale", type=float, default=1.0, help="multiply every size (e.g. 0.25 for a quick look)")
+    parser.add_argument(
+        "--scale", type=float, default=1.0, help="multiply every size (e.g. 0.25 for a quick look)"
+    )
     parser.add_argument("--json", type=Path, help="write the results here")
     args = parser.parse_args()
 
     import structgen
 
-    structgen.compile({"type": "object", "properties": {"a": {"type": "string", "format": "date"}}}, time_limit=None)
+    structgen.compile(
+        {"type": "object", "properties": {"a": {"type": "string", "format": "date"}}}, time_limit=None
+    )
     started = time.perf_counter()
     summary, points = [], {}
     for axis in args.axes.split(","):
@@ -205,9 +218,15 @@ def main() -> None:
             }
         )
         print(f"\n{axis}")
-        print(table(["size", "ms", "wall ms", "bytes", "rules", "refused"],
-                    [[r["size"], r["ms"], r["wall_ms"], r["bytes"], r["rules"], r.get("refused", "")[:60]]
-                     for r in rows]))
+        print(
+            table(
+                ["size", "ms", "wall ms", "bytes", "rules", "refused"],
+                [
+                    [r["size"], r["ms"], r["wall_ms"], r["bytes"], r["rules"], r.get("refused", "")[:60]]
+                    for r in rows
+                ],
+            )
+        )
     big = measure(combined, max(1, round(500 * args.scale)), args.reps)
     print("\nsummary (exponent: slope of log value against log size; 1 = linear)")
     print(table(list(summary[0]), [list(row.values()) for row in summary]))

@@ -101,7 +101,9 @@ class Structgen:
         except _Timeout:
             return Outcome("crashed", message=f"timeout after {self.timeout:g}s")
         except self._error as exc:
-            return Outcome("refused", (time.perf_counter() - start) * 1000, message=f"{type(exc).__name__}: {exc}")
+            return Outcome(
+                "refused", (time.perf_counter() - start) * 1000, message=f"{type(exc).__name__}: {exc}"
+            )
         except Exception as exc:  # noqa: BLE001 - a crash is a result here
             return Outcome("crashed", message=f"{type(exc).__name__}: {exc}")
         finally:
@@ -326,7 +328,9 @@ def load_corpus(corpus: Path, splits: list[str], limit: int | None) -> list[tupl
             raise SystemExit(f"no schemas in {folder}")
         for path in files:
             data = json.loads(path.read_text(encoding="utf-8"))
-            found.append((split, path.name, data["schema"] if isinstance(data, dict) and "schema" in data else data))
+            found.append(
+                (split, path.name, data["schema"] if isinstance(data, dict) and "schema" in data else data)
+            )
     return found
 
 
@@ -374,12 +378,19 @@ def paired(rows: list[dict[str, Any]], a: str, b: str) -> dict[str, Any]:
         "bytes_ratio_p50": percentile(s, 50),
         "total_ms_ratio": ratio(sum(r[a]["ms"] for r in timed), sum(r[b]["ms"] for r in timed)),
         "end_to_end_ratio_p50": percentile(
-            [(r[a]["ms"] + r[a]["request_ms"]) / r[b]["request_ms"]
-             for r in timed if "request_ms" in r[a] and "request_ms" in r[b]],
+            [
+                (r[a]["ms"] + r[a]["request_ms"]) / r[b]["request_ms"]
+                for r in timed
+                if "request_ms" in r[a] and "request_ms" in r[b]
+            ],
             50,
         ),
         "request_ratio_p50": percentile(
-            [r[a]["request_ms"] / r[b]["request_ms"] for r in both if "request_ms" in r[a] and "request_ms" in r[b]],
+            [
+                r[a]["request_ms"] / r[b]["request_ms"]
+                for r in both
+                if "request_ms" in r[a] and "request_ms" in r[b]
+            ],
             50,
         ),
     }
@@ -399,12 +410,46 @@ def b_name(pair: str) -> str:
 def report(result: dict[str, Any]) -> str:
     conv = result["converters"]
     rows = [
-        [name, s["schemas"], s["ok"], s["refused"], s["bad-grammar"], s["crashed"], s["ms_p50"], s["ms_p90"],
-         s["ms_p99"], s["request_ms_p50"], s["bytes_p50"], s["bytes_p90"], s["rules_p50"], s["rules_p90"]]
+        [
+            name,
+            s["schemas"],
+            s["ok"],
+            s["refused"],
+            s["bad-grammar"],
+            s["crashed"],
+            s["ms_p50"],
+            s["ms_p90"],
+            s["ms_p99"],
+            s["request_ms_p50"],
+            s["bytes_p50"],
+            s["bytes_p90"],
+            s["rules_p50"],
+            s["rules_p90"],
+        ]
         for name, s in conv.items()
     ]
-    text = [table(["converter", "schemas", "ok", "refused", "bad grammar", "crashed", "ms p50", "ms p90",
-                   "ms p99", "server ms p50", "bytes p50", "bytes p90", "rules p50", "rules p90"], rows, digits=3)]
+    text = [
+        table(
+            [
+                "converter",
+                "schemas",
+                "ok",
+                "refused",
+                "bad grammar",
+                "crashed",
+                "ms p50",
+                "ms p90",
+                "ms p99",
+                "server ms p50",
+                "bytes p50",
+                "bytes p90",
+                "rules p50",
+                "rules p90",
+            ],
+            rows,
+            digits=3,
+        )
+    ]
     for key, p in result["paired"].items():
         text.append(
             f"\n{key} on the {p['schemas']} schemas both compiled: time ratio p50 {p['time_ratio_p50'] or 0:.2f} "
@@ -413,22 +458,43 @@ def report(result: dict[str, Any]) -> str:
             f"server round trip ratio p50 {p['request_ratio_p50'] or 0:.2f}, "
             f"compile + round trip vs {b_name(key)} round trip p50 {p['end_to_end_ratio_p50'] or 0:.2f}"
         )
-    split_rows = [[r["split"], r["converter"], r["ok"], r["refused"] + r["bad-grammar"] + r["crashed"], r["ms_p50"],
-                   r["ms_p90"], r["bytes_p50"]] for r in result["per_split"]]
-    text.append("\n" + table(["split", "converter", "ok", "not ok", "ms p50", "ms p90", "bytes p50"], split_rows,
-                              digits=3))
+    split_rows = [
+        [
+            r["split"],
+            r["converter"],
+            r["ok"],
+            r["refused"] + r["bad-grammar"] + r["crashed"],
+            r["ms_p50"],
+            r["ms_p90"],
+            r["bytes_p50"],
+        ]
+        for r in result["per_split"]
+    ]
+    text.append(
+        "\n"
+        + table(["split", "converter", "ok", "not ok", "ms p50", "ms p90", "bytes p50"], split_rows, digits=3)
+    )
     if "baseline_request_ms" in result:
-        text.append(f"\nllama-server round trip without a schema (median): {result['baseline_request_ms']:.2f} ms")
+        text.append(
+            f"\nllama-server round trip without a schema (median): {result['baseline_request_ms']:.2f} ms"
+        )
     return "\n".join(text)
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, help="corpus folder (default: %(default)s)")
+    ap.add_argument(
+        "--corpus", type=Path, default=DEFAULT_CORPUS, help="corpus folder (default: %(default)s)"
+    )
     ap.add_argument("--splits", default=",".join(SPLITS), help="comma-separated splits (default: all)")
-    ap.add_argument("--limit", type=int, default=None, help="at most N schemas per split (first by file name)")
-    ap.add_argument("--converters", default="structgen,structgen-closed,llama-server,llama-cpp-python",
-                    help="which to run; unavailable ones are skipped with a note (default: %(default)s)")
+    ap.add_argument(
+        "--limit", type=int, default=None, help="at most N schemas per split (first by file name)"
+    )
+    ap.add_argument(
+        "--converters",
+        default="structgen,structgen-closed,llama-server,llama-cpp-python",
+        help="which to run; unavailable ones are skipped with a note (default: %(default)s)",
+    )
     ap.add_argument("--timeout", type=float, default=60.0, help="seconds per schema and converter")
     ap.add_argument("--json", type=Path, help="write the summary here")
     ap.add_argument("--raw", type=Path, help="write per-schema times and sizes here (for bench/plots.py)")
@@ -437,8 +503,10 @@ def main(argv: list[str] | None = None) -> int:
 
     schemas = load_corpus(args.corpus, [s for s in args.splits.split(",") if s], args.limit)
     factories: dict[str, Any] = {
-        "structgen": Structgen, "structgen-closed": StructgenClosed,
-        "llama-server": LlamaServer, "llama-cpp-python": LlamaCppPython,
+        "structgen": Structgen,
+        "structgen-closed": StructgenClosed,
+        "llama-server": LlamaServer,
+        "llama-cpp-python": LlamaCppPython,
     }
     converters = []
     skipped: dict[str, str] = {}
@@ -498,9 +566,15 @@ def main(argv: list[str] | None = None) -> int:
         "paired": {f"{a}/{b}": paired(rows, a, b) for a, b in pairs(names)},
         "per_split": per_split,
         "failures": [
-            {"converter": n, "file": f"{r['split']}/{r['file']}", "status": r[n]["status"],
-             "message": r[n].get("message", "")[:160]}
-            for n in names for r in rows if r[n]["status"] != "ok"
+            {
+                "converter": n,
+                "file": f"{r['split']}/{r['file']}",
+                "status": r[n]["status"],
+                "message": r[n].get("message", "")[:160],
+            }
+            for n in names
+            for r in rows
+            if r[n]["status"] != "ok"
         ],
     }
     if server is not None:

@@ -55,43 +55,109 @@ def _obj(properties: dict[str, Any], required: list[str] | None = None) -> dict[
 
 
 CASES = [
-    Case("person", "flat object",
-         _obj({"name": {"type": "string"}, "age": {"type": "integer"}, "email": {"type": "string"}}),
-         "Maria Lopez is 34 years old; write to her at maria.lopez@example.org."),
-    Case("order", "nested objects",
-         _obj({"id": {"type": "string"},
-               "customer": _obj({"name": {"type": "string"},
-                                 "address": _obj({"city": {"type": "string"}, "zip": {"type": "string"}})}),
-               "total": {"type": "number"}}),
-         "Order A-1043 for John Smith, 12 Elm Street, Springfield 62704, total 59.90 dollars."),
-    Case("sentiment", "enum",
-         _obj({"label": {"enum": ["positive", "negative", "neutral", "mixed"]},
-               "topic": {"enum": ["food", "service", "price", "ambience", "other"]}}),
-         "The pasta was wonderful but the waiter ignored us for twenty minutes."),
-    Case("invoice", "array of objects",
-         _obj({"items": {"type": "array", "minItems": 1, "maxItems": 5,
-                         "items": _obj({"name": {"type": "string"}, "qty": {"type": "integer", "minimum": 1},
-                                        "price": {"type": "number", "minimum": 0}})}}),
-         "Invoice: 2 notebooks at 3.50 each, 1 pen at 1.20, 3 folders at 2.00 each."),
-    Case("contact", "strings with patterns",
-         _obj({"phone": {"type": "string", "pattern": "^[0-9]{3}-[0-9]{3}-[0-9]{4}$"},
-               "date": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"},
-               "code": {"type": "string", "pattern": "^[A-Z]{2}[0-9]{4}$"}}),
-         "Call 555-123-4567 before 2024-03-15 and quote reference AB1234."),
-    Case("weather", "bounded numbers",
-         _obj({"temperature": {"type": "number", "minimum": -50, "maximum": 60},
-               "humidity": {"type": "integer", "minimum": 0, "maximum": 100},
-               "wind_kmh": {"type": "integer", "minimum": 0, "maximum": 400}}),
-         "Today: 23.5 degrees, humidity at 64 percent, wind 18 km/h from the west."),
-    Case("article", "array of strings",
-         _obj({"title": {"type": "string", "maxLength": 80},
-               "tags": {"type": "array", "items": {"type": "string"}, "maxItems": 5}}),
-         "New study shows coffee drinkers sleep less but feel more productive at work."),
-    Case("event", "union with null, boolean",
-         _obj({"name": {"type": "string"}, "online": {"type": "boolean"},
-               "room": {"anyOf": [{"type": "string"}, {"type": "null"}]},
-               "seats": {"anyOf": [{"type": "integer", "minimum": 0}, {"type": "null"}]}}),
-         "The Python meetup is online this month, so there is no room and no seat limit."),
+    Case(
+        "person",
+        "flat object",
+        _obj({"name": {"type": "string"}, "age": {"type": "integer"}, "email": {"type": "string"}}),
+        "Maria Lopez is 34 years old; write to her at maria.lopez@example.org.",
+    ),
+    Case(
+        "order",
+        "nested objects",
+        _obj(
+            {
+                "id": {"type": "string"},
+                "customer": _obj(
+                    {
+                        "name": {"type": "string"},
+                        "address": _obj({"city": {"type": "string"}, "zip": {"type": "string"}}),
+                    }
+                ),
+                "total": {"type": "number"},
+            }
+        ),
+        "Order A-1043 for John Smith, 12 Elm Street, Springfield 62704, total 59.90 dollars.",
+    ),
+    Case(
+        "sentiment",
+        "enum",
+        _obj(
+            {
+                "label": {"enum": ["positive", "negative", "neutral", "mixed"]},
+                "topic": {"enum": ["food", "service", "price", "ambience", "other"]},
+            }
+        ),
+        "The pasta was wonderful but the waiter ignored us for twenty minutes.",
+    ),
+    Case(
+        "invoice",
+        "array of objects",
+        _obj(
+            {
+                "items": {
+                    "type": "array",
+                    "minItems": 1,
+                    "maxItems": 5,
+                    "items": _obj(
+                        {
+                            "name": {"type": "string"},
+                            "qty": {"type": "integer", "minimum": 1},
+                            "price": {"type": "number", "minimum": 0},
+                        }
+                    ),
+                }
+            }
+        ),
+        "Invoice: 2 notebooks at 3.50 each, 1 pen at 1.20, 3 folders at 2.00 each.",
+    ),
+    Case(
+        "contact",
+        "strings with patterns",
+        _obj(
+            {
+                "phone": {"type": "string", "pattern": "^[0-9]{3}-[0-9]{3}-[0-9]{4}$"},
+                "date": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"},
+                "code": {"type": "string", "pattern": "^[A-Z]{2}[0-9]{4}$"},
+            }
+        ),
+        "Call 555-123-4567 before 2024-03-15 and quote reference AB1234.",
+    ),
+    Case(
+        "weather",
+        "bounded numbers",
+        _obj(
+            {
+                "temperature": {"type": "number", "minimum": -50, "maximum": 60},
+                "humidity": {"type": "integer", "minimum": 0, "maximum": 100},
+                "wind_kmh": {"type": "integer", "minimum": 0, "maximum": 400},
+            }
+        ),
+        "Today: 23.5 degrees, humidity at 64 percent, wind 18 km/h from the west.",
+    ),
+    Case(
+        "article",
+        "array of strings",
+        _obj(
+            {
+                "title": {"type": "string", "maxLength": 80},
+                "tags": {"type": "array", "items": {"type": "string"}, "maxItems": 5},
+            }
+        ),
+        "New study shows coffee drinkers sleep less but feel more productive at work.",
+    ),
+    Case(
+        "event",
+        "union with null, boolean",
+        _obj(
+            {
+                "name": {"type": "string"},
+                "online": {"type": "boolean"},
+                "room": {"anyOf": [{"type": "string"}, {"type": "null"}]},
+                "seats": {"anyOf": [{"type": "integer", "minimum": 0}, {"type": "null"}]},
+            }
+        ),
+        "The Python meetup is online this month, so there is no room and no seat limit.",
+    ),
 ]
 
 
@@ -129,7 +195,7 @@ def trie(words: list[str]) -> str:
 
 
 LETTERS = "abcdefghijklmnopqrstuvwxyz "
-LLAMA_CHAR = r'''char ::= [^"\\\x7F\x00-\x1F] | [\\] (["\\bfnrt] | "u" [0-9a-fA-F]{4})'''
+LLAMA_CHAR = r"""char ::= [^"\\\x7F\x00-\x1F] | [\\] (["\\bfnrt] | "u" [0-9a-fA-F]{4})"""
 LIST = 'root ::= "[" string ("," " "? string)*\n'
 
 
@@ -152,7 +218,7 @@ def _classes(k: int) -> str:
     """``[a-z ]`` split into ``k`` alternated character classes (single-character literals when k = 27)."""
     chars = LETTERS
     size = -(-len(chars) // k)
-    parts = [chars[i:i + size] for i in range(0, len(chars), size)]
+    parts = [chars[i : i + size] for i in range(0, len(chars), size)]
     if all(len(p) == 1 for p in parts):
         return " | ".join(f'"{p}"' for p in parts)
     return " | ".join(f"[{p[0]}-{p[-1]}]" if p.strip() == p and len(p) > 1 else f"[{p}]" for p in parts)
@@ -170,20 +236,39 @@ def shapes() -> list[Shape]:
         Shape("letters", "ambiguous: 4 x [a-z ]*", "root ::= [a-z ]* [a-z ]* [a-z ]* [a-z ]*"),
         Shape("letters", "nested: ([a-z ]+)*", "root ::= ([a-z ]+)*"),
         Shape("letters", "ambiguous chunks: (c c{0,7} c{0,8})*", "root ::= (c c{0,7} c{0,8})*\nc ::= [a-z ]"),
-        Shape("words", f"alternation of {len(WORDS)} literals", f"root ::= (word \" \")*\nword ::= {flat}"),
-        Shape("words", f"trie of the {len(WORDS)} words", f"root ::= (word \" \")*\nword ::= {trie(WORDS)}"),
-        Shape("words", "ambiguous: word list twice", f"root ::= (word \" \")*\nword ::= {flat} | {flat}"),
+        Shape("words", f"alternation of {len(WORDS)} literals", f'root ::= (word " ")*\nword ::= {flat}'),
+        Shape("words", f"trie of the {len(WORDS)} words", f'root ::= (word " ")*\nword ::= {trie(WORDS)}'),
+        Shape("words", "ambiguous: word list twice", f'root ::= (word " ")*\nword ::= {flat} | {flat}'),
         Shape("json strings", "llama.cpp string rule", LIST + 'string ::= "\\"" char* "\\""\n' + LLAMA_CHAR),
-        Shape("json strings", "ambiguous: char* char*",
-              LIST + 'string ::= "\\"" char* char* "\\""\n' + LLAMA_CHAR),
-        Shape("json strings", "char inlined in the string rule",
-              LIST + r'''string ::= "\"" ([^"\\\x7F\x00-\x1F] | [\\] (["\\bfnrt] | "u" [0-9a-fA-F]{4}))* "\""'''),
-        Shape("json strings", "structgen string rule (other language: surrogates, \\/)",
-              LIST + _structgen_string(), same_language=False),
-        Shape("json strings", "maxLength 64: char{0,64} (other language)",
-              LIST + 'string ::= "\\"" char{0,64} "\\""\n' + LLAMA_CHAR, same_language=False),
-        Shape("json strings", "maxLength 512: char{0,512} (other language)",
-              LIST + 'string ::= "\\"" char{0,512} "\\""\n' + LLAMA_CHAR, same_language=False),
+        Shape(
+            "json strings",
+            "ambiguous: char* char*",
+            LIST + 'string ::= "\\"" char* char* "\\""\n' + LLAMA_CHAR,
+        ),
+        Shape(
+            "json strings",
+            "char inlined in the string rule",
+            LIST
+            + r'''string ::= "\"" ([^"\\\x7F\x00-\x1F] | [\\] (["\\bfnrt] | "u" [0-9a-fA-F]{4}))* "\""''',
+        ),
+        Shape(
+            "json strings",
+            "structgen string rule (other language: surrogates, \\/)",
+            LIST + _structgen_string(),
+            same_language=False,
+        ),
+        Shape(
+            "json strings",
+            "maxLength 64: char{0,64} (other language)",
+            LIST + 'string ::= "\\"" char{0,64} "\\""\n' + LLAMA_CHAR,
+            same_language=False,
+        ),
+        Shape(
+            "json strings",
+            "maxLength 512: char{0,512} (other language)",
+            LIST + 'string ::= "\\"" char{0,512} "\\""\n' + LLAMA_CHAR,
+            same_language=False,
+        ),
     ]
 
 
@@ -200,14 +285,24 @@ SHAPE_PROMPTS = {
 
 
 def run(
-    client: LlamaClient, prompt: str, constraint: dict[str, Any], *, n_predict: int = N_PREDICT,
-    cache_prompt: bool = False, ignore_eos: bool = False,
+    client: LlamaClient,
+    prompt: str,
+    constraint: dict[str, Any],
+    *,
+    n_predict: int = N_PREDICT,
+    cache_prompt: bool = False,
+    ignore_eos: bool = False,
 ) -> dict[str, Any]:
     """One request; its text, tokens, llama.cpp's timings and the wall time."""
     start = time.perf_counter()
     result = client.completion(
-        prompt, n_predict=n_predict, temperature=0.0, seed=SEED, cache_prompt=cache_prompt,
-        ignore_eos=ignore_eos, extra=constraint,
+        prompt,
+        n_predict=n_predict,
+        temperature=0.0,
+        seed=SEED,
+        cache_prompt=cache_prompt,
+        ignore_eos=ignore_eos,
+        extra=constraint,
     )
     wall = time.perf_counter() - start
     t = result.timings
@@ -225,6 +320,7 @@ def run(
 
 def check(content: str, validator: Any) -> tuple[bool, bool]:
     """(the whole output is JSON that validates, the first JSON object in it validates)."""
+
     def ok(value: Any) -> bool:
         return not any(True for _ in validator.iter_errors(value))
 
@@ -253,10 +349,15 @@ MODES: dict[str, Callable[[Case], dict[str, Any]]] = {
 
 def bench_schemas(client: LlamaClient, reps: int) -> dict[str, Any]:
     prompts = {
-        c.name: client.apply_template([
-            {"role": "system", "content": SYSTEM.format(schema=json.dumps(c.schema, separators=(",", ":")))},
-            {"role": "user", "content": c.text},
-        ])
+        c.name: client.apply_template(
+            [
+                {
+                    "role": "system",
+                    "content": SYSTEM.format(schema=json.dumps(c.schema, separators=(",", ":"))),
+                },
+                {"role": "user", "content": c.text},
+            ]
+        )
         for c in CASES
     }
     constraints = {(c.name, m): make(c) for c in CASES for m, make in MODES.items()}
@@ -272,15 +373,20 @@ def bench_schemas(client: LlamaClient, reps: int) -> dict[str, Any]:
         for mode in MODES:
             got = runs[case.name, mode]
             strict, lenient = check(got[0]["content"], validator)
-            rows.append({
-                "case": case.name, "kind": case.kind, "mode": mode,
-                "tok_s": median([r["tok_s"] for r in got if r["tok_s"]]),
-                "wall_s": median([r["wall_s"] for r in got]),
-                "tokens": median([r["tokens"] for r in got]),
-                "valid": strict, "valid_lenient": lenient,
-                "deterministic": len({r["content"] for r in got}) == 1,
-                "output": got[0]["content"],
-            })
+            rows.append(
+                {
+                    "case": case.name,
+                    "kind": case.kind,
+                    "mode": mode,
+                    "tok_s": median([r["tok_s"] for r in got if r["tok_s"]]),
+                    "wall_s": median([r["wall_s"] for r in got]),
+                    "tokens": median([r["tokens"] for r in got]),
+                    "valid": strict,
+                    "valid_lenient": lenient,
+                    "deterministic": len({r["content"] for r in got}) == 1,
+                    "output": got[0]["content"],
+                }
+            )
     modes = {}
     for mode in MODES:
         mine = [r for r in rows if r["mode"] == mode]
@@ -293,16 +399,20 @@ def bench_schemas(client: LlamaClient, reps: int) -> dict[str, Any]:
         }
     paired = [
         (a["tok_s"] / b["tok_s"], a["wall_s"] / b["wall_s"])
-        for a in rows if a["mode"] == "structgen"
-        for b in rows if b["mode"] == "llama-server" and b["case"] == a["case"] and a["tok_s"] and b["tok_s"]
+        for a in rows
+        if a["mode"] == "structgen"
+        for b in rows
+        if b["mode"] == "llama-server" and b["case"] == a["case"] and a["tok_s"] and b["tok_s"]
     ]
     ratios = {
         "structgen/llama-server tok_s (median of per-case ratios)": median([p[0] for p in paired]),
         "structgen/llama-server wall (median of per-case ratios)": median([p[1] for p in paired]),
-        "structgen/unconstrained tok_s": ratio(modes["structgen"]["tok_s_median"],
-                                               modes["unconstrained"]["tok_s_median"]),
-        "llama-server/unconstrained tok_s": ratio(modes["llama-server"]["tok_s_median"],
-                                                  modes["unconstrained"]["tok_s_median"]),
+        "structgen/unconstrained tok_s": ratio(
+            modes["structgen"]["tok_s_median"], modes["unconstrained"]["tok_s_median"]
+        ),
+        "llama-server/unconstrained tok_s": ratio(
+            modes["llama-server"]["tok_s_median"], modes["unconstrained"]["tok_s_median"]
+        ),
     }
     return {"cases": rows, "modes": modes, "ratios": ratios}
 
@@ -327,7 +437,7 @@ def bench_shapes(client: LlamaClient, reps: int, n_predict: int, slow: float) ->
         order = []
         for family in families:  # the prompt cache needs a family's runs together; rotate to spread drift
             members = [s for s in todo if s.family == family]
-            order += members[rep % len(members):] + members[:rep % len(members)]
+            order += members[rep % len(members) :] + members[: rep % len(members)]
         for shape in order:
             if rep and runs[shape.name][0]["wall_s"] > slow:
                 continue
@@ -335,8 +445,14 @@ def bench_shapes(client: LlamaClient, reps: int, n_predict: int, slow: float) ->
             if prompt != cached:  # fill the prompt cache so no shape pays for the whole prompt
                 run(client, prompt, {}, n_predict=1, cache_prompt=True)
                 cached = prompt
-            got = run(client, prompt, {"grammar": shape.grammar} if shape.grammar is not None else {},
-                      n_predict=min(n_predict, shape.tokens or n_predict), cache_prompt=True, ignore_eos=True)
+            got = run(
+                client,
+                prompt,
+                {"grammar": shape.grammar} if shape.grammar is not None else {},
+                n_predict=min(n_predict, shape.tokens or n_predict),
+                cache_prompt=True,
+                ignore_eos=True,
+            )
             busy_ms = (got["prompt_ms"] or 0) + (got["predicted_ms"] or 0)
             got["rate"] = got["tokens"] / busy_ms * 1000 if busy_ms else None
             runs[shape.name].append(got)
@@ -346,7 +462,9 @@ def bench_shapes(client: LlamaClient, reps: int, n_predict: int, slow: float) ->
     for shape in todo:
         done = runs[shape.name]
         row = {
-            "family": shape.family, "grammar_name": shape.name, "same_language": shape.same_language,
+            "family": shape.family,
+            "grammar_name": shape.name,
+            "same_language": shape.same_language,
             "grammar_bytes": len(shape.grammar.encode()) if shape.grammar else 0,
             "reps": len(done),
             "tok_s": median([r["rate"] for r in done if r["rate"]]),
@@ -359,8 +477,9 @@ def bench_shapes(client: LlamaClient, reps: int, n_predict: int, slow: float) ->
         }
         base = first.setdefault(shape.family, row)
         row["ratio_to_first"] = ratio(row["tok_s"], base["tok_s"])
-        row["same_output"] = (base["output"].startswith(row["output"]) if shape.tokens
-                              else row["output"] == base["output"])
+        row["same_output"] = (
+            base["output"].startswith(row["output"]) if shape.tokens else row["output"] == base["output"]
+        )
         rows.append(row)
     unconstrained = first["none"]["tok_s"]
     for row in rows:
@@ -371,20 +490,80 @@ def bench_shapes(client: LlamaClient, reps: int, n_predict: int, slow: float) ->
 def report(result: dict[str, Any]) -> str:
     out = []
     if "cases" in result:
-        rows = [[r["case"], r["kind"], r["mode"], r["tok_s"], r["wall_s"], r["tokens"], "yes" if r["valid"] else "no"]
-                for r in result["cases"]]
+        rows = [
+            [
+                r["case"],
+                r["kind"],
+                r["mode"],
+                r["tok_s"],
+                r["wall_s"],
+                r["tokens"],
+                "yes" if r["valid"] else "no",
+            ]
+            for r in result["cases"]
+        ]
         out.append(table(["case", "kind", "mode", "tok/s", "wall s", "tokens", "valid"], rows))
-        rows = [[m, d["tok_s_median"], d["wall_s_total"], d["tokens_total"], d["valid_share"],
-                 d["valid_lenient_share"]] for m, d in result["modes"].items()]
-        out.append("\n" + table(["mode", "tok/s (median)", "wall s (sum)", "tokens (sum)", "valid share",
-                                 "valid share (first object)"], rows))
-        out.append("\n" + table(["ratio", "value"], [[r["ratio"], r["value"]] for r in result["ratios"]], digits=3))
+        rows = [
+            [
+                m,
+                d["tok_s_median"],
+                d["wall_s_total"],
+                d["tokens_total"],
+                d["valid_share"],
+                d["valid_lenient_share"],
+            ]
+            for m, d in result["modes"].items()
+        ]
+        out.append(
+            "\n"
+            + table(
+                [
+                    "mode",
+                    "tok/s (median)",
+                    "wall s (sum)",
+                    "tokens (sum)",
+                    "valid share",
+                    "valid share (first object)",
+                ],
+                rows,
+            )
+        )
+        out.append(
+            "\n" + table(["ratio", "value"], [[r["ratio"], r["value"]] for r in result["ratios"]], digits=3)
+        )
     if "shapes" in result:
-        rows = [[r["family"], r["grammar_name"], r["grammar_bytes"], r["tok_s"], r["ratio_to_first"],
-                 r["ratio_to_unconstrained"], r["wall_s"], r["reps"], "yes" if r["same_output"] else "no"]
-                for r in result["shapes"]]
-        out.append("\n" + table(["family", "grammar", "bytes", "tok/s", "vs first", "vs unconstrained", "wall s",
-                                 "reps", "same output"], rows, digits=3))
+        rows = [
+            [
+                r["family"],
+                r["grammar_name"],
+                r["grammar_bytes"],
+                r["tok_s"],
+                r["ratio_to_first"],
+                r["ratio_to_unconstrained"],
+                r["wall_s"],
+                r["reps"],
+                "yes" if r["same_output"] else "no",
+            ]
+            for r in result["shapes"]
+        ]
+        out.append(
+            "\n"
+            + table(
+                [
+                    "family",
+                    "grammar",
+                    "bytes",
+                    "tok/s",
+                    "vs first",
+                    "vs unconstrained",
+                    "wall s",
+                    "reps",
+                    "same output",
+                ],
+                rows,
+                digits=3,
+            )
+        )
     return "\n".join(out)
 
 
@@ -392,12 +571,22 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--part", choices=("schemas", "shapes", "all"), default="all")
     ap.add_argument("--reps", type=int, default=3, help="repetitions of every request (median kept)")
-    ap.add_argument("--shape-tokens", type=int, default=48, help="tokens per shape run (default: %(default)s)")
-    ap.add_argument("--slow", type=float, default=20.0,
-                    help="a shape whose first run takes longer (seconds) is not repeated (default: %(default)s)")
+    ap.add_argument(
+        "--shape-tokens", type=int, default=48, help="tokens per shape run (default: %(default)s)"
+    )
+    ap.add_argument(
+        "--slow",
+        type=float,
+        default=20.0,
+        help="a shape whose first run takes longer (seconds) is not repeated (default: %(default)s)",
+    )
     ap.add_argument("--url", help="an already running llama-server (default: start a local one)")
-    ap.add_argument("--threads", type=int, default=1,
-                    help="llama-server --threads (default: %(default)s; steadier than more on a busy machine)")
+    ap.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="llama-server --threads (default: %(default)s; steadier than more on a busy machine)",
+    )
     ap.add_argument("--json", type=Path, help="write the summary here")
     ap.add_argument("--raw", type=Path, help="write every output and grammar here")
     args = ap.parse_args(argv)
@@ -411,8 +600,14 @@ def main(argv: list[str] | None = None) -> int:
     command = "python bench/decode_speed.py " + shlex.join(sys.argv[1:] if argv is None else argv)
     model = str(server.model_path) if server else (client.props().model_path or "")
     result: dict[str, Any] = {
-        "bench": "decode_speed", "command": command, "model": Path(model).name,
-        "n_predict": N_PREDICT, "temperature": 0, "seed": SEED, "reps": args.reps, "threads": args.threads,
+        "bench": "decode_speed",
+        "command": command,
+        "model": Path(model).name,
+        "n_predict": N_PREDICT,
+        "temperature": 0,
+        "seed": SEED,
+        "reps": args.reps,
+        "threads": args.threads,
     }
     raw: dict[str, Any] = {"bench": "decode_speed", "command": command}
     try:
@@ -428,7 +623,9 @@ def main(argv: list[str] | None = None) -> int:
             raw["shape_prompts"] = part["prompts"]
             raw["shapes"] = part["rows"]
             result["shape_tokens"] = part["n_predict"]
-            result["shapes"] = [{k: v for k, v in r.items() if k not in ("output", "grammar")} for r in part["rows"]]
+            result["shapes"] = [
+                {k: v for k, v in r.items() if k not in ("output", "grammar")} for r in part["rows"]
+            ]
     except ClientError as exc:
         raise SystemExit(f"llama-server failed: {exc}") from None
     finally:

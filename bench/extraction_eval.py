@@ -101,7 +101,7 @@ def _first_json(text: str) -> Any:
     decoder = json.JSONDecoder()
     for m in re.finditer(r"[\[{\"0-9tfn-]", text):
         try:
-            return decoder.raw_decode(text[m.start():])[0]
+            return decoder.raw_decode(text[m.start() :])[0]
         except json.JSONDecodeError:
             continue
     raise ValueError("no JSON value")
@@ -124,20 +124,31 @@ def main() -> None:
             g_valid, g_value, g_attempts = True, result.value, len(result.attempts)
         except structgen.GenerationError as exc:
             g_valid, g_value, g_attempts = False, None, len(exc.attempts)
-        plain = client.completion(structgen.generation.prompting.render(messages, client), temperature=0.0,
-                                  n_predict=args.n_predict).content
+        plain = client.completion(
+            structgen.generation.prompting.render(messages, client), temperature=0.0, n_predict=args.n_predict
+        ).content
         try:
             p_value: Any = adapter.validate_python(_first_json(plain))
             p_valid = True
         except (ValueError, ValidationError):
             p_value, p_valid = None, False
-        rows.append({
-            "text": text, "expected": expected,
-            "grammar": {"valid": g_valid, "correct": g_valid and _norm(g_value) == _norm(expected),
-                        "attempts": g_attempts, "value": _norm(g_value)},
-            "plain": {"valid": p_valid, "correct": p_valid and _norm(p_value) == _norm(expected),
-                      "raw": plain[:200]},
-        })
+        rows.append(
+            {
+                "text": text,
+                "expected": expected,
+                "grammar": {
+                    "valid": g_valid,
+                    "correct": g_valid and _norm(g_value) == _norm(expected),
+                    "attempts": g_attempts,
+                    "value": _norm(g_value),
+                },
+                "plain": {
+                    "valid": p_valid,
+                    "correct": p_valid and _norm(p_value) == _norm(expected),
+                    "raw": plain[:200],
+                },
+            }
+        )
     n = len(rows)
     summary = {
         "tasks": n,
@@ -151,7 +162,9 @@ def main() -> None:
     print(f"{'':16} {'valid':>7} {'correct':>8}")
     print(f"{'with grammar':16} {summary['grammar_valid']:>7.0%} {summary['grammar_correct']:>8.0%}")
     print(f"{'without grammar':16} {summary['plain_valid']:>7.0%} {summary['plain_correct']:>8.0%}")
-    print(f"tasks: {n}, mean attempts with grammar: {summary['mean_attempts']:.2f}, {summary['seconds']:.0f} s")
+    print(
+        f"tasks: {n}, mean attempts with grammar: {summary['mean_attempts']:.2f}, {summary['seconds']:.0f} s"
+    )
     for r in rows:
         if not r["grammar"]["correct"]:
             print(f"  grammar miss: {r['text']!r} -> {r['grammar']['value']!r}")

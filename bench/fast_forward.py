@@ -133,27 +133,63 @@ def _wide_data(n: int, seed: int) -> dict[str, Any]:
     words = ["alpha", "delta", "omega", "kappa", "sigma"]
     values: list[Any] = []
     for i in range(n):
-        values.append([(seed * 7 + i * 13) % 97, (seed + i) % 3 == 0, colors[(seed + i) % 3],
-                       words[(seed + i) % 5]][i % 4])
+        values.append(
+            [(seed * 7 + i * 13) % 97, (seed + i) % 3 == 0, colors[(seed + i) % 3], words[(seed + i) % 5]][
+                i % 4
+            ]
+        )
     return {f"field_{i + 1}": v for i, v in enumerate(values)}
 
 
 PEOPLE = [
-    {"first_name": "Marie", "last_name": "Curie", "age": 34, "height_cm": 160, "is_student": False,
-     "is_employed": True, "favorite_color": "blue", "city": "Paris", "pets": 2, "siblings": 4, "married": True,
-     "blood_type": "A"},
-    {"first_name": "Tom", "last_name": "Baker", "age": 19, "height_cm": 185, "is_student": True,
-     "is_employed": False, "favorite_color": "green", "city": "Leeds", "pets": 0, "siblings": 1,
-     "married": False, "blood_type": "O"},
+    {
+        "first_name": "Marie",
+        "last_name": "Curie",
+        "age": 34,
+        "height_cm": 160,
+        "is_student": False,
+        "is_employed": True,
+        "favorite_color": "blue",
+        "city": "Paris",
+        "pets": 2,
+        "siblings": 4,
+        "married": True,
+        "blood_type": "A",
+    },
+    {
+        "first_name": "Tom",
+        "last_name": "Baker",
+        "age": 19,
+        "height_cm": 185,
+        "is_student": True,
+        "is_employed": False,
+        "favorite_color": "green",
+        "city": "Leeds",
+        "pets": 0,
+        "siblings": 1,
+        "married": False,
+        "blood_type": "O",
+    },
 ]
 ADDRESS = {"street": "12 High Street", "city": "London", "zip_code": "SW1A 1AA", "country": "UK"}
-ORDER = {"order_id": 88123, "customer": PEOPLE[1], "shipping": ADDRESS,
-         "billing": {**ADDRESS, "street": "4 Mill Lane"}, "total_cents": 4599, "paid": True, "priority": "high"}
-INVENTORY = {"warehouse": "Berlin North", "items": [
-    {"sku": "SH-100", "quantity": 12, "price_cents": 5999, "in_stock": True, "color": "red"},
-    {"sku": "SH-205", "quantity": 0, "price_cents": 7450, "in_stock": False, "color": "blue"},
-    {"sku": "BT-007", "quantity": 3, "price_cents": 12900, "in_stock": True, "color": "green"},
-], "audited": False}
+ORDER = {
+    "order_id": 88123,
+    "customer": PEOPLE[1],
+    "shipping": ADDRESS,
+    "billing": {**ADDRESS, "street": "4 Mill Lane"},
+    "total_cents": 4599,
+    "paid": True,
+    "priority": "high",
+}
+INVENTORY = {
+    "warehouse": "Berlin North",
+    "items": [
+        {"sku": "SH-100", "quantity": 12, "price_cents": 5999, "in_stock": True, "color": "red"},
+        {"sku": "SH-205", "quantity": 0, "price_cents": 7450, "in_stock": False, "color": "blue"},
+        {"sku": "BT-007", "quantity": 3, "price_cents": 12900, "in_stock": True, "color": "green"},
+    ],
+    "audited": False,
+}
 
 KEY_HEAVY: list[tuple[str, Any, str]] = [
     extraction(Person, PEOPLE[0]),
@@ -178,8 +214,9 @@ def messages(output: Output[Any], task: str) -> list[dict[str, str]]:
     return [{"role": "system", "content": system}, {"role": "user", "content": task}]
 
 
-def run_set(client: LlamaClient, cases: list[tuple[str, Any, str]], reps: int, n_predict: int,
-            hold_back: int) -> dict[str, Any]:
+def run_set(
+    client: LlamaClient, cases: list[tuple[str, Any, str]], reps: int, n_predict: int, hold_back: int
+) -> dict[str, Any]:
     rows: dict[str, list[dict[str, Any]]] = {"U": [], "G": [], "F": []}
     for _ in range(reps):
         for name, kind, task in cases:
@@ -193,19 +230,32 @@ def run_set(client: LlamaClient, cases: list[tuple[str, Any, str]], reps: int, n
             timings = plain.timings
             decode_s = (timings.predicted_ms or 0.0) / 1000 if timings else wall
             # U's rate is the server's pure decode rate (its prompt evaluation is not counted against it)
-            rows["U"].append({"case": name, "wall": wall, "decode_s": decode_s, "tokens": plain.tokens_predicted,
-                              "valid": False})
+            rows["U"].append(
+                {
+                    "case": name,
+                    "wall": wall,
+                    "decode_s": decode_s,
+                    "tokens": plain.tokens_predicted,
+                    "valid": False,
+                }
+            )
             for mode in ("G", "F"):
                 started = time.perf_counter()
                 try:
                     if mode == "F":
-                        done = fastforward.complete(client, output, text, {"temperature": 0.0,
-                                                    "n_predict": n_predict}, hold_back=hold_back)
+                        done = fastforward.complete(
+                            client,
+                            output,
+                            text,
+                            {"temperature": 0.0, "n_predict": n_predict},
+                            hold_back=hold_back,
+                        )
                         completion, segments, forced = done.completion, done.segments, done.forced_tokens
                         reused, evaluated, server_ms = done.reused, done.evaluated, done.server_ms
                     else:
-                        completion = client.completion(text, grammar=output.grammar, temperature=0.0,
-                                                       n_predict=n_predict)
+                        completion = client.completion(
+                            text, grammar=output.grammar, temperature=0.0, n_predict=n_predict
+                        )
                         segments, forced, reused, evaluated = 1, 0, (), (completion.prompt_tokens_processed,)
                         t = completion.timings
                         server_ms = ((t.prompt_ms or 0.0) + (t.predicted_ms or 0.0)) if t else 0.0
@@ -215,14 +265,27 @@ def run_set(client: LlamaClient, cases: list[tuple[str, Any, str]], reps: int, n
                 wall = time.perf_counter() - started
                 _, errors = output.parse(completion.content)
                 answer_tokens = len(client.tokenize(completion.content))
-                print(f"{name} {mode}: {wall:.2f} s, {answer_tokens} tokens, valid {not errors}, "
-                      f"{segments} segments", file=sys.stderr, flush=True)
-                rows[mode].append({
-                    "case": name, "wall": wall, "tokens": answer_tokens, "valid": not errors,
-                    "value": json.loads(completion.content) if not errors else None,
-                    "segments": segments, "forced": forced, "evaluated_per_resume": list(evaluated[1:]),
-                    "reused": list(reused), "raw": completion.content, "server_s": server_ms / 1000,
-                })
+                print(
+                    f"{name} {mode}: {wall:.2f} s, {answer_tokens} tokens, valid {not errors}, "
+                    f"{segments} segments",
+                    file=sys.stderr,
+                    flush=True,
+                )
+                rows[mode].append(
+                    {
+                        "case": name,
+                        "wall": wall,
+                        "tokens": answer_tokens,
+                        "valid": not errors,
+                        "value": json.loads(completion.content) if not errors else None,
+                        "segments": segments,
+                        "forced": forced,
+                        "evaluated_per_resume": list(evaluated[1:]),
+                        "reused": list(reused),
+                        "raw": completion.content,
+                        "server_s": server_ms / 1000,
+                    }
+                )
     return rows
 
 
@@ -243,7 +306,9 @@ def summarize(rows: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
         if runs and mode != "U":
             out[mode]["server_s_per_valid"] = sum(r["server_s"] for r in runs) / valid if valid else None
             requests = sum(r["segments"] for r in runs)
-            out[mode]["overhead_per_request_ms"] = 1000 * sum(r["wall"] - r["server_s"] for r in runs) / requests
+            out[mode]["overhead_per_request_ms"] = (
+                1000 * sum(r["wall"] - r["server_s"] for r in runs) / requests
+            )
     f, g = rows["F"], rows["G"]
     if f:
         resumes = [e for r in f for e in r["evaluated_per_resume"]]
@@ -293,45 +358,67 @@ def main(argv: list[str] | None = None) -> None:
             server.stop()
     measured = {**asdict(costs), "fold_tokens": costs.fold_tokens(args.hold_back)}
     if args.raw:
-        write_json(args.raw, {"bench": "fast_forward", "command": command, "server_costs": measured, "runs": results})
+        write_json(
+            args.raw, {"bench": "fast_forward", "command": command, "server_costs": measured, "runs": results}
+        )
     report(results, measured, args, command)
 
 
-def report(results: dict[str, Any], costs: dict[str, Any] | None, args: argparse.Namespace, command: str) -> None:
+def report(
+    results: dict[str, Any], costs: dict[str, Any] | None, args: argparse.Namespace, command: str
+) -> None:
     """Print the table (and write the summary file) of a run's results."""
     if costs:
-        print(f"server costs: overhead {costs['overhead_ms']:.1f} ms/request, decode {costs['decode_ms']:.1f} "
-              f"ms/token, resume {costs['resume_ms']:.1f} ms -> forced spans of <= {costs['fold_tokens']} "
-              "tokens folded")
+        print(
+            f"server costs: overhead {costs['overhead_ms']:.1f} ms/request, decode {costs['decode_ms']:.1f} "
+            f"ms/token, resume {costs['resume_ms']:.1f} ms -> forced spans of <= {costs['fold_tokens']} "
+            "tokens folded"
+        )
     rows_out: list[dict[str, Any]] = []
     for set_name, rows in results.items():
         s = summarize(rows)
         for mode in ("U", "G", "F"):
             m = s[mode]
             row: dict[str, Any] = {
-                "set": set_name, "mode": mode, "runs": m["runs"], "valid": m["valid"] if mode != "U" else None,
+                "set": set_name,
+                "mode": mode,
+                "runs": m["runs"],
+                "valid": m["valid"] if mode != "U" else None,
                 "s_per_valid_object": m["wall_per_valid"] if mode != "U" else None,
                 "tokens_per_s": m["tokens_per_s"],
                 "overhead_ms_per_request": m.get("overhead_per_request_ms"),
             }
             if mode == "F":
-                row.update({
-                    "F/G_wall": ratio(m["wall_per_valid"], s["G"]["wall_per_valid"]),
-                    "F/G_server_time": ratio(m.get("server_s_per_valid"), s["G"].get("server_s_per_valid")),
-                    "F_rate/U_rate": ratio(m["tokens_per_s"], s["U"]["tokens_per_s"]),
-                    "forced_share": m.get("forced_share"),
-                    "segments_per_object": m.get("segments_per_object"),
-                    "evaluated_per_resume": m.get("evaluated_per_resume"),
-                    "F_value==G_value": m.get("same_value_as_G"),
-                })
+                row.update(
+                    {
+                        "F/G_wall": ratio(m["wall_per_valid"], s["G"]["wall_per_valid"]),
+                        "F/G_server_time": ratio(
+                            m.get("server_s_per_valid"), s["G"].get("server_s_per_valid")
+                        ),
+                        "F_rate/U_rate": ratio(m["tokens_per_s"], s["U"]["tokens_per_s"]),
+                        "forced_share": m.get("forced_share"),
+                        "segments_per_object": m.get("segments_per_object"),
+                        "evaluated_per_resume": m.get("evaluated_per_resume"),
+                        "F_value==G_value": m.get("same_value_as_G"),
+                    }
+                )
             rows_out.append(row)
     headers = list(dict.fromkeys(k for r in rows_out for k in r))
     print(table(headers, [[r.get(h) for h in headers] for r in rows_out]))
     if args.json:
-        write_json(args.json, {
-            "bench": "fast_forward", "command": command, "threads": 1, "temperature": 0,
-            "hold_back": args.hold_back, "server_costs": costs, "table": rows_out, "machine": machine(),
-        })
+        write_json(
+            args.json,
+            {
+                "bench": "fast_forward",
+                "command": command,
+                "threads": 1,
+                "temperature": 0,
+                "hold_back": args.hold_back,
+                "server_costs": costs,
+                "table": rows_out,
+                "machine": machine(),
+            },
+        )
 
 
 if __name__ == "__main__":

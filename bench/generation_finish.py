@@ -99,100 +99,242 @@ class Contains:
 
 TASKS: list[tuple[str, type[BaseModel], dict[str, Any]]] = [
     # contacts with a patterned e-mail and a phone (the issue's looping case)
-    ("Write to Maria Lopez at maria.lopez@example.com or call +56 9 8765 4321.", Contact,
-     {"name": "Maria Lopez", "email": "maria.lopez@example.com", "phone": "+56 9 8765 4321"}),
-    ("Contact: John Smith, john.smith@mail.com, phone 555-0142.", Contact,
-     {"name": "John Smith", "email": "john.smith@mail.com", "phone": "555-0142"}),
-    ("You can reach Aiko Tanaka by email (aiko@tanaka.jp). She has no phone.", Contact,
-     {"name": "Aiko Tanaka", "email": "aiko@tanaka.jp", "phone": None}),
-    ("Peter Novak - peter.novak@firm.cz - tel. +420 601 234 567", Contact,
-     {"name": "Peter Novak", "email": "peter.novak@firm.cz", "phone": "+420 601 234 567"}),
-    ("Please send the invoice to Lena Berg, lena.berg@shop.de, mobile 0151 2345678.", Contact,
-     {"name": "Lena Berg", "email": "lena.berg@shop.de", "phone": "0151 2345678"}),
-    ("Omar Haddad (omar.haddad@web.org) asked us to call him at 212-555-0199.", Contact,
-     {"name": "Omar Haddad", "email": "omar.haddad@web.org", "phone": "212-555-0199"}),
-    ("New member: Sofia Rossi, sofia.rossi@club.it, phone +39 347 123 4567.", Contact,
-     {"name": "Sofia Rossi", "email": "sofia.rossi@club.it", "phone": "+39 347 123 4567"}),
-    ("From: Kwame Mensah <kwame@mensah.gh>. Call me on +233 24 123 4567.", Contact,
-     {"name": "Kwame Mensah", "email": "kwame@mensah.gh", "phone": "+233 24 123 4567"}),
+    (
+        "Write to Maria Lopez at maria.lopez@example.com or call +56 9 8765 4321.",
+        Contact,
+        {"name": "Maria Lopez", "email": "maria.lopez@example.com", "phone": "+56 9 8765 4321"},
+    ),
+    (
+        "Contact: John Smith, john.smith@mail.com, phone 555-0142.",
+        Contact,
+        {"name": "John Smith", "email": "john.smith@mail.com", "phone": "555-0142"},
+    ),
+    (
+        "You can reach Aiko Tanaka by email (aiko@tanaka.jp). She has no phone.",
+        Contact,
+        {"name": "Aiko Tanaka", "email": "aiko@tanaka.jp", "phone": None},
+    ),
+    (
+        "Peter Novak - peter.novak@firm.cz - tel. +420 601 234 567",
+        Contact,
+        {"name": "Peter Novak", "email": "peter.novak@firm.cz", "phone": "+420 601 234 567"},
+    ),
+    (
+        "Please send the invoice to Lena Berg, lena.berg@shop.de, mobile 0151 2345678.",
+        Contact,
+        {"name": "Lena Berg", "email": "lena.berg@shop.de", "phone": "0151 2345678"},
+    ),
+    (
+        "Omar Haddad (omar.haddad@web.org) asked us to call him at 212-555-0199.",
+        Contact,
+        {"name": "Omar Haddad", "email": "omar.haddad@web.org", "phone": "212-555-0199"},
+    ),
+    (
+        "New member: Sofia Rossi, sofia.rossi@club.it, phone +39 347 123 4567.",
+        Contact,
+        {"name": "Sofia Rossi", "email": "sofia.rossi@club.it", "phone": "+39 347 123 4567"},
+    ),
+    (
+        "From: Kwame Mensah <kwame@mensah.gh>. Call me on +233 24 123 4567.",
+        Contact,
+        {"name": "Kwame Mensah", "email": "kwame@mensah.gh", "phone": "+233 24 123 4567"},
+    ),
     # phone numbers alone
     ("Call Dr. Weiss on 030 1234567 tomorrow.", PhoneRecord, {"person": "Dr. Weiss", "phone": "030 1234567"}),
     ("Anna's number is +44 20 7946 0958.", PhoneRecord, {"person": "Anna", "phone": "+44 20 7946 0958"}),
     ("Ring the plumber, Tom, at 0412 345 678.", PhoneRecord, {"person": "Tom", "phone": "0412 345 678"}),
-    ("Carlos can be reached at (555) 123-4567.", PhoneRecord, {"person": "Carlos", "phone": "(555) 123-4567"}),
+    (
+        "Carlos can be reached at (555) 123-4567.",
+        PhoneRecord,
+        {"person": "Carlos", "phone": "(555) 123-4567"},
+    ),
     # flights with a patterned flight number
-    ("I'm on Lufthansa LH400 from Frankfurt to New York.", Flight,
-     {"airline": "Lufthansa", "flight_number": "LH400", "origin": "Frankfurt", "destination": "New York"}),
-    ("Booked: Air France AF1234, Paris to Rome.", Flight,
-     {"airline": "Air France", "flight_number": "AF1234", "origin": "Paris", "destination": "Rome"}),
-    ("Delta flight DL55 leaves Atlanta for Lagos at 9pm.", Flight,
-     {"airline": "Delta", "flight_number": "DL55", "origin": "Atlanta", "destination": "Lagos"}),
-    ("Your Iberia flight IB3166 from Madrid to London is on time.", Flight,
-     {"airline": "Iberia", "flight_number": "IB3166", "origin": "Madrid", "destination": "London"}),
+    (
+        "I'm on Lufthansa LH400 from Frankfurt to New York.",
+        Flight,
+        {"airline": "Lufthansa", "flight_number": "LH400", "origin": "Frankfurt", "destination": "New York"},
+    ),
+    (
+        "Booked: Air France AF1234, Paris to Rome.",
+        Flight,
+        {"airline": "Air France", "flight_number": "AF1234", "origin": "Paris", "destination": "Rome"},
+    ),
+    (
+        "Delta flight DL55 leaves Atlanta for Lagos at 9pm.",
+        Flight,
+        {"airline": "Delta", "flight_number": "DL55", "origin": "Atlanta", "destination": "Lagos"},
+    ),
+    (
+        "Your Iberia flight IB3166 from Madrid to London is on time.",
+        Flight,
+        {"airline": "Iberia", "flight_number": "IB3166", "origin": "Madrid", "destination": "London"},
+    ),
     # addresses
-    ("Ship it to 221B Baker Street, London NW1 6XE, United Kingdom.", Address,
-     {"street": "221B Baker Street", "city": "London", "postal_code": "NW1 6XE", "country": "United Kingdom"}),
-    ("Our office: Hauptstrasse 5, 10115 Berlin, Germany.", Address,
-     {"street": "Hauptstrasse 5", "city": "Berlin", "postal_code": "10115", "country": "Germany"}),
-    ("Deliver to 1600 Amphitheatre Parkway, Mountain View, CA 94043, USA.", Address,
-     {"street": "1600 Amphitheatre Parkway", "city": "Mountain View", "postal_code": "94043",
-      "country": "USA"}),
-    ("The shop is at 12 Rue de Rivoli, 75001 Paris, France.", Address,
-     {"street": "12 Rue de Rivoli", "city": "Paris", "postal_code": "75001", "country": "France"}),
-    ("Send the parcel to Calle Mayor 10, 28013 Madrid, Spain.", Address,
-     {"street": "Calle Mayor 10", "city": "Madrid", "postal_code": "28013", "country": "Spain"}),
-    ("Return address: 8 Queen St, Auckland 1010, New Zealand.", Address,
-     {"street": "8 Queen St", "city": "Auckland", "postal_code": "1010", "country": "New Zealand"}),
+    (
+        "Ship it to 221B Baker Street, London NW1 6XE, United Kingdom.",
+        Address,
+        {
+            "street": "221B Baker Street",
+            "city": "London",
+            "postal_code": "NW1 6XE",
+            "country": "United Kingdom",
+        },
+    ),
+    (
+        "Our office: Hauptstrasse 5, 10115 Berlin, Germany.",
+        Address,
+        {"street": "Hauptstrasse 5", "city": "Berlin", "postal_code": "10115", "country": "Germany"},
+    ),
+    (
+        "Deliver to 1600 Amphitheatre Parkway, Mountain View, CA 94043, USA.",
+        Address,
+        {
+            "street": "1600 Amphitheatre Parkway",
+            "city": "Mountain View",
+            "postal_code": "94043",
+            "country": "USA",
+        },
+    ),
+    (
+        "The shop is at 12 Rue de Rivoli, 75001 Paris, France.",
+        Address,
+        {"street": "12 Rue de Rivoli", "city": "Paris", "postal_code": "75001", "country": "France"},
+    ),
+    (
+        "Send the parcel to Calle Mayor 10, 28013 Madrid, Spain.",
+        Address,
+        {"street": "Calle Mayor 10", "city": "Madrid", "postal_code": "28013", "country": "Spain"},
+    ),
+    (
+        "Return address: 8 Queen St, Auckland 1010, New Zealand.",
+        Address,
+        {"street": "8 Queen St", "city": "Auckland", "postal_code": "1010", "country": "New Zealand"},
+    ),
     # free-text notes
-    ("URGENT: the server room is overheating, fix the air conditioning today.", Note,
-     {"note": Contains("air conditioning"), "priority": "high"}),
-    ("Reminder, no rush: water the office plants sometime this week.", Note,
-     {"note": Contains("plants"), "priority": "low"}),
-    ("Please review the quarterly budget draft before Friday's meeting.", Note,
-     {"note": Contains("budget"), "priority": "medium"}),
-    ("Critical bug: customers cannot log in since the last release. Fix immediately.", Note,
-     {"note": Contains("log in"), "priority": "high"}),
-    ("When you have a moment, tidy up the shared drive folders.", Note,
-     {"note": Contains("shared drive"), "priority": "low"}),
-    ("Call the supplier about the delayed paper delivery this week.", Note,
-     {"note": Contains("supplier"), "priority": "medium"}),
+    (
+        "URGENT: the server room is overheating, fix the air conditioning today.",
+        Note,
+        {"note": Contains("air conditioning"), "priority": "high"},
+    ),
+    (
+        "Reminder, no rush: water the office plants sometime this week.",
+        Note,
+        {"note": Contains("plants"), "priority": "low"},
+    ),
+    (
+        "Please review the quarterly budget draft before Friday's meeting.",
+        Note,
+        {"note": Contains("budget"), "priority": "medium"},
+    ),
+    (
+        "Critical bug: customers cannot log in since the last release. Fix immediately.",
+        Note,
+        {"note": Contains("log in"), "priority": "high"},
+    ),
+    (
+        "When you have a moment, tidy up the shared drive folders.",
+        Note,
+        {"note": Contains("shared drive"), "priority": "low"},
+    ),
+    (
+        "Call the supplier about the delayed paper delivery this week.",
+        Note,
+        {"note": Contains("supplier"), "priority": "medium"},
+    ),
     # item lists
     ("Buy milk, eggs and bread.", ShoppingList, {"items": ["milk", "eggs", "bread"]}),
-    ("We need apples, bananas, rice and olive oil.", ShoppingList,
-     {"items": ["apples", "bananas", "rice", "olive oil"]}),
+    (
+        "We need apples, bananas, rice and olive oil.",
+        ShoppingList,
+        {"items": ["apples", "bananas", "rice", "olive oil"]},
+    ),
     ("Shopping: coffee and sugar.", ShoppingList, {"items": ["coffee", "sugar"]}),
-    ("Get tomatoes, onions, garlic, basil and pasta for dinner.", ShoppingList,
-     {"items": ["tomatoes", "onions", "garlic", "basil", "pasta"]}),
+    (
+        "Get tomatoes, onions, garlic, basil and pasta for dinner.",
+        ShoppingList,
+        {"items": ["tomatoes", "onions", "garlic", "basil", "pasta"]},
+    ),
     ("Only thing missing is toilet paper.", ShoppingList, {"items": ["toilet paper"]}),
-    ("Pick up batteries, tape and a light bulb.", ShoppingList, {"items": ["batteries", "tape", "light bulb"]}),
+    (
+        "Pick up batteries, tape and a light bulb.",
+        ShoppingList,
+        {"items": ["batteries", "tape", "light bulb"]},
+    ),
     # nested line items
-    ("Invoice for ACME Corp: 3 widgets at 2.50 each and 1 gadget at 10.00.", Invoice,
-     {"customer": "ACME Corp", "lines": [{"product": "widgets", "quantity": 3, "unit_price": 2.5},
-                                         {"product": "gadget", "quantity": 1, "unit_price": 10.0}]}),
-    ("Bill Jane Doe for 2 notebooks at 4.00.", Invoice,
-     {"customer": "Jane Doe", "lines": [{"product": "notebooks", "quantity": 2, "unit_price": 4.0}]}),
-    ("Order from Bistro Luna: 10 kg flour at 1.20, 5 litres milk at 0.90.", Invoice,
-     {"customer": "Bistro Luna", "lines": [{"product": "flour", "quantity": 10, "unit_price": 1.2},
-                                           {"product": "milk", "quantity": 5, "unit_price": 0.9}]}),
-    ("Globex bought 4 monitors at 199.99 each.", Invoice,
-     {"customer": "Globex", "lines": [{"product": "monitors", "quantity": 4, "unit_price": 199.99}]}),
-    ("Charge Tom's Garage for 6 tyres at 80 and 2 wiper blades at 15.", Invoice,
-     {"customer": "Tom's Garage", "lines": [{"product": "tyres", "quantity": 6, "unit_price": 80.0},
-                                            {"product": "wiper blades", "quantity": 2, "unit_price": 15.0}]}),
-    ("Receipt for Mia: 1 coffee at 3.20.", Invoice,
-     {"customer": "Mia", "lines": [{"product": "coffee", "quantity": 1, "unit_price": 3.2}]}),
+    (
+        "Invoice for ACME Corp: 3 widgets at 2.50 each and 1 gadget at 10.00.",
+        Invoice,
+        {
+            "customer": "ACME Corp",
+            "lines": [
+                {"product": "widgets", "quantity": 3, "unit_price": 2.5},
+                {"product": "gadget", "quantity": 1, "unit_price": 10.0},
+            ],
+        },
+    ),
+    (
+        "Bill Jane Doe for 2 notebooks at 4.00.",
+        Invoice,
+        {"customer": "Jane Doe", "lines": [{"product": "notebooks", "quantity": 2, "unit_price": 4.0}]},
+    ),
+    (
+        "Order from Bistro Luna: 10 kg flour at 1.20, 5 litres milk at 0.90.",
+        Invoice,
+        {
+            "customer": "Bistro Luna",
+            "lines": [
+                {"product": "flour", "quantity": 10, "unit_price": 1.2},
+                {"product": "milk", "quantity": 5, "unit_price": 0.9},
+            ],
+        },
+    ),
+    (
+        "Globex bought 4 monitors at 199.99 each.",
+        Invoice,
+        {"customer": "Globex", "lines": [{"product": "monitors", "quantity": 4, "unit_price": 199.99}]},
+    ),
+    (
+        "Charge Tom's Garage for 6 tyres at 80 and 2 wiper blades at 15.",
+        Invoice,
+        {
+            "customer": "Tom's Garage",
+            "lines": [
+                {"product": "tyres", "quantity": 6, "unit_price": 80.0},
+                {"product": "wiper blades", "quantity": 2, "unit_price": 15.0},
+            ],
+        },
+    ),
+    (
+        "Receipt for Mia: 1 coffee at 3.20.",
+        Invoice,
+        {"customer": "Mia", "lines": [{"product": "coffee", "quantity": 1, "unit_price": 3.2}]},
+    ),
     # appointments (a name, a weekday and an optional phone)
-    ("Mr. Jensen sees Dr. Ortiz on Tuesday; his number is 555-0100.", Appointment,
-     {"patient": "Mr. Jensen", "doctor": "Dr. Ortiz", "weekday": "tuesday", "phone": "555-0100"}),
-    ("Book Clara with Dr. Kim for Friday.", Appointment,
-     {"patient": "Clara", "doctor": "Dr. Kim", "weekday": "friday", "phone": None}),
-    ("Appointment: Luis Perez with Dr. Adams, Monday, phone +1 415 555 2671.", Appointment,
-     {"patient": "Luis Perez", "doctor": "Dr. Adams", "weekday": "monday", "phone": "+1 415 555 2671"}),
-    ("Dr. Chen will see Emma on Thursday. Emma's phone: 07700 900123.", Appointment,
-     {"patient": "Emma", "doctor": "Dr. Chen", "weekday": "thursday", "phone": "07700 900123"}),
+    (
+        "Mr. Jensen sees Dr. Ortiz on Tuesday; his number is 555-0100.",
+        Appointment,
+        {"patient": "Mr. Jensen", "doctor": "Dr. Ortiz", "weekday": "tuesday", "phone": "555-0100"},
+    ),
+    (
+        "Book Clara with Dr. Kim for Friday.",
+        Appointment,
+        {"patient": "Clara", "doctor": "Dr. Kim", "weekday": "friday", "phone": None},
+    ),
+    (
+        "Appointment: Luis Perez with Dr. Adams, Monday, phone +1 415 555 2671.",
+        Appointment,
+        {"patient": "Luis Perez", "doctor": "Dr. Adams", "weekday": "monday", "phone": "+1 415 555 2671"},
+    ),
+    (
+        "Dr. Chen will see Emma on Thursday. Emma's phone: 07700 900123.",
+        Appointment,
+        {"patient": "Emma", "doctor": "Dr. Chen", "weekday": "thursday", "phone": "07700 900123"},
+    ),
 ]
 
-SYSTEM = "Extract the requested information from the user's text. Reply with JSON that follows this JSON Schema: "
+SYSTEM = (
+    "Extract the requested information from the user's text. Reply with JSON that follows this JSON Schema: "
+)
 
 
 def _norm(value: Any) -> Any:
@@ -217,8 +359,10 @@ def correct(value: Any, expected: Any) -> bool:
         data = value.model_dump() if isinstance(value, BaseModel) else value
         return isinstance(data, dict) and all(correct(data.get(k), v) for k, v in expected.items())
     if isinstance(expected, list):
-        return isinstance(value, list) and len(value) == len(expected) and all(
-            correct(v, e) for v, e in zip(value, expected)
+        return (
+            isinstance(value, list)
+            and len(value) == len(expected)
+            and all(correct(v, e) for v, e in zip(value, expected))
         )
     return bool(_norm(value) == _norm(expected))
 
@@ -270,12 +414,25 @@ def capped_task(client: Any, index: int, cap: float, budget: float | None) -> di
     worker.start()
     worker.join(cap)
     if worker.is_alive():
-        row = {"seconds": time.perf_counter() - began, "attempts": None, "reasons": [], "tokens": None,
-               "valid": False, "value": None, "error": f"capped at {cap:g} s"}
+        row = {
+            "seconds": time.perf_counter() - began,
+            "attempts": None,
+            "reasons": [],
+            "tokens": None,
+            "valid": False,
+            "value": None,
+            "error": f"capped at {cap:g} s",
+        }
     else:
         row = box
-    row.update({"task": index, "type": model.__name__, "text": text,
-                "correct": row["valid"] and correct(row["value"], expected)})
+    row.update(
+        {
+            "task": index,
+            "type": model.__name__,
+            "text": text,
+            "correct": row["valid"] and correct(row["value"], expected),
+        }
+    )
     return row
 
 
@@ -287,7 +444,9 @@ def worker() -> None:
     for line in sys.stdin:
         job = json.loads(line)
         client = clients.setdefault(job["url"], LlamaClient(job["url"], timeout=(5.0, 300.0)))
-        print(json.dumps(capped_task(client, job["task"], job["cap"], job["budget"]), default=str), flush=True)
+        print(
+            json.dumps(capped_task(client, job["task"], job["cap"], job["budget"]), default=str), flush=True
+        )
 
 
 def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -312,8 +471,12 @@ def main() -> None:
     ap.add_argument("--cap", type=float, default=30.0, help="seconds per task before it is abandoned")
     ap.add_argument("--limit", type=int, help="only the first N tasks")
     ap.add_argument("--timeout", type=float, help="the time budget per call, for code that has one")
-    ap.add_argument("--checkout", action="append", default=[],
-                    help="run the tasks with this checkout's structgen (repeat: alternately, task by task)")
+    ap.add_argument(
+        "--checkout",
+        action="append",
+        default=[],
+        help="run the tasks with this checkout's structgen (repeat: alternately, task by task)",
+    )
     ap.add_argument("--json", help="write the results here")
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -328,8 +491,13 @@ def main() -> None:
     checkouts = args.checkout or [str(Path(structgen.__file__).resolve().parents[1])]
     tasks = range(min(args.limit or len(TASKS), len(TASKS)))
     workers = {
-        c: subprocess.Popen([sys.executable, __file__, "--worker"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            text=True, env={**os.environ, "PYTHONPATH": c})
+        c: subprocess.Popen(
+            [sys.executable, __file__, "--worker"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONPATH": c},
+        )
         for c in checkouts
     }
 
@@ -345,13 +513,18 @@ def main() -> None:
                 url = args.url or server.url
                 pipe = workers[c]
                 assert pipe.stdin is not None and pipe.stdout is not None
-                pipe.stdin.write(json.dumps({"url": url, "task": index, "cap": args.cap, "budget": args.timeout}) + "\n")
+                pipe.stdin.write(
+                    json.dumps({"url": url, "task": index, "cap": args.cap, "budget": args.timeout}) + "\n"
+                )
                 pipe.stdin.flush()
                 row = json.loads(pipe.stdout.readline())
                 rows[c].append(row)
-                print(f"{index:2d} {Path(c).name:8s} {row['type']:12s} {row['seconds']:6.1f}s "
-                      f"attempts={row['attempts']} {row['reasons']} valid={row['valid']} "
-                      f"correct={row['correct']} {row['error'] or ''}", flush=True)
+                print(
+                    f"{index:2d} {Path(c).name:8s} {row['type']:12s} {row['seconds']:6.1f}s "
+                    f"attempts={row['attempts']} {row['reasons']} valid={row['valid']} "
+                    f"correct={row['correct']} {row['error'] or ''}",
+                    flush=True,
+                )
                 if row["attempts"] is None and server is not None:
                     server.stop()  # drop the abandoned request and whatever queued behind it
                     server = start()
@@ -370,12 +543,24 @@ def main() -> None:
         per_type: dict[str, list[dict[str, Any]]] = {}
         for r in rs:
             per_type.setdefault(r["type"], []).append(r)
-        print(table(
-            ["type", "tasks", "p50 s", "max s", "valid", "correct", "attempts", "tokens"],
-            [[name, len(ts), percentile([r["seconds"] for r in ts], 50), max(r["seconds"] for r in ts),
-              sum(r["valid"] for r in ts), sum(r["correct"] for r in ts), sum(r["attempts"] or 0 for r in ts),
-              sum(r["tokens"] or 0 for r in ts)] for name, ts in per_type.items()],
-        ))
+        print(
+            table(
+                ["type", "tasks", "p50 s", "max s", "valid", "correct", "attempts", "tokens"],
+                [
+                    [
+                        name,
+                        len(ts),
+                        percentile([r["seconds"] for r in ts], 50),
+                        max(r["seconds"] for r in ts),
+                        sum(r["valid"] for r in ts),
+                        sum(r["correct"] for r in ts),
+                        sum(r["attempts"] or 0 for r in ts),
+                        sum(r["tokens"] or 0 for r in ts),
+                    ]
+                    for name, ts in per_type.items()
+                ],
+            )
+        )
     print()
     keys = list(next(iter(summaries.values())))
     print(table(["checkout", *keys], [[c, *(s[k] for k in keys)] for c, s in summaries.items()]))
@@ -384,8 +569,9 @@ def main() -> None:
         Path(args.json).write_text(json.dumps(results(summaries, rows, load_before, load_after), indent=1))
 
 
-def results(summaries: dict[str, Any], rows: dict[str, list[dict[str, Any]]], load_before: Any,
-            load_after: Any) -> dict[str, Any]:
+def results(
+    summaries: dict[str, Any], rows: dict[str, list[dict[str, Any]]], load_before: Any, load_after: Any
+) -> dict[str, Any]:
     """The results file: the summary per checkout and one flat row per task and checkout."""
     return {
         "command": " ".join(sys.argv),
@@ -394,10 +580,20 @@ def results(summaries: dict[str, Any], rows: dict[str, list[dict[str, Any]]], lo
         "load_after": " ".join(f"{x:.1f}" for x in load_after),
         "summary": {Path(c).name: s for c, s in summaries.items()},
         "tasks": [
-            {"task": r["task"], "type": r["type"], "checkout": Path(c).name, "seconds": round(r["seconds"], 2),
-             "attempts": r["attempts"], "reasons": " ".join(x for x in r["reasons"] if x != "None"),
-             "tokens": r["tokens"], "valid": r["valid"], "correct": r["correct"], "error": (r["error"] or "")[:120]}
-            for c, rs in rows.items() for r in rs
+            {
+                "task": r["task"],
+                "type": r["type"],
+                "checkout": Path(c).name,
+                "seconds": round(r["seconds"], 2),
+                "attempts": r["attempts"],
+                "reasons": " ".join(x for x in r["reasons"] if x != "None"),
+                "tokens": r["tokens"],
+                "valid": r["valid"],
+                "correct": r["correct"],
+                "error": (r["error"] or "")[:120],
+            }
+            for c, rs in rows.items()
+            for r in rs
         ],
     }
 

@@ -22,7 +22,7 @@ GRAMMAR = Path(__file__).resolve().parents[1] / "grammars" / "json.gbnf"
 def document(n: int, seed: int) -> str:
     rng = random.Random(seed)
     doc = {
-        f"key{i}": [rng.random() * 1000, f"text {i} \u00e9 \"q\"", {"n": i, "ok": i % 2 == 0, "z": None}]
+        f"key{i}": [rng.random() * 1000, f'text {i} \u00e9 "q"', {"n": i, "ok": i % 2 == 0, "z": None}]
         for i in range(n)
     }
     return json.dumps(doc, indent=1)
@@ -46,15 +46,24 @@ def main() -> None:
         m = Matcher(grammar)
         m.fullmatch(document(n, 2))
         warm = timed(m, text)
-        rows.append({"document": label, "bytes": len(text.encode()), "cold_s": cold, "warm_s": warm,
-                     "warm_mb_per_s": len(text.encode()) / warm / 1e6})
+        rows.append(
+            {
+                "document": label,
+                "bytes": len(text.encode()),
+                "cold_s": cold,
+                "warm_s": warm,
+                "warm_mb_per_s": len(text.encode()) / warm / 1e6,
+            }
+        )
     sampler = Sampler(grammar, seed=0, max_length=300)
     start = time.perf_counter()
     count = len(sampler.sample(200))
     rate = count / (time.perf_counter() - start)
     print(f"{'document':10} {'bytes':>10} {'cold s':>8} {'warm s':>8} {'MB/s warm':>10}")
     for r in rows:
-        print(f"{r['document']:10} {r['bytes']:>10} {r['cold_s']:>8.3f} {r['warm_s']:>8.3f} {r['warm_mb_per_s']:>10.2f}")
+        print(
+            f"{r['document']:10} {r['bytes']:>10} {r['cold_s']:>8.3f} {r['warm_s']:>8.3f} {r['warm_mb_per_s']:>10.2f}"
+        )
     print(f"sampler: {rate:.0f} strings/s (json grammar, max_length 300)")
     if args.json:
         args.json.write_text(json.dumps({"matcher": rows, "sampler_per_s": rate}, indent=2))

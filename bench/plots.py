@@ -26,8 +26,13 @@ try:
 except ImportError:  # pragma: no cover - the message is the point
     raise SystemExit("bench/plots.py needs matplotlib: pip install matplotlib") from None
 
-COLORS = {"structgen": "#1f77b4", "structgen-closed": "#6baed6", "llama-server": "#d62728",
-          "llama-cpp-python": "#ff9896", "unconstrained": "#7f7f7f"}
+COLORS = {
+    "structgen": "#1f77b4",
+    "structgen-closed": "#6baed6",
+    "llama-server": "#d62728",
+    "llama-cpp-python": "#ff9896",
+    "unconstrained": "#7f7f7f",
+}
 
 
 def _load(path: Path) -> Any:
@@ -43,8 +48,10 @@ def _ecdf(ax: Any, values: list[float], label: str) -> None:
 def compile_plots(raw: dict[str, Any], out: Path) -> list[Path]:
     """Distribution (ECDF) of compile time and of grammar size per converter."""
     written = []
-    for key, name, xlabel in (("ms", "compile_time.png", "compile time per schema (ms, log scale)"),
-                              ("bytes", "grammar_size.png", "grammar size per schema (bytes, log scale)")):
+    for key, name, xlabel in (
+        ("ms", "compile_time.png", "compile time per schema (ms, log scale)"),
+        ("bytes", "grammar_size.png", "grammar size per schema (bytes, log scale)"),
+    ):
         fig, ax = plt.subplots(figsize=(7, 4))
         for conv, values in raw[key].items():
             got = [v for v in values if v is not None and v > 0]
@@ -90,13 +97,24 @@ def decode_plots(data: dict[str, Any], out: Path) -> list[Path]:
         rows = data["shapes"]
         fig, ax = plt.subplots(figsize=(8, 0.32 * len(rows) + 1.2))
         labels = [f"{r['family']}: {r['grammar_name']}" for r in rows]
-        family_colors = {"none": "#7f7f7f", "letters": "#1f77b4", "words": "#2ca02c", "json strings": "#9467bd"}
-        ax.barh(range(len(rows)), [r["tok_s"] or 0 for r in rows], color=[family_colors.get(r["family"]) for r in rows])
+        family_colors = {
+            "none": "#7f7f7f",
+            "letters": "#1f77b4",
+            "words": "#2ca02c",
+            "json strings": "#9467bd",
+        }
+        ax.barh(
+            range(len(rows)),
+            [r["tok_s"] or 0 for r in rows],
+            color=[family_colors.get(r["family"]) for r in rows],
+        )
         ax.set_yticks(range(len(rows)), labels, fontsize=8)
         ax.invert_yaxis()
         ax.set_xscale("log")
         ax.set_xlabel("tokens / s (log scale; every sampled token, prompt cached)")
-        fig.suptitle("Grammar shape and llama.cpp's sampling speed\n(same language within a family)", fontsize=10)
+        fig.suptitle(
+            "Grammar shape and llama.cpp's sampling speed\n(same language within a family)", fontsize=10
+        )
         ax.grid(True, axis="x", which="both", alpha=0.3)
         fig.tight_layout()
         fig.savefig(out / "grammar_shapes.png", dpi=110)
@@ -108,14 +126,20 @@ def decode_plots(data: dict[str, Any], out: Path) -> list[Path]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--results", type=Path, default=RESULTS, help="results folder (default: %(default)s)")
-    ap.add_argument("--docs", default=str(ROOT / "docs" / "img"),
-                    help="also copy the plots here (default: %(default)s; '' for no copy)")
+    ap.add_argument(
+        "--docs",
+        default=str(ROOT / "docs" / "img"),
+        help="also copy the plots here (default: %(default)s; '' for no copy)",
+    )
     args = ap.parse_args(argv)
     written: list[Path] = []
     raw = _load(args.results / "raw" / "compile_speed.json")
     if raw:
         written += compile_plots(raw, args.results)
-    decode = {**(_load(args.results / "decode_speed.json") or {}), **(_load(args.results / "grammar_shapes.json") or {})}
+    decode = {
+        **(_load(args.results / "decode_speed.json") or {}),
+        **(_load(args.results / "grammar_shapes.json") or {}),
+    }
     if decode:
         written += decode_plots(decode, args.results)
     if not written:

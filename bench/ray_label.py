@@ -53,7 +53,13 @@ def run_label(urls: list[str], records: list[dict[str, Any]], out: Path) -> floa
     out.unlink(missing_ok=True)
     started = time.perf_counter()
     summary = label(
-        records, labels=LABELS, template=TEMPLATE, id_field="id", urls=urls, out=out, n_predict=N_PREDICT,
+        records,
+        labels=LABELS,
+        template=TEMPLATE,
+        id_field="id",
+        urls=urls,
+        out=out,
+        n_predict=N_PREDICT,
         progress=False,
     )
     seconds = time.perf_counter() - started
@@ -63,13 +69,24 @@ def run_label(urls: list[str], records: list[dict[str, Any]], out: Path) -> floa
 
 
 def run_ray(
-    urls: list[str], records: list[dict[str, Any]], out: Path, actors: int, batch: int, concurrency: int | None
+    urls: list[str],
+    records: list[dict[str, Any]],
+    out: Path,
+    actors: int,
+    batch: int,
+    concurrency: int | None,
 ) -> float:
     shutil.rmtree(out, ignore_errors=True)
     started = time.perf_counter()
     labeled = label_dataset(
-        ray.data.from_items(records), labels=LABELS, template=TEMPLATE, urls=urls, actors=actors,
-        batch_size=batch, n_predict=N_PREDICT, concurrency=concurrency,
+        ray.data.from_items(records),
+        labels=LABELS,
+        template=TEMPLATE,
+        urls=urls,
+        actors=actors,
+        batch_size=batch,
+        n_predict=N_PREDICT,
+        concurrency=concurrency,
     )
     labeled.write_json(str(out))
     seconds = time.perf_counter() - started
@@ -96,8 +113,10 @@ def main() -> None:
     # ray-matched: actors x 2 batches at once x concurrency = the slots of both servers together
     sides = {"label": None, "ray": None, "ray-matched": max(1, 2 * args.parallel // (2 * args.actors))}
     times = dict.fromkeys(sides, 0.0)
-    servers = [LocalServer(ctx_size=512 * args.parallel, parallel=args.parallel, threads=args.threads)
-               for _ in range(2)]
+    servers = [
+        LocalServer(ctx_size=512 * args.parallel, parallel=args.parallel, threads=args.threads)
+        for _ in range(2)
+    ]
     try:
         for server in servers:
             server.start()
@@ -123,19 +142,30 @@ def main() -> None:
     total = args.records * args.rounds
     rates = {name: total / seconds for name, seconds in times.items()}
     headers = ["path", "servers", "slots each", "actors", "records", "rec/s", "ratio to label"]
-    rows = [[name, 2, args.parallel, args.actors if name != "label" else "-", total, rate, rate / rates["label"]]
-            for name, rate in rates.items()]
+    rows = [
+        [name, 2, args.parallel, args.actors if name != "label" else "-", total, rate, rate / rates["label"]]
+        for name, rate in rates.items()
+    ]
     print(table(headers, rows))
     if args.json:
-        args.json.write_text(json.dumps({
-            "command": " ".join(["python", *sys.argv]),
-            "machine": machine(),
-            "actors": args.actors,
-            "batch_size": args.batch_size,
-            "threads": args.threads,
-            "n_predict": N_PREDICT,
-            "rows": [dict(zip(["path", "servers", "slots", "actors", "records", "per_s", "ratio"], r)) for r in rows],
-        }, indent=2) + "\n")
+        args.json.write_text(
+            json.dumps(
+                {
+                    "command": " ".join(["python", *sys.argv]),
+                    "machine": machine(),
+                    "actors": args.actors,
+                    "batch_size": args.batch_size,
+                    "threads": args.threads,
+                    "n_predict": N_PREDICT,
+                    "rows": [
+                        dict(zip(["path", "servers", "slots", "actors", "records", "per_s", "ratio"], r))
+                        for r in rows
+                    ],
+                },
+                indent=2,
+            )
+            + "\n"
+        )
 
 
 if __name__ == "__main__":

@@ -25,13 +25,22 @@ BENCH = ROOT / "bench"
 # result name: (script, arguments for the small run, arguments for --full); {out} is the results folder.
 SCRIPTS: dict[str, tuple[str, list[str], list[str]]] = {
     "matcher": ("matcher", [], []),
-    "compile_speed": ("compile_speed", ["--limit", "100", "--raw", "{out}/raw/compile_speed.json"],
-                      ["--raw", "{out}/raw/compile_speed.json"]),
+    "compile_speed": (
+        "compile_speed",
+        ["--limit", "100", "--raw", "{out}/raw/compile_speed.json"],
+        ["--raw", "{out}/raw/compile_speed.json"],
+    ),
     "conformance": ("conformance", ["--limit", "100"], []),
-    "decode_speed": ("decode_speed", ["--part", "schemas", "--reps", "1", "--raw", "{out}/raw/decode_speed.json"],
-                     ["--part", "schemas", "--raw", "{out}/raw/decode_speed.json"]),
-    "grammar_shapes": ("decode_speed", ["--part", "shapes", "--reps", "1", "--raw", "{out}/raw/grammar_shapes.json"],
-                       ["--part", "shapes", "--raw", "{out}/raw/grammar_shapes.json"]),
+    "decode_speed": (
+        "decode_speed",
+        ["--part", "schemas", "--reps", "1", "--raw", "{out}/raw/decode_speed.json"],
+        ["--part", "schemas", "--raw", "{out}/raw/decode_speed.json"],
+    ),
+    "grammar_shapes": (
+        "decode_speed",
+        ["--part", "shapes", "--reps", "1", "--raw", "{out}/raw/grammar_shapes.json"],
+        ["--part", "shapes", "--raw", "{out}/raw/grammar_shapes.json"],
+    ),
     "client_overhead": ("client_overhead", ["--calls", "50"], []),
     "label_throughput": ("label_throughput", ["--records", "20"], []),
     "extraction_eval": ("extraction_eval", [], []),
@@ -42,7 +51,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--full", action="store_true", help="each script's own defaults instead of small runs")
     ap.add_argument("--only", help=f"comma-separated subset of: {', '.join(SCRIPTS)}")
-    ap.add_argument("--results", type=Path, default=RESULTS, help="where the JSON goes (default: %(default)s)")
+    ap.add_argument(
+        "--results", type=Path, default=RESULTS, help="where the JSON goes (default: %(default)s)"
+    )
     ap.add_argument("--no-plots", action="store_true", help="do not run bench/plots.py afterwards")
     args = ap.parse_args(argv)
     names = list(SCRIPTS) if not args.only else [n.strip() for n in args.only.split(",") if n.strip()]
@@ -69,14 +80,22 @@ def main(argv: list[str] | None = None) -> int:
         runs.append({"result": name, "command": shown, "exit_status": code, "seconds": seconds})
         print(f"== {name}: exit status {code} after {seconds:.0f} s", flush=True)
     if not args.no_plots:
-        docs = [] if (ROOT / out).resolve() == RESULTS.resolve() else ["--docs", ""]  # docs/img: default results only
+        docs = (
+            [] if (ROOT / out).resolve() == RESULTS.resolve() else ["--docs", ""]
+        )  # docs/img: default results only
         code = subprocess.call([sys.executable, "bench/plots.py", "--results", str(out), *docs], cwd=ROOT)
-        runs.append({"result": "plots", "command": "python bench/plots.py --results " + str(out), "exit_status": code})
+        runs.append(
+            {"result": "plots", "command": "python bench/plots.py --results " + str(out), "exit_status": code}
+        )
     write_json(ROOT / out / "run_all.json", {"full": args.full, "runs": runs, "machine": machine()})
     print()
-    print(table(["result", "exit status", "seconds"],
-                [[r["result"], r.get("exit_status", r.get("status", "-")), r.get("seconds")]
-                 for r in runs], digits=0))
+    print(
+        table(
+            ["result", "exit status", "seconds"],
+            [[r["result"], r.get("exit_status", r.get("status", "-")), r.get("seconds")] for r in runs],
+            digits=0,
+        )
+    )
     return 1 if any(r.get("exit_status") for r in runs) else 0
 
 

@@ -66,5 +66,3 @@ def llama_server() -> Iterator[LocalServer]:
 def client(llama_server: LocalServer) -> Iterator[LlamaClient]:
     with llama_server.client(timeout=(5.0, 120.0)) as c:
         yield c
-
-

@@ -49,9 +49,19 @@ class LlamaOracle:
         self.workdir = workdir
         self.binary = workdir / "gbnf_oracle"
         subprocess.run(
-            ["g++", "-std=c++17", "-O1", str(SOURCE), f"-L{libdir}", "-l:libllama.so", f"-Wl,-rpath,{libdir}",
-             "-o", str(self.binary)],
-            check=True, capture_output=True,
+            [
+                "g++",
+                "-std=c++17",
+                "-O1",
+                str(SOURCE),
+                f"-L{libdir}",
+                "-l:libllama.so",
+                f"-Wl,-rpath,{libdir}",
+                "-o",
+                str(self.binary),
+            ],
+            check=True,
+            capture_output=True,
         )
 
     def run(self, grammar: str, inputs: list[str]) -> list[Verdict] | None:
@@ -61,8 +71,13 @@ class LlamaOracle:
             ipath = Path(tmp) / "inputs.txt"
             gpath.write_bytes(grammar.encode("utf-8"))
             ipath.write_text("".join(" ".join(str(ord(c)) for c in text) + "\n" for text in inputs))
-            out = subprocess.run([str(self.binary), str(gpath), str(ipath)], capture_output=True, text=True,
-                                 timeout=30, check=True).stdout.split("\n")
+            out = subprocess.run(
+                [str(self.binary), str(gpath), str(ipath)],
+                capture_output=True,
+                text=True,
+                timeout=30,
+                check=True,
+            ).stdout.split("\n")
         if out[0] == "refused":
             return None
         verdicts = []

@@ -19,7 +19,9 @@ from structgen.gbnf import Matcher
 BENCH = Path(__file__).resolve().parents[1] / "bench"
 
 SCHEMAS = {
-    "a.json": {"schema": {"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]}},
+    "a.json": {
+        "schema": {"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]}
+    },
     "b.json": {"schema": {"type": 12}},  # not a valid schema: structgen refuses it
     "c.json": {"schema": {"type": "integer"}},  # past --limit 2
 }
@@ -37,9 +39,26 @@ def corpus(tmp_path: Path) -> Path:
 def test_compile_speed_counts_compiled_and_refused_schemas(corpus: Path, tmp_path: Path) -> None:
     out, raw = tmp_path / "out.json", tmp_path / "raw.json"
     done = subprocess.run(
-        [sys.executable, str(BENCH / "compile_speed.py"), "--corpus", str(corpus), "--splits", "tiny",
-         "--limit", "2", "--converters", "structgen", "--json", str(out), "--raw", str(raw)],
-        check=False, capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            str(BENCH / "compile_speed.py"),
+            "--corpus",
+            str(corpus),
+            "--splits",
+            "tiny",
+            "--limit",
+            "2",
+            "--converters",
+            "structgen",
+            "--json",
+            str(out),
+            "--raw",
+            str(raw),
+        ],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 0, done.stderr
     assert "structgen" in done.stdout
@@ -74,9 +93,24 @@ def test_compile_speed_measures_llama_cpp_python_when_it_is_importable(corpus: P
         (package / name).write_text(text, encoding="utf-8")
     out = tmp_path / "out.json"
     done = subprocess.run(
-        [sys.executable, str(BENCH / "compile_speed.py"), "--corpus", str(corpus), "--splits", "tiny",
-         "--limit", "2", "--converters", "structgen,llama-cpp-python", "--json", str(out)],
-        check=False, capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            str(BENCH / "compile_speed.py"),
+            "--corpus",
+            str(corpus),
+            "--splits",
+            "tiny",
+            "--limit",
+            "2",
+            "--converters",
+            "structgen,llama-cpp-python",
+            "--json",
+            str(out),
+        ],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
         env={**os.environ, "PYTHONPATH": str(tmp_path / "site")},
     )
     assert done.returncode == 0, done.stderr
@@ -88,9 +122,20 @@ def test_compile_speed_measures_llama_cpp_python_when_it_is_importable(corpus: P
 
 def test_compile_speed_rejects_an_unknown_converter(corpus: Path) -> None:
     done = subprocess.run(
-        [sys.executable, str(BENCH / "compile_speed.py"), "--corpus", str(corpus), "--splits", "tiny",
-         "--converters", "nope"],
-        check=False, capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            str(BENCH / "compile_speed.py"),
+            "--corpus",
+            str(corpus),
+            "--splits",
+            "tiny",
+            "--converters",
+            "nope",
+        ],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode != 0
     assert "unknown converter 'nope'" in done.stderr

@@ -30,9 +30,23 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("site")
     env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
     result = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "--config-file", str(ROOT / "mkdocs.yml"),
-         "--site-dir", str(out)],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=240, check=False,
+        [
+            sys.executable,
+            "-m",
+            "mkdocs",
+            "build",
+            "--strict",
+            "--config-file",
+            str(ROOT / "mkdocs.yml"),
+            "--site-dir",
+            str(out),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
     )
     assert result.returncode == 0, f"mkdocs build --strict failed:\n{result.stdout}\n{result.stderr}"
     assert "WARNING" not in result.stderr, result.stderr
@@ -63,12 +77,28 @@ def test_cli_reference_has_the_help_and_an_example_of_every_command(site: Path) 
     assert "usage: structgen" in text
     for name in COMMANDS:
         assert f"usage: structgen {name}" in text, f"no help for structgen {name}"
-        assert re.search(rf"^\$ (echo .* \| )?structgen {name}\b", text, re.MULTILINE), f"no example of structgen {name}"
+        assert re.search(rf"^\$ (echo .* \| )?structgen {name}\b", text, re.MULTILINE), (
+            f"no example of structgen {name}"
+        )
 
 
-PAGES = ("getting-started", "guide/gbnf", "guide/schemas", "guide/client", "guide/generation",
-         "guide/decorator", "guide/labeling", "guide/langchain", "reference/errors", "reference/cli",
-         "reference/schema-support", "comparison", "benchmarks", "benchmark-files", "contributing")
+PAGES = (
+    "getting-started",
+    "guide/gbnf",
+    "guide/schemas",
+    "guide/client",
+    "guide/generation",
+    "guide/decorator",
+    "guide/labeling",
+    "guide/langchain",
+    "reference/errors",
+    "reference/cli",
+    "reference/schema-support",
+    "comparison",
+    "benchmarks",
+    "benchmark-files",
+    "contributing",
+)
 
 
 def test_every_page_of_the_nav_is_built(site: Path) -> None:
@@ -154,14 +184,14 @@ def test_an_undocumented_field_stops_the_build(tmp_path: Path, monkeypatch: pyte
     (tmp_path / "pkg" / "__init__.py").write_text("")
     (tmp_path / "pkg" / "mod.py").write_text(
         "from dataclasses import dataclass\n\n\n@dataclass\nclass Settings:\n"
-        "    retries: int = 3\n    \"\"\"How many times.\"\"\"\n    backoff: float = 0.5\n"
+        '    retries: int = 3\n    """How many times."""\n    backoff: float = 0.5\n'
     )
     monkeypatch.setattr(source, "ROOT", tmp_path)
     with pytest.raises(DirectiveError, match=r"pkg\.mod\.Settings\.backoff has no docstring"):
         directives.HANDLERS["fields"](["pkg.mod.Settings"])
     (tmp_path / "pkg" / "documented.py").write_text(
         "from dataclasses import dataclass\n\n\n@dataclass\nclass Settings:\n"
-        "    retries: int = 3\n    \"\"\"How many times.\"\"\"\n"
+        '    retries: int = 3\n    """How many times."""\n'
     )
     table = directives.HANDLERS["fields"](["pkg.documented.Settings"])
     assert "| `retries` | `int` | `3` | How many times. |" in table

@@ -60,22 +60,86 @@ def _no_local_server(monkeypatch: pytest.MonkeyPatch) -> None:
 # -- what files look like -------------------------------------------------------------------------------
 
 JSON_VALUES = st.recursive(
-    st.none() | st.booleans() | st.integers(-(10**20), 10**20) | st.floats(allow_nan=False) | st.text(max_size=8),
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**20), 10**20)
+    | st.floats(allow_nan=False)
+    | st.text(max_size=8),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
     max_leaves=12,
 )
-KEYWORDS = ["type", "properties", "required", "items", "enum", "const", "minimum", "maximum", "pattern",
-            "format", "allOf", "anyOf", "oneOf", "not", "$ref", "$defs", "additionalProperties", "minLength",
-            "maxLength", "contains", "prefixItems", "if", "then", "else", "multipleOf", "requird", "maxlength"]
+KEYWORDS = [
+    "type",
+    "properties",
+    "required",
+    "items",
+    "enum",
+    "const",
+    "minimum",
+    "maximum",
+    "pattern",
+    "format",
+    "allOf",
+    "anyOf",
+    "oneOf",
+    "not",
+    "$ref",
+    "$defs",
+    "additionalProperties",
+    "minLength",
+    "maxLength",
+    "contains",
+    "prefixItems",
+    "if",
+    "then",
+    "else",
+    "multipleOf",
+    "requird",
+    "maxlength",
+]
 SCHEMAS = st.recursive(
-    st.booleans() | st.fixed_dictionaries({"type": st.sampled_from(
-        ["string", "integer", "number", "boolean", "null", "object", "array", "strin", 3])}),
-    lambda inner: st.dictionaries(st.sampled_from(KEYWORDS), inner | JSON_VALUES | st.lists(inner, max_size=3),
-                                  max_size=4),
+    st.booleans()
+    | st.fixed_dictionaries(
+        {
+            "type": st.sampled_from(
+                ["string", "integer", "number", "boolean", "null", "object", "array", "strin", 3]
+            )
+        }
+    ),
+    lambda inner: st.dictionaries(
+        st.sampled_from(KEYWORDS), inner | JSON_VALUES | st.lists(inner, max_size=3), max_size=4
+    ),
     max_leaves=10,
 )
-GBNF_PIECES = ["root", " ::= ", '"a"', "[a-z]", "[^\\n]", "*", "+", "?", "{2,3}", "(", ")", "|", "\n", " ",
-               "x", "::=", '"', "\\", "[", "]", "#", "{", "}", "ws", "-", "\x00", "é"]
+GBNF_PIECES = [
+    "root",
+    " ::= ",
+    '"a"',
+    "[a-z]",
+    "[^\\n]",
+    "*",
+    "+",
+    "?",
+    "{2,3}",
+    "(",
+    ")",
+    "|",
+    "\n",
+    " ",
+    "x",
+    "::=",
+    '"',
+    "\\",
+    "[",
+    "]",
+    "#",
+    "{",
+    "}",
+    "ws",
+    "-",
+    "\x00",
+    "é",
+]
 GBNF = st.lists(st.sampled_from(GBNF_PIECES), max_size=25).map("".join)
 
 
@@ -90,26 +154,115 @@ FILE_BYTES = st.one_of(
     JSON_VALUES.map(lambda v: json.dumps(v).encode()),
     GBNF.map(str.encode),
     st.lists(JSON_VALUES.map(json.dumps), max_size=5).map(lambda lines: "\n".join(lines).encode()),
-    st.tuples(SCHEMAS.map(lambda s: json.dumps(s).encode()), st.integers(0, 400),
-              st.sampled_from([b"", b"\xff", b"{", b"]", b'"', b"\n", b"\x00"])).map(lambda t: _mangle(*t)),
+    st.tuples(
+        SCHEMAS.map(lambda s: json.dumps(s).encode()),
+        st.integers(0, 400),
+        st.sampled_from([b"", b"\xff", b"{", b"]", b'"', b"\n", b"\x00"]),
+    ).map(lambda t: _mangle(*t)),
 )
 SUFFIXES = st.sampled_from([".json", ".gbnf", ".jsonl", ".csv", ".tsv", ".txt", ""])
 
 
 # -- argv -----------------------------------------------------------------------------------------------
 
-FLAGS = ["--strict", "-q", "--check", "--write", "--diff", "--text", "-t", "--file", "-f", "-", "--prefix",
-         "--strip-newline", "-n", "--seed", "--json", "--max-length", "--max-depth", "--whitespace",
-         "--additional-properties", "--any-order", "--draft", "--time-limit", "-o", "--output", "--labels",
-         "--type", "--schema", "--grammar", "--multi", "--errors", "--format", "--id-field", "--line-ids",
-         "--url", "-j", "--resume", "--overwrite", "--n-predict", "--temperature", "--max-retries", "--system",
-         "--raw-prompt", "--progress", "--color", "--template", "--template-file", "--prompt", "--port",
-         "--help", "--version"]
-VALUES = ["0", "1", "-1", "99999", "nan", "1e9", "", " ", "yes-no", "json", "a,b", "a,a", "x", "compact",
-          "never", "jsonl", "{text}", "{", "mod:Type", ":", "os:path", "http://", "localhost:1", DEAD_URL,
-          "/proc/x/y", "/dev/null", ".", "..", "\x00", "é"]
-COMMANDS = ["check", "fmt", "match", "sample", "grammars", "compile", "explain", "label", "run", "list",
-            "show", "path"]
+FLAGS = [
+    "--strict",
+    "-q",
+    "--check",
+    "--write",
+    "--diff",
+    "--text",
+    "-t",
+    "--file",
+    "-f",
+    "-",
+    "--prefix",
+    "--strip-newline",
+    "-n",
+    "--seed",
+    "--json",
+    "--max-length",
+    "--max-depth",
+    "--whitespace",
+    "--additional-properties",
+    "--any-order",
+    "--draft",
+    "--time-limit",
+    "-o",
+    "--output",
+    "--labels",
+    "--type",
+    "--schema",
+    "--grammar",
+    "--multi",
+    "--errors",
+    "--format",
+    "--id-field",
+    "--line-ids",
+    "--url",
+    "-j",
+    "--resume",
+    "--overwrite",
+    "--n-predict",
+    "--temperature",
+    "--max-retries",
+    "--system",
+    "--raw-prompt",
+    "--progress",
+    "--color",
+    "--template",
+    "--template-file",
+    "--prompt",
+    "--port",
+    "--help",
+    "--version",
+]
+VALUES = [
+    "0",
+    "1",
+    "-1",
+    "99999",
+    "nan",
+    "1e9",
+    "",
+    " ",
+    "yes-no",
+    "json",
+    "a,b",
+    "a,a",
+    "x",
+    "compact",
+    "never",
+    "jsonl",
+    "{text}",
+    "{",
+    "mod:Type",
+    ":",
+    "os:path",
+    "http://",
+    "localhost:1",
+    DEAD_URL,
+    "/proc/x/y",
+    "/dev/null",
+    ".",
+    "..",
+    "\x00",
+    "é",
+]
+COMMANDS = [
+    "check",
+    "fmt",
+    "match",
+    "sample",
+    "grammars",
+    "compile",
+    "explain",
+    "label",
+    "run",
+    "list",
+    "show",
+    "path",
+]
 
 
 @st.composite
@@ -157,11 +310,20 @@ def test_random_argv_and_files_end_with_a_status_and_leave_inputs_alone(
 
 
 COMMAND_LINES = [
-    ["check", "{f}"], ["fmt", "{f}"], ["fmt", "--check", "{f}"], ["match", "{f}", "--text", "a"],
-    ["match", "json", "--file", "{f}"], ["sample", "{f}", "-n", "2", "--seed", "1"], ["compile", "{f}"],
-    ["explain", "{f}"], ["explain", "--json", "{f}"], ["compile", "--any-order", "--whitespace", "pretty", "{f}"],
-    ["label", "{f}", "--labels", "a,b", "-o", "{d}/out.jsonl"], ["label", "{f}", "--schema", "{f}", "-o", "{d}/o.jsonl"],
-    ["label", "{f}", "--grammar", "{f}", "-o", "{d}/o.jsonl"], ["label", "{f}", "--labels", "a,b", "-o", "{f}"],
+    ["check", "{f}"],
+    ["fmt", "{f}"],
+    ["fmt", "--check", "{f}"],
+    ["match", "{f}", "--text", "a"],
+    ["match", "json", "--file", "{f}"],
+    ["sample", "{f}", "-n", "2", "--seed", "1"],
+    ["compile", "{f}"],
+    ["explain", "{f}"],
+    ["explain", "--json", "{f}"],
+    ["compile", "--any-order", "--whitespace", "pretty", "{f}"],
+    ["label", "{f}", "--labels", "a,b", "-o", "{d}/out.jsonl"],
+    ["label", "{f}", "--schema", "{f}", "-o", "{d}/o.jsonl"],
+    ["label", "{f}", "--grammar", "{f}", "-o", "{d}/o.jsonl"],
+    ["label", "{f}", "--labels", "a,b", "-o", "{f}"],
     ["label", "{f}", "--labels", "a,b", "-o", "{d}/o.jsonl", "--template", "{{text}} {{id}}"],
     ["run", "--schema", "{f}", "--prompt", "x", "--url", "localhost:1"],
 ]
@@ -169,7 +331,9 @@ COMMAND_LINES = [
 
 @FUZZ
 @given(blob=FILE_BYTES, suffix=SUFFIXES, line=st.sampled_from(COMMAND_LINES))
-def test_malformed_files_get_a_typed_error_and_stay_unchanged(blob: bytes, suffix: str, line: list[str]) -> None:
+def test_malformed_files_get_a_typed_error_and_stay_unchanged(
+    blob: bytes, suffix: str, line: list[str]
+) -> None:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / f"input{suffix}"
         path.write_bytes(blob)

@@ -22,7 +22,17 @@ LAYERS: dict[str, set[str]] = {
     "generation": {"errors", "gbnf", "schema", "client", "server"},
     "label": {"errors", "gbnf", "schema", "client", "server", "generation", "grammars"},
     "integrations": {"errors", "gbnf", "schema", "client", "server", "generation", "label"},
-    "cli": {"errors", "gbnf", "schema", "client", "server", "generation", "label", "integrations", "grammars"},
+    "cli": {
+        "errors",
+        "gbnf",
+        "schema",
+        "client",
+        "server",
+        "generation",
+        "label",
+        "integrations",
+        "grammars",
+    },
     "__main__": {"cli"},
 }
 
@@ -61,7 +71,9 @@ def _imports(module: str, *, top_level_only: bool) -> set[str]:
         elif isinstance(node, ast.ImportFrom):
             base = package[: len(package) - node.level + 1] if node.level else []
             prefix = ".".join([*base, *([node.module] if node.module else [])])
-            targets = [f"{prefix}.{a.name}" if f"{prefix}.{a.name}" in MODULES else prefix for a in node.names]
+            targets = [
+                f"{prefix}.{a.name}" if f"{prefix}.{a.name}" in MODULES else prefix for a in node.names
+            ]
         else:
             continue
         for target in targets:

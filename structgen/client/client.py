@@ -366,11 +366,15 @@ class LlamaClient:
         """
         if not texts:
             return []
-        data = self._post_json("/tokenize", {"content": list(texts), "with_pieces": True, "add_special": False})
+        data = self._post_json(
+            "/tokenize", {"content": list(texts), "with_pieces": True, "add_special": False}
+        )
         tokens = data.get("tokens") if isinstance(data, dict) else None
         url = self._transport.url("/tokenize")
         if not isinstance(tokens, list) or not all(isinstance(t, dict) for t in tokens):
-            raise ResponseFormatError("the /tokenize answer has no list of pieces", url=url, body=repr(data)[:500])
+            raise ResponseFormatError(
+                "the /tokenize answer has no list of pieces", url=url, body=repr(data)[:500]
+            )
         pieces = [parse_model(TokenPiece, t, url) for t in tokens]
         out: list[list[TokenPiece]] = []
         at = 0

@@ -185,7 +185,9 @@ class _Checker:
             name = generated_base(lowered.names[sym])
             if ok or sym in undefined or not lowered.rules[sym] or name in reported or name not in ctx.rules:
                 continue
-            if any(alive[other] for other in range(len(alive)) if generated_base(lowered.names[other]) == name):
+            if any(
+                alive[other] for other in range(len(alive)) if generated_base(lowered.names[other]) == name
+            ):
                 continue  # a helper of a rule that matches something (an unused alternative only)
             reported.add(name)
             self.add(

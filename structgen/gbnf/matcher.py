@@ -85,7 +85,9 @@ class Matcher:
         if isinstance(grammar, (str, bytes)):
             grammar = parse_grammar(grammar, filename)
         elif not isinstance(grammar, ast.Grammar):
-            raise ArgumentError(f"a grammar is GBNF text (str or bytes) or a parsed Grammar, not {grammar!r:.60}")
+            raise ArgumentError(
+                f"a grammar is GBNF text (str or bytes) or a parsed Grammar, not {grammar!r:.60}"
+            )
         validate(grammar)
         self.grammar = grammar
         self.source = Source.of(grammar.source, grammar.filename)

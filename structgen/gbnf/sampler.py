@@ -90,6 +90,7 @@ class Sampler:
                 cp = self.random.randint(lo, hi)
                 if not 0xD800 <= cp <= 0xDFFF:
                     return chr(cp), j
+
         def excluded(cp: int) -> bool:
             return kind == CHAR_NOT and any(lo <= cp <= hi for lo, hi in ranges)
 

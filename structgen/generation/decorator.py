@@ -81,8 +81,9 @@ class StructuredFunction(Generic[P, R]):
 @overload
 def fn(func: Callable[P, R], /) -> StructuredFunction[P, R]: ...
 @overload
-def fn(*, client: LlamaClient | None = ..., max_retries: int = ...,
-       **sampling: Any) -> Callable[[Callable[P, R]], StructuredFunction[P, R]]: ...
+def fn(
+    *, client: LlamaClient | None = ..., max_retries: int = ..., **sampling: Any
+) -> Callable[[Callable[P, R]], StructuredFunction[P, R]]: ...
 def fn(func: Callable[P, R] | None = None, /, **options: Any) -> Any:
     """Decorate a typed function so that calling it asks the model for its return value.
 

@@ -11,7 +11,9 @@ from .result import Attempt
 class GenerationError(StructgenError):
     """Generation did not give a valid object; ``attempts`` holds every try (raw text, errors)."""
 
-    def __init__(self, message: str, attempts: list[Attempt] | tuple[Attempt, ...] = (), last_value: Any = None):
+    def __init__(
+        self, message: str, attempts: list[Attempt] | tuple[Attempt, ...] = (), last_value: Any = None
+    ):
         self.attempts = tuple(attempts)
         self.last_value = last_value
         detail = ""

@@ -21,7 +21,15 @@ from ..client import ClientError, Completion, GrammarRejectedError, LlamaClient,
 from ..schema.skeleton import Choice, Hole, Literal, Skeleton, any_layout, literal, skeleton
 from .output import Output
 
-__all__ = ["FastForwardUnavailable", "Segmented", "ServerCosts", "complete", "segments", "server_costs", "skeleton_of"]
+__all__ = [
+    "FastForwardUnavailable",
+    "Segmented",
+    "ServerCosts",
+    "complete",
+    "segments",
+    "server_costs",
+    "skeleton_of",
+]
 
 HOLD_BACK = 1
 """Forced tokens held back and left to the next segment's grammar, so the model picks its own token
@@ -125,7 +133,9 @@ def server_costs(client: LlamaClient) -> ServerCosts:
     for i in range(3):
         # a resume like a segment's: a cached prefix, a few new tokens, a small grammar, one token out
         extra = client.tokenize(f" and {i} more", add_special=False)
-        done, wall = _timed(client, context + extra, n_predict=1, slot=first.slot_id, grammar="root ::= [a-z]")
+        done, wall = _timed(
+            client, context + extra, n_predict=1, slot=first.slot_id, grammar="root ::= [a-z]"
+        )
         overheads.append(max(wall - _server_ms(done), 0.0))
         resumes.append(wall)
         context = context + extra + done.tokens
@@ -195,8 +205,15 @@ def _prefetch(client: LlamaClient, skels: tuple[Skeleton, ...]) -> None:
 class _Run:
     """One fast-forward answer: the steps of a skeleton turned into segment requests."""
 
-    def __init__(self, client: LlamaClient, skels: tuple[Skeleton, ...], context: list[int],
-                 params: dict[str, Any], hold_back: int, fold_tokens: int) -> None:
+    def __init__(
+        self,
+        client: LlamaClient,
+        skels: tuple[Skeleton, ...],
+        context: list[int],
+        params: dict[str, Any],
+        hold_back: int,
+        fold_tokens: int,
+    ) -> None:
         self.client = client
         self.skels = skels
         self.context = context
@@ -235,7 +252,7 @@ class _Run:
         self.context.extend(p.id for p in keep)
         self.forced_tokens += len(keep)
         self.answer_tokens += len(keep)
-        held = self.unsent[len(kept):]
+        held = self.unsent[len(kept) :]
         self.unsent = ""
         if held:
             self.text = self.text[: len(self.text) - len(held)]  # the model writes it, in its own tokens
@@ -288,8 +305,14 @@ class _Run:
         sent = len(self.context)
         try:
             done = self.client.completion(
-                list(self.context), grammar=grammar, n_predict=remaining, slot=self.slot, stop=stop,
-                cache_prompt=True, return_tokens=True, **self.params,
+                list(self.context),
+                grammar=grammar,
+                n_predict=remaining,
+                slot=self.slot,
+                stop=stop,
+                cache_prompt=True,
+                return_tokens=True,
+                **self.params,
             )
         except GrammarRejectedError as exc:
             raise FastForwardUnavailable(f"the server refused a segment's grammar: {exc.message}") from None
@@ -299,7 +322,9 @@ class _Run:
                 raise FastForwardUnavailable(message, permanent=True) from None
             raise
         if done.content and not done.tokens:
-            raise FastForwardUnavailable("the server does not return token ids (return_tokens)", permanent=True)
+            raise FastForwardUnavailable(
+                "the server does not return token ids (return_tokens)", permanent=True
+            )
         reused = done.prompt_tokens_reused
         if self.completions and reused is not None:
             self.reused.append(reused)
@@ -393,7 +418,12 @@ class _Truncated(Exception):
 
 
 def complete(
-    client: LlamaClient, output: Output[Any], prompt: str, params: Mapping[str, Any], *, hold_back: int = HOLD_BACK
+    client: LlamaClient,
+    output: Output[Any],
+    prompt: str,
+    params: Mapping[str, Any],
+    *,
+    hold_back: int = HOLD_BACK,
 ) -> Segmented:
     """Generate ``output``'s JSON for ``prompt`` by fast-forward (see :func:`segments`)."""
     steps = segments(client, output, prompt, params, hold_back=hold_back)
@@ -406,7 +436,12 @@ def complete(
 
 
 def segments(
-    client: LlamaClient, output: Output[Any], prompt: str, params: Mapping[str, Any], *, hold_back: int = HOLD_BACK
+    client: LlamaClient,
+    output: Output[Any],
+    prompt: str,
+    params: Mapping[str, Any],
+    *,
+    hold_back: int = HOLD_BACK,
 ) -> Generator[str, None, Segmented]:
     """Generate ``output``'s JSON for ``prompt`` by fast-forward: yield the answer so far after each
     segment, and return the whole.
@@ -444,15 +479,20 @@ def segments(
 
 def _merged(run: _Run) -> Segmented:
     last = run.completions[-1] if run.completions else Completion(slot_id=-1)
-    completion = last.model_copy(update={
-        "content": run.text,
-        "stop_type": StopType.LIMIT if run.truncated else StopType.EOS,
-        "truncated": run.truncated,
-        "tokens_predicted": sum(c.tokens_predicted for c in run.completions),
-        "tokens_evaluated": sum(c.tokens_evaluated for c in run.completions),
-    })
+    completion = last.model_copy(
+        update={
+            "content": run.text,
+            "stop_type": StopType.LIMIT if run.truncated else StopType.EOS,
+            "truncated": run.truncated,
+            "tokens_predicted": sum(c.tokens_predicted for c in run.completions),
+            "tokens_evaluated": sum(c.tokens_evaluated for c in run.completions),
+        }
+    )
     return Segmented(
-        completion, len(run.completions), run.forced_tokens, tuple(run.reused),
+        completion,
+        len(run.completions),
+        run.forced_tokens,
+        tuple(run.reused),
         tuple(c.prompt_tokens_processed for c in run.completions),
         sum(_server_ms(c) for c in run.completions),
     )

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 
 # A loop starts after one of these (a unit reads best from the start of a word, item or value).
-_BOUNDARY = " ,:[{\n\t\""
+_BOUNDARY = ' ,:[{\n\t"'
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,9 @@ def _describe(text: str, start: int, period: int) -> Loop:
     starts = range(start, start + period)
     first = next(
         (at for at in starts if text[at] in "{["),
-        next((at for at in starts if at > 0 and text[at - 1] in _BOUNDARY and text[at] not in _BOUNDARY), start),
+        next(
+            (at for at in starts if at > 0 and text[at - 1] in _BOUNDARY and text[at] not in _BOUNDARY), start
+        ),
     )
     unit = text[first : first + period]
     repeats = (len(text) - start) // period

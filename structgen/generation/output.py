@@ -34,7 +34,9 @@ def _key(output: Any) -> Any:
 
 def output_options(options: dict[str, Any]) -> dict[str, Any]:
     """Take the options of :class:`Output` (bounds, whitespace) out of call ``options``."""
-    return {key: options.pop(key) for key in ("max_string_length", "max_items", "whitespace") if key in options}
+    return {
+        key: options.pop(key) for key in ("max_string_length", "max_items", "whitespace") if key in options
+    }
 
 
 _cache: dict[Any, CompiledSchema] = {}
@@ -87,7 +89,9 @@ class Output(Generic[T]):
         self.output_type = output_type
         self.is_schema = isinstance(output_type, (dict, bool))
         self.compiled = _compiled(output_type, whitespace, max_string_length, max_items)
-        self._adapter: pydantic.TypeAdapter[Any] | None = None if self.is_schema else pydantic.TypeAdapter(output_type)
+        self._adapter: pydantic.TypeAdapter[Any] | None = (
+            None if self.is_schema else pydantic.TypeAdapter(output_type)
+        )
         self._validator = self.compiled.validator()
 
     @property

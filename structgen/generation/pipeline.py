@@ -285,8 +285,10 @@ def fast_forward_attempt(
     if done is None:
         error = f"the time budget ran out after {seconds:.1f} s; the request was cancelled"
         return Attempt(text, raw, StopType.NONE, (error,), None, Reason.TIMED_OUT, seconds=seconds), None
-    final, shape = done.completion, {"seconds": seconds, "segments": done.segments,
-                                     "forced_tokens": done.forced_tokens}
+    final, shape = (
+        done.completion,
+        {"seconds": seconds, "segments": done.segments, "forced_tokens": done.forced_tokens},
+    )
     if final.stop_type is StopType.LIMIT or final.truncated:
         error = f"output cut off by n_predict ({final.tokens_predicted} tokens)"
         return Attempt(text, final.content, final.stop_type, (error,), final, Reason.CUT_OFF, **shape), None
@@ -296,13 +298,27 @@ def fast_forward_attempt(
 
 
 @overload
-def generate(prompt: PromptInput, output_type: type[T], *, client: LlamaClient | None = ...,
-             max_retries: int = ..., timeout: float | None = ..., fast_forward: bool = ...,
-             **sampling: Any) -> T: ...
+def generate(
+    prompt: PromptInput,
+    output_type: type[T],
+    *,
+    client: LlamaClient | None = ...,
+    max_retries: int = ...,
+    timeout: float | None = ...,
+    fast_forward: bool = ...,
+    **sampling: Any,
+) -> T: ...
 @overload
-def generate(prompt: PromptInput, output_type: Any, *, client: LlamaClient | None = ...,
-             max_retries: int = ..., timeout: float | None = ..., fast_forward: bool = ...,
-             **sampling: Any) -> Any: ...
+def generate(
+    prompt: PromptInput,
+    output_type: Any,
+    *,
+    client: LlamaClient | None = ...,
+    max_retries: int = ...,
+    timeout: float | None = ...,
+    fast_forward: bool = ...,
+    **sampling: Any,
+) -> Any: ...
 def generate(
     prompt: PromptInput,
     output_type: Any,
@@ -327,6 +343,12 @@ def generate(
     :class:`OutputTruncatedError`, :class:`RepetitionLoopError` or :class:`GenerationTimeoutError`,
     each with every attempt.
     """
-    return generate_result(prompt, output_type, client=client, max_retries=max_retries, timeout=timeout,
-                           fast_forward=fast_forward, **sampling).value
-
+    return generate_result(
+        prompt,
+        output_type,
+        client=client,
+        max_retries=max_retries,
+        timeout=timeout,
+        fast_forward=fast_forward,
+        **sampling,
+    ).value

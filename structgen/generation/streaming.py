@@ -43,9 +43,15 @@ class Partial(Generic[T]):
     """The validated value, on the last step (``None`` before)."""
 
 
-def stream(prompt: PromptInput, output_type: type[T] | Any, *, client: LlamaClient | None = None,
-           timeout: float | None = DEFAULT_TIMEOUT, fast_forward: bool = False,
-           **sampling: Any) -> Iterator[Partial[T]]:
+def stream(
+    prompt: PromptInput,
+    output_type: type[T] | Any,
+    *,
+    client: LlamaClient | None = None,
+    timeout: float | None = DEFAULT_TIMEOUT,
+    fast_forward: bool = False,
+    **sampling: Any,
+) -> Iterator[Partial[T]]:
     """Yield progressively more complete partial values as tokens arrive; the last one is validated.
 
     Partial data is the JSON parsed so far (unfinished strings included). Raises

@@ -17,8 +17,15 @@ from .prompting import describe_schema
 T = TypeVar("T")
 
 
-def extract(text: str, output_type: type[T] | Any, *, client: LlamaClient | None = None,
-            instructions: str | None = None, max_retries: int = 2, **sampling: Any) -> T:
+def extract(
+    text: str,
+    output_type: type[T] | Any,
+    *,
+    client: LlamaClient | None = None,
+    instructions: str | None = None,
+    max_retries: int = 2,
+    **sampling: Any,
+) -> T:
     """Extract a value of ``output_type`` from ``text`` (chat prompt with the schema, grammar-constrained).
 
     Other options are those of :func:`generate` (``timeout``, ``max_string_length``, sampling...)."""
@@ -50,9 +57,16 @@ def _label_values(labels: Sequence[str] | type[enum.Enum] | Any) -> tuple[list[s
     return values, lambda s: s
 
 
-def classify(text: str, labels: Sequence[str] | type[enum.Enum] | Any, *, multi: bool = False,
-             client: LlamaClient | None = None, instructions: str | None = None, max_retries: int = 2,
-             **sampling: Any) -> Any:
+def classify(
+    text: str,
+    labels: Sequence[str] | type[enum.Enum] | Any,
+    *,
+    multi: bool = False,
+    client: LlamaClient | None = None,
+    instructions: str | None = None,
+    max_retries: int = 2,
+    **sampling: Any,
+) -> Any:
     """Classify ``text`` into one of ``labels`` (a list, an Enum or a Literal); several with ``multi=True``.
 
     The grammar only admits the labels, so the answer is always one of them.
@@ -60,9 +74,14 @@ def classify(text: str, labels: Sequence[str] | type[enum.Enum] | Any, *, multi:
     check_text(text)
     values, back = _label_values(labels)
     one: dict[str, Any] = {"enum": values}
-    schema: dict[str, Any] = {"type": "array", "items": one, "uniqueItems": True, "minItems": 1} if multi else one
-    task = instructions or ("Choose every label that applies to the text." if multi else
-                            "Choose the one label that best fits the text.")
+    schema: dict[str, Any] = (
+        {"type": "array", "items": one, "uniqueItems": True, "minItems": 1} if multi else one
+    )
+    task = instructions or (
+        "Choose every label that applies to the text."
+        if multi
+        else "Choose the one label that best fits the text."
+    )
     system = f"{task} Labels: {', '.join(values)}. Reply with JSON only."
     messages = [{"role": "system", "content": system}, {"role": "user", "content": text}]
     answer = generate(messages, schema, client=client, max_retries=max_retries, **sampling)

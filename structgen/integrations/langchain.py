@@ -16,8 +16,9 @@ try:
     from langchain_core.language_models.llms import LLM
     from langchain_core.outputs import GenerationChunk
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
-    raise ImportError("structgen.integrations.langchain needs langchain-core: "
-                      "pip install 'structgen[langchain]'") from exc
+    raise ImportError(
+        "structgen.integrations.langchain needs langchain-core: pip install 'structgen[langchain]'"
+    ) from exc
 
 from pydantic import ConfigDict, Field, PrivateAttr
 
@@ -71,8 +72,13 @@ class StructgenLLM(LLM):
         return None
 
     def _params(self, stop: list[str] | None, kwargs: dict[str, Any]) -> dict[str, Any]:
-        params: dict[str, Any] = {"n_predict": self.n_predict, "temperature": self.temperature,
-                                  "cache_prompt": self.cache_prompt, **self.sampling, **kwargs}
+        params: dict[str, Any] = {
+            "n_predict": self.n_predict,
+            "temperature": self.temperature,
+            "cache_prompt": self.cache_prompt,
+            **self.sampling,
+            **kwargs,
+        }
         grammar = self._grammar()
         if grammar is not None:
             params["grammar"] = grammar
@@ -80,12 +86,22 @@ class StructgenLLM(LLM):
             params["stop"] = stop
         return params
 
-    def _call(self, prompt: str, stop: list[str] | None = None,
-              run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> str:
+    def _call(
+        self,
+        prompt: str,
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> str:
         return self.conversation.completion(prompt, **self._params(stop, kwargs)).content
 
-    def _stream(self, prompt: str, stop: list[str] | None = None,
-                run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> Iterator[GenerationChunk]:
+    def _stream(
+        self,
+        prompt: str,
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[GenerationChunk]:
         for delta in self.conversation.stream(prompt, **self._params(stop, kwargs)):
             chunk = GenerationChunk(text=delta.content)
             if run_manager is not None:

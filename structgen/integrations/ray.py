@@ -180,7 +180,10 @@ class Labeler:
         )
 
     def __del__(self) -> None:
-        client, server = getattr(self, "client", None), getattr(self, "server", None)  # None if __init__ failed
+        client, server = (
+            getattr(self, "client", None),
+            getattr(self, "server", None),
+        )  # None if __init__ failed
         if client is not None:
             client.close()
         if server is not None:
@@ -222,7 +225,9 @@ def label_dataset(
         raise LabelError("actors and calls_per_actor must be at least 1")
     if not 1 <= batch_size <= MAX_BATCH:
         raise LabelError(f"batch_size must be between 1 and {MAX_BATCH}, got {batch_size}")
-    make_output(output_type=output_type, labels=labels, multi=multi, grammar=grammar)  # fail here, not in actors
+    make_output(
+        output_type=output_type, labels=labels, multi=multi, grammar=grammar
+    )  # fail here, not in actors
     url_list = [urls] if isinstance(urls, str) else list(urls or [])
     if not url_list and servers is None and os.environ.get("STRUCTGEN_URL"):
         url_list = [os.environ["STRUCTGEN_URL"]]
@@ -272,14 +277,23 @@ def label_dataset(
 
 # -- structgen label --ray ---------------------------------------------------------------------------
 
-_READERS = {".jsonl": "json", ".ndjson": "json", ".json": "json", ".csv": "csv", ".tsv": "tsv", ".parquet": "parquet"}
+_READERS = {
+    ".jsonl": "json",
+    ".ndjson": "json",
+    ".json": "json",
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".parquet": "parquet",
+}
 
 
 def _kind(path: str, given: str | None) -> str:
     kind = given or _READERS.get(Path(path).suffix.lower())
     kind = {"jsonl": "json"}.get(kind or "", kind)
     if kind not in ("json", "csv", "tsv", "parquet"):
-        raise InputError(f"{path}: with --ray the input is JSONL, CSV, TSV or Parquet (by suffix or --format)")
+        raise InputError(
+            f"{path}: with --ray the input is JSONL, CSV, TSV or Parquet (by suffix or --format)"
+        )
     return kind
 
 
@@ -306,7 +320,9 @@ def read(path: str, kind: str | None = None) -> Dataset:
 def _output_kind(path: str) -> str:
     kind = _READERS.get(Path(path).suffix.lower())
     if kind not in ("json", "csv", "parquet"):
-        raise LabelError(f"{path}: with --ray the output is a folder named .jsonl, .csv or .parquet (its format)")
+        raise LabelError(
+            f"{path}: with --ray the output is a folder named .jsonl, .csv or .parquet (its format)"
+        )
     return kind
 
 
@@ -327,8 +343,11 @@ def run_cli(args: argparse.Namespace, console: Any) -> int:
     Returns 0 when every row was labeled, 1 when some rows hold an error, 2 when the run could not start.
     """
     if args.resume or args.errors:
-        flag, why = ("--resume", "start over with --overwrite") if args.resume else (
-            "--errors", "failures are rows of the output with an error")
+        flag, why = (
+            ("--resume", "start over with --overwrite")
+            if args.resume
+            else ("--errors", "failures are rows of the output with an error")
+        )
         console.warn(f"structgen label: {flag} does not apply with --ray: {why}")
         return 2
     started = time.monotonic()
@@ -375,7 +394,10 @@ def run_cli(args: argparse.Namespace, console: Any) -> int:
         return 2
     seconds = time.monotonic() - started
     report = {"rows": counts[0], "labelled": counts[0] - counts[1], "failed": counts[1], "out": str(out)}
-    report |= {"seconds": round(seconds, 2), "rows_per_second": round(counts[0] / seconds, 2) if seconds else 0}
+    report |= {
+        "seconds": round(seconds, 2),
+        "rows_per_second": round(counts[0] / seconds, 2) if seconds else 0,
+    }
     if args.json:
         console.print(json.dumps(report, indent=2))
     else:
@@ -390,7 +412,9 @@ def _count(path: str) -> tuple[int, int]:
     """(rows, rows with an error) of a written output."""
     rows = errors = 0
     batch: Any
-    for batch in read(path, _output_kind(path)).select_columns(["error"]).iter_batches(batch_format="pyarrow"):
+    for batch in (
+        read(path, _output_kind(path)).select_columns(["error"]).iter_batches(batch_format="pyarrow")
+    ):
         rows += batch.num_rows
         errors += batch.num_rows - batch.column("error").null_count
     return rows, errors

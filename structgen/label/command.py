@@ -153,9 +153,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="ADDRESS",
         help="label on Ray: a local one, or the cluster at ADDRESS; OUT becomes a folder, failures rows of it",
     )
-    on_ray.add_argument("--actors", type=_positive, default=2, metavar="N", help="with --ray: actors (default 2)")
     on_ray.add_argument(
-        "--slots", type=_positive, default=4, metavar="N", help="with --ray, no --url: slots per actor's server"
+        "--actors", type=_positive, default=2, metavar="N", help="with --ray: actors (default 2)"
+    )
+    on_ray.add_argument(
+        "--slots",
+        type=_positive,
+        default=4,
+        metavar="N",
+        help="with --ray, no --url: slots per actor's server",
     )
 
 

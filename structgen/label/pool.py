@@ -106,7 +106,9 @@ class ServerPool:
             mine = self._local.clients = {}
         found = mine.get(endpoint.url)
         if found is None:
-            found = LlamaClient(endpoint.url, api_key=self._key(endpoint), timeout=self._timeout, retry=POOL_RETRY)
+            found = LlamaClient(
+                endpoint.url, api_key=self._key(endpoint), timeout=self._timeout, retry=POOL_RETRY
+            )
             mine[endpoint.url] = found
             with self._lock:
                 self._clients.append(found)

@@ -112,7 +112,9 @@ def _fields(text: str, name: str) -> list[str]:
                 f"the {name} has a positional placeholder {{{field_name}}}; name a field instead, e.g. {{text}}"
             )
         if "__" in field_name[root.end() :]:
-            raise TemplateError(f"the {name} reaches into {{{field_name}}}: only fields and their items, please")
+            raise TemplateError(
+                f"the {name} reaches into {{{field_name}}}: only fields and their items, please"
+            )
         fields.append(root.group(0))
     return fields
 

@@ -438,7 +438,9 @@ def label(
     if concurrency is not None and concurrency < 1:
         raise LabelError(f"concurrency must be at least 1, got {concurrency}")
     out_path, errors_path = _sinks(out, errors, source=source.path, resume=resume, overwrite=overwrite)
-    run_record = json.loads(json.dumps({"made_by": "structgen label", "output": spec.signature()}, default=str))
+    run_record = json.loads(
+        json.dumps({"made_by": "structgen label", "output": spec.signature()}, default=str)
+    )
     if out_path is not None:
         _check_meta(out_path, run_record, resume=resume)
     for path in (out_path, errors_path):
@@ -473,7 +475,9 @@ def label(
         if client is None:
             from structgen.server import check_url, resolve_endpoint
 
-            url_list = [check_url(u, "--url") for u in ([urls] if isinstance(urls, str) else list(urls or []))]
+            url_list = [
+                check_url(u, "--url") for u in ([urls] if isinstance(urls, str) else list(urls or []))
+            ]
             api_key = os.environ.get("STRUCTGEN_API_KEY") or None
             if not url_list:
                 url, api_key = resolve_endpoint(None)

@@ -145,7 +145,9 @@ class Source:
             return BadRow(line, f"missing id field {field!r}{hint}", self.name)
         value = data[field]
         if isinstance(value, bool) or not isinstance(value, (str, int)):
-            return BadRow(line, f"id field {field!r} is {_kind(value)}, not a string or integer{hint}", self.name)
+            return BadRow(
+                line, f"id field {field!r} is {_kind(value)}, not a string or integer{hint}", self.name
+            )
         if value == "":
             return BadRow(line, f"id field {field!r} is empty{hint}", self.name)
         return Record(value, data, line)

@@ -55,7 +55,8 @@ def bound_sizes(
             result = replace(
                 node,
                 properties=tuple(
-                    (name, visit(value, f"{at}/properties/{_escape(name)}")) for name, value in node.properties
+                    (name, visit(value, f"{at}/properties/{_escape(name)}"))
+                    for name, value in node.properties
                 ),
                 extras=tuple(
                     KeyClass(cls.keys, visit(cls.value, f"{at}/additionalProperties"), cls.evaluated)

@@ -372,7 +372,11 @@ class Emitter:
         ]
         values = {id(alt): value for alt in node.alternatives if (value := _integer_point(alt)) is not None}
         points = [alt for alt in node.alternatives if id(alt) in values]
-        compact = self._integers(points, set(values.values()), hint) if len(values) >= MIN_COMPACT_INTEGERS else None
+        compact = (
+            self._integers(points, set(values.values()), hint)
+            if len(values) >= MIN_COMPACT_INTEGERS
+            else None
+        )
         compacted = values
         for index, alt in enumerate(node.alternatives):
             if compact is not None and id(alt) in compacted:
@@ -419,7 +423,9 @@ class Emitter:
             return None
         pointer = next((p.pointer for p in points if isinstance(p, NumberNode) and p.pointer), "")
         self.report.restricted(
-            pointer, pointer.rsplit("/", 1)[-1] or "enum", "integers of a large enum are accepted without exponent"
+            pointer,
+            pointer.rsplit("/", 1)[-1] or "enum",
+            "integers of a large enum are accepted without exponent",
         )
         return self.define(f"{hint}-integers", seq(group(" | ".join(alternatives)), '("." "0"+)?'))
 

@@ -37,7 +37,9 @@ _ONE = frozenset(
     }
 )
 _LIST = frozenset({"allOf", "anyOf", "items", "oneOf", "prefixItems"})
-_MAP = frozenset({"$defs", "definitions", "dependencies", "dependentSchemas", "patternProperties", "properties"})
+_MAP = frozenset(
+    {"$defs", "definitions", "dependencies", "dependentSchemas", "patternProperties", "properties"}
+)
 _REFS = ("$ref", "$dynamicRef", "$recursiveRef")
 
 
@@ -115,7 +117,9 @@ def _nullable_paths(root: Any, draft: int) -> set[Path]:
     return found
 
 
-def _target(root: Any, document: Document, scope: Scope, ref: Any, keyword: str) -> tuple[Any, Scope, Path] | None:
+def _target(
+    root: Any, document: Document, scope: Scope, ref: Any, keyword: str
+) -> tuple[Any, Scope, Path] | None:
     """What ``ref`` points to inside ``root``, with its scope and path (None: elsewhere or nowhere)."""
     if not isinstance(ref, str):
         return None

@@ -24,14 +24,45 @@ from structgen.gbnf.parser import parse_grammar
 from .compiler import compile as compile_schema
 from .emit import Whitespace
 
-__all__ = ["Choice", "Hole", "Items", "Literal", "Part", "Seq", "Skeleton", "Step", "any_layout", "literal", "skeleton"]
+__all__ = [
+    "Choice",
+    "Hole",
+    "Items",
+    "Literal",
+    "Part",
+    "Seq",
+    "Skeleton",
+    "Step",
+    "any_layout",
+    "literal",
+    "skeleton",
+]
 
 # Keywords that say nothing about an object's or array's instances; any other one makes the value a Hole.
-_ANNOTATIONS = frozenset({
-    "title", "description", "default", "examples", "$comment", "$schema", "$id", "$defs", "definitions",
-    "deprecated", "readOnly", "writeOnly", "format",
-})
-_OBJECT_KEYS = _ANNOTATIONS | {"type", "properties", "required", "additionalProperties", "unevaluatedProperties"}
+_ANNOTATIONS = frozenset(
+    {
+        "title",
+        "description",
+        "default",
+        "examples",
+        "$comment",
+        "$schema",
+        "$id",
+        "$defs",
+        "definitions",
+        "deprecated",
+        "readOnly",
+        "writeOnly",
+        "format",
+    }
+)
+_OBJECT_KEYS = _ANNOTATIONS | {
+    "type",
+    "properties",
+    "required",
+    "additionalProperties",
+    "unevaluatedProperties",
+}
 _ARRAY_KEYS = _ANNOTATIONS | {"type", "items", "minItems", "maxItems"}
 
 
@@ -123,7 +154,10 @@ class Skeleton:
         found = self._grammars.get(hole.key)
         if found is None:
             found = compile_schema(
-                hole.schema, whitespace=self.whitespace, additional_properties=False, max_digits=15,
+                hole.schema,
+                whitespace=self.whitespace,
+                additional_properties=False,
+                max_digits=15,
                 time_limit=None,
             ).grammar
             self._grammars[hole.key] = found
@@ -174,7 +208,7 @@ class _Builder:
             for name, table in self.defs.items():
                 prefix = f"#/{name}/"
                 if isinstance(ref, str) and ref.startswith(prefix):
-                    target = table.get(ref[len(prefix):].replace("~1", "/").replace("~0", "~"))
+                    target = table.get(ref[len(prefix) :].replace("~1", "/").replace("~0", "~"))
             if target is None:
                 return schema
             schema, depth = target, depth + 1

@@ -189,7 +189,9 @@ class LocalServer:
             self.model_path = model_path
             auto_port = not self.port
             if not auto_port and port_in_use(self.host, self.port):
-                raise PortInUseError(f"port {self.port} is in use (on {self.host}); pick another or leave it out")
+                raise PortInUseError(
+                    f"port {self.port} is in use (on {self.host}); pick another or leave it out"
+                )
             try:
                 for attempt in range(3):
                     if auto_port:

@@ -14,6 +14,8 @@ from structgen.client import LlamaClient, RetryPolicy
 
 FIXTURES = Path(__file__).parent / "fixtures"
 FAST_RETRY = RetryPolicy(retries=2, backoff=0.001, max_backoff=0.01)
+
+
 @pytest.fixture()
 def fake(httpserver: HTTPServer) -> Iterator[LlamaClient]:
     """A client for the local fake server: tiny backoff, short timeouts."""

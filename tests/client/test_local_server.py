@@ -272,7 +272,18 @@ def test_a_request_without_the_key_is_refused(llama_server: LocalServer) -> None
 def test_serve_prints_the_key_it_uses() -> None:
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "structgen", "serve", "--port", str(port), "--ctx-size", "512", "--api-key", "k-77"],
+        [
+            sys.executable,
+            "-m",
+            "structgen",
+            "serve",
+            "--port",
+            str(port),
+            "--ctx-size",
+            "512",
+            "--api-key",
+            "k-77",
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -283,7 +294,10 @@ def test_serve_prints_the_key_it_uses() -> None:
         assert ready.startswith(f"llama-server ready at http://127.0.0.1:{port}") and "API key: k-77" in key
         with LlamaClient(f"http://127.0.0.1:{port}", api_key="k-77") as client:
             assert client.props()
-        with LlamaClient(f"http://127.0.0.1:{port}", retry=0) as anonymous, pytest.raises(AuthenticationError):
+        with (
+            LlamaClient(f"http://127.0.0.1:{port}", retry=0) as anonymous,
+            pytest.raises(AuthenticationError),
+        ):
             anonymous.props()
     finally:
         proc.send_signal(signal.SIGINT)

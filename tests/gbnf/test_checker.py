@@ -67,7 +67,7 @@ def test_missing_root_is_an_error_but_a_referenced_undefined_root_is_undefined()
     ("text", "errors", "warnings"),
     [
         # llama.cpp drops a reference repeated {0} times before it looks for undefined rules ...
-        ('root ::= y{0}\n', [], ["dropped-reference"]),
+        ("root ::= y{0}\n", [], ["dropped-reference"]),
         ('root ::= "a"\nx ::= y{0,0}\n', [], ["unused-rule", "dropped-reference"]),
         # ... but the symbol keeps its id: a hole in its rule vector is still an undefined rule
         ('root ::= y{0}\nx ::= "a"\n', ["undefined-rule"], ["unused-rule"]),

@@ -23,7 +23,7 @@ GRAMMARS_DIR = Path(__file__).resolve().parents[2] / "grammars"
 # Grammars on both sides of llama.cpp's line: syntax, escapes, limits, recursion, newline rules.
 GRAMMAR_CASES = [
     'root ::= "a"',
-    'root ::= ',
+    "root ::= ",
     'root ::= "a" |',
     'root ::= "a"\n| "b"',
     'root ::= ("a"\n| "b")',
@@ -34,18 +34,18 @@ GRAMMAR_CASES = [
     'root ::= "\\q"',
     'root ::= "\\x4"',
     'root ::= "abc',
-    'root ::= [abc',
-    'root ::= [a-z0-9_\\-]+',
+    "root ::= [abc",
+    "root ::= [a-z0-9_\\-]+",
     'root ::= [^\\x00-\\x1f"]*',
-    'root ::= []',
-    'root ::= [^]',
-    'root ::= []*',
-    'root ::= [a-]',
-    'root ::= .+',
-    'root ::= undefined',
+    "root ::= []",
+    "root ::= [^]",
+    "root ::= []*",
+    "root ::= [a-]",
+    "root ::= .+",
+    "root ::= undefined",
     'start ::= "a"',
-    '',
-    '# only a comment\n',
+    "",
+    "# only a comment\n",
     'root ::= root "a" | "b"',
     'root ::= a\na ::= b "x"\nb ::= a | "y"',
     'root ::= a "x"\na ::= "" | root',
@@ -58,17 +58,17 @@ GRAMMAR_CASES = [
     'root ::= ("a"{0,40}){0,40}',
     'root ::= "a"{50}{50}',
     'root ::= "a"**',
-    'root ::= *',
+    "root ::= *",
     'root ::= "a" ::= "b"',
     'root ::= (("a" | "b")+ "c")? "d"',
-    'root ::= <[42]>',
+    "root ::= <[42]>",
     'root ::= !<[42]> "a"',
     'root ::= "a"\nroot ::= "b"',
     'root ::= x\nx ::= "1"\n\n\nx ::= "2"',
     'root ::= "a"\r\nb ::= "c"\r\n',
     'root ::= ( "a" )',
-    'root ::= ()',
-    'root ::= (',
+    "root ::= ()",
+    "root ::= (",
     'root ::= "a" )',
     'ro_ot ::= "a"',
     '\ufeffroot ::= "a"',
@@ -136,7 +136,7 @@ def test_same_verdicts_on_small_grammars(oracle: LlamaOracle, grammar: str) -> N
         texts += Sampler(grammar, seed=1, max_length=30).sample(10)
     except GrammarError:
         pass
-    _compare(oracle, grammar, texts + _mutations(texts, rng, "abcd\"\\ é"))
+    _compare(oracle, grammar, texts + _mutations(texts, rng, 'abcd"\\ é'))
 
 
 @pytest.mark.parametrize("path", sorted(GRAMMARS_DIR.glob("*.gbnf")), ids=lambda p: p.stem)
@@ -147,4 +147,4 @@ def test_same_verdicts_on_library_grammars(oracle: LlamaOracle, path: Path) -> N
     texts = [p.read_text(encoding="utf-8") for p in examples]
     texts += Sampler(grammar, seed=2, max_length=200).sample(25)
     rng = random.Random(path.stem)
-    _compare(oracle, grammar, texts + _mutations(texts, rng, " a0{}[]\",.:-+\n"))
+    _compare(oracle, grammar, texts + _mutations(texts, rng, ' a0{}[]",.:-+\n'))

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from structgen.errors import GrammarError
 from structgen.gbnf import Matcher, matches
 
-JSON_GRAMMAR = r'''
+JSON_GRAMMAR = r"""
 root   ::= value
 value  ::= object | array | string | number | ("true" | "false" | "null")
 object ::= "{" ws ( string ws ":" ws value ws ( "," ws string ws ":" ws value ws )* )? "}"
@@ -19,7 +19,7 @@ array  ::= "[" ws ( value ws ( "," ws value ws )* )? "]"
 string ::= "\"" ( [^"\\\x00-\x1F] | "\\" ( ["\\/bfnrt] | "u" [0-9a-fA-F]{4} ) )* "\""
 number ::= "-"? ( "0" | [1-9] [0-9]* ) ( "." [0-9]+ )? ( [eE] [-+]? [0-9]+ )?
 ws     ::= [ \t\n]{0,20}
-'''
+"""
 
 
 @pytest.fixture(scope="module")
@@ -33,10 +33,10 @@ def json_matcher() -> Matcher:
         ('root ::= "abc"', "abc", True),
         ('root ::= "abc"', "ab", False),
         ('root ::= "abc"', "abcd", False),
-        ('root ::= [a-c]+', "abcabc", True),
-        ('root ::= [^a-c]+', "xyz", True),
-        ('root ::= [^a-c]+', "xaz", False),
-        ('root ::= . . .', "a中😀", True),
+        ("root ::= [a-c]+", "abcabc", True),
+        ("root ::= [^a-c]+", "xyz", True),
+        ("root ::= [^a-c]+", "xaz", False),
+        ("root ::= . . .", "a中😀", True),
         ('root ::= "a"{2,3}', "a", False),
         ('root ::= "a"{2,3}', "aaa", True),
         ('root ::= "a"{2,3}', "aaaa", False),
@@ -44,14 +44,14 @@ def json_matcher() -> Matcher:
         ('root ::= "a"{2}', "aa", True),
         ('root ::= ("ab" | "a") "c"', "abc", True),
         ('root ::= ("ab" | "a") "c"', "ac", True),
-        ('root ::= ', "", True),
-        ('root ::= []', "", True),
+        ("root ::= ", "", True),
+        ("root ::= []", "", True),
         ('root ::= x\nx ::= "\\u00e9\\U0001F600"', "é😀", True),
-        ('root ::= [\\x00-\\x1f]', "\x01", True),
+        ("root ::= [\\x00-\\x1f]", "\x01", True),
         ('root ::= "a" | ', "", True),
         ('root ::= "a"? "b"', "b", True),
         ('root ::= ["\\]]+', '"]"', True),
-        ('root ::= [a-]+', "a-a", True),
+        ("root ::= [a-]+", "a-a", True),
     ],
 )
 def test_full_match(grammar: str, text: str, ok: bool) -> None:
@@ -59,7 +59,7 @@ def test_full_match(grammar: str, text: str, ok: bool) -> None:
 
 
 def test_json_values(json_matcher: Matcher) -> None:
-    for value in [0, -1.5e-3, "a\"b\\c\n\u00e9", [], {}, {"a": [1, {"b": None}]}, True, [1, "x", False]]:
+    for value in [0, -1.5e-3, 'a"b\\c\n\u00e9', [], {}, {"a": [1, {"b": None}]}, True, [1, "x", False]]:
         for indent in (None, 2):
             assert json_matcher.fullmatch(json.dumps(value, indent=indent)), value
 
@@ -82,7 +82,7 @@ def test_viable_prefix(json_matcher: Matcher) -> None:
 
 def test_refuses_what_llama_cpp_refuses() -> None:
     with pytest.raises(GrammarError, match="undefined rule 'nope'"):
-        Matcher('root ::= nope')
+        Matcher("root ::= nope")
     with pytest.raises(GrammarError, match="root"):
         Matcher('start ::= "a"')
     with pytest.raises(GrammarError, match="left recursion"):
@@ -106,14 +106,18 @@ def test_large_document(json_matcher: Matcher) -> None:
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=5), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=5), children, max_size=4)
+    ),
     max_leaves=12,
 )
 
 
 @settings(max_examples=150, deadline=None)
 @given(json_values, st.sampled_from([None, 1, 2]), st.booleans())
-def test_every_json_value_matches(json_matcher: Matcher, value: object, indent: int | None, ascii_only: bool) -> None:
+def test_every_json_value_matches(
+    json_matcher: Matcher, value: object, indent: int | None, ascii_only: bool
+) -> None:
     assert json_matcher.fullmatch(json.dumps(value, indent=indent, ensure_ascii=ascii_only))
 
 

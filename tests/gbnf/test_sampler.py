@@ -16,7 +16,7 @@ GRAMMARS = [
     'root ::= "a" root "b" | ""',
     'root ::= [^a-z]{3,5} "." [\\u00e0-\\u00ff]+',
     'root ::= item ("," item)*\nitem ::= [0-9]+ | "(" root ")"',
-    'root ::= . . [^\\x00-\\x7f]',
+    "root ::= . . [^\\x00-\\x7f]",
 ]
 
 

@@ -30,18 +30,29 @@ def _accepts(grammar: str, value: object) -> bool:
 def test_without_the_options_nothing_is_bounded() -> None:
     plain = compile(Order, additional_properties=False)
     assert not any("generation bound" in item.reason for item in plain.report)
-    assert _accepts(plain.grammar, {"customer": "x" * 400, "code": "AB123", "note": "", "items": ["a"] * 40,
-                                    "tags": []})
+    assert _accepts(
+        plain.grammar, {"customer": "x" * 400, "code": "AB123", "note": "", "items": ["a"] * 40, "tags": []}
+    )
 
 
 def test_free_strings_and_arrays_are_bounded_and_reported() -> None:
     bounded = compile(Order, additional_properties=False, max_string_length=10, max_items=3)
     restrictions = {(i.pointer, i.keyword): i for i in bounded.report if "generation bound" in i.reason}
-    assert set(restrictions) == {("/properties/customer", "maxLength"), ("/properties/items", "maxItems"),
-                                 ("/properties/items/items", "maxLength"), ("/properties/tags/items", "maxLength")}
+    assert set(restrictions) == {
+        ("/properties/customer", "maxLength"),
+        ("/properties/items", "maxItems"),
+        ("/properties/items/items", "maxLength"),
+        ("/properties/tags/items", "maxLength"),
+    }
     assert all(i.severity == "restricted" for i in restrictions.values())
     assert bounded.exact  # a restriction, not a loosening
-    base = {"customer": "x" * 10, "code": "AB123", "note": "n" * 500, "items": ["abc"] * 3, "tags": ["t"] * 100}
+    base = {
+        "customer": "x" * 10,
+        "code": "AB123",
+        "note": "n" * 500,
+        "items": ["abc"] * 3,
+        "tags": ["t"] * 100,
+    }
     assert _accepts(bounded.grammar, base)
     assert not _accepts(bounded.grammar, {**base, "customer": "x" * 11})
     assert not _accepts(bounded.grammar, {**base, "items": ["abc"] * 4})
@@ -50,8 +61,10 @@ def test_free_strings_and_arrays_are_bounded_and_reported() -> None:
 
 
 def test_a_minimum_above_the_bound_raises_the_bound() -> None:
-    schema = {"type": "object", "properties": {"s": {"type": "string", "minLength": 20},
-                                               "a": {"type": "array", "minItems": 5}}}
+    schema = {
+        "type": "object",
+        "properties": {"s": {"type": "string", "minLength": 20}, "a": {"type": "array", "minItems": 5}},
+    }
     bounded = compile(schema, max_string_length=8, max_items=2)
     assert _accepts(bounded.grammar, {"s": "y" * 20, "a": [1, 2, 3, 4, 5]})
     assert not _accepts(bounded.grammar, {"s": "y" * 21})
@@ -59,7 +72,9 @@ def test_a_minimum_above_the_bound_raises_the_bound() -> None:
 
 
 def test_generation_bounds_strings_by_default_and_can_be_lifted() -> None:
-    assert any(i.keyword == "maxLength" and "generation bound" in i.reason for i in Output(Order).compiled.report)
+    assert any(
+        i.keyword == "maxLength" and "generation bound" in i.reason for i in Output(Order).compiled.report
+    )
     free = Output(Order, max_string_length=None, max_items=None)
     assert not any("generation bound" in i.reason for i in free.compiled.report)
 

@@ -38,8 +38,16 @@ def test_a_call_out_of_time_leaves_the_server_idle(client: LlamaClient) -> None:
     assert _idle(client)
     prompt = "Write a story of one hundred long chapters, as JSON.\n"
     with pytest.raises(GenerationTimeoutError) as info:
-        structgen.generate(prompt, Story, client=client, timeout=0.3, n_predict=4000, max_items=None,
-                           max_string_length=None, cache_prompt=False)
+        structgen.generate(
+            prompt,
+            Story,
+            client=client,
+            timeout=0.3,
+            n_predict=4000,
+            max_items=None,
+            max_string_length=None,
+            cache_prompt=False,
+        )
     assert info.value.attempts and info.value.attempts[-1].reason is Reason.TIMED_OUT
     # Without the cancel the slot would write up to 4000 tokens; it stops with the connection.
     assert _idle(client, 10.0)
@@ -51,8 +59,9 @@ def test_a_stream_aborted_from_another_thread_is_cancelled(client: LlamaClient) 
     import threading
 
     assert _idle(client)
-    with client.stream("Count from one to a thousand: one, two,", n_predict=3000, ignore_eos=True,
-                       cache_prompt=False) as stream:
+    with client.stream(
+        "Count from one to a thousand: one, two,", n_predict=3000, ignore_eos=True, cache_prompt=False
+    ) as stream:
         threading.Timer(0.3, stream.abort).start()
         with pytest.raises(structgen.ClientError):
             for _ in stream:

@@ -102,8 +102,9 @@ CASES: list[tuple[str, object]] = [
 @pytest.mark.parametrize(("prompt", "output_type"), CASES, ids=[str(i) for i in range(len(CASES))])
 def test_valid_typed_values(client: LlamaClient, prompt: str, output_type: object) -> None:
     # timeout=None: this checks validity, not speed (a loaded CI machine must not fail it)
-    result = structgen.generate_result([{"role": "user", "content": prompt}], output_type, client=client,
-                                       n_predict=160, timeout=None)
+    result = structgen.generate_result(
+        [{"role": "user", "content": prompt}], output_type, client=client, n_predict=160, timeout=None
+    )
     from pydantic import TypeAdapter
 
     TypeAdapter(output_type).validate_python(result.value)
@@ -119,7 +120,9 @@ def test_classify_only_gives_labels(client: LlamaClient) -> None:
     for text in ["I love it, best purchase ever!", "Terrible, it broke in a day."]:
         assert structgen.classify(text, ["positive", "negative"], client=client) in ("positive", "negative")
     assert structgen.classify("Red sky", Color, client=client) in set(Color)
-    several = structgen.classify("Apples and bananas", ["fruit", "vehicle", "food"], multi=True, client=client)
+    several = structgen.classify(
+        "Apples and bananas", ["fruit", "vehicle", "food"], multi=True, client=client
+    )
     assert several and set(several) <= {"fruit", "vehicle", "food"} and len(set(several)) == len(several)
 
 
@@ -143,8 +146,11 @@ def test_decorated_functions(client: LlamaClient) -> None:
 
 
 def test_stream_partial_objects(client: LlamaClient) -> None:
-    steps = list(structgen.stream([{"role": "user", "content": "Alice is 30 years old."}], Person, client=client,
-                                  n_predict=64))
+    steps = list(
+        structgen.stream(
+            [{"role": "user", "content": "Alice is 30 years old."}], Person, client=client, n_predict=64
+        )
+    )
     assert len(steps) >= 3
     assert steps[-1].complete and isinstance(steps[-1].value, Person)
     assert all(not s.complete for s in steps[:-1])

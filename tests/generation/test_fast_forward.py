@@ -72,7 +72,12 @@ def test_required_keys_are_forced_in_schema_order() -> None:
     assert skel is not None
     steps = list(skel.walk())
     assert [type(s) for s in steps] == [Forced, Hole, Forced, Hole, Forced, Hole, Forced]
-    assert [s.text for s in steps if isinstance(s, Forced)] == ['{"name": ', ', "age": ', ', "vaccinated": ', "}"]
+    assert [s.text for s in steps if isinstance(s, Forced)] == [
+        '{"name": ',
+        ', "age": ',
+        ', "vaccinated": ',
+        "}",
+    ]
 
 
 def test_types_with_nothing_to_force_have_no_skeleton() -> None:
@@ -105,13 +110,15 @@ def test_a_hole_grammar_keeps_its_rules_apart_and_is_valid_gbnf() -> None:
 
 
 @settings(deadline=None)  # a loaded machine must not fail a test that has no timing to check
-@given(st.builds(
-    Owner,
-    first_name=st.text(max_size=12),
-    last_name=st.text(max_size=12),
-    age=st.integers(-(10**6), 10**6),
-    pets=st.lists(st.builds(Pet, name=st.text(max_size=12), age=st.integers(0, 99)), max_size=3),
-))
+@given(
+    st.builds(
+        Owner,
+        first_name=st.text(max_size=12),
+        last_name=st.text(max_size=12),
+        age=st.integers(-(10**6), 10**6),
+        pets=st.lists(st.builds(Pet, name=st.text(max_size=12), age=st.integers(0, 99)), max_size=3),
+    )
+)
 def test_the_skeleton_walks_along_the_value_as_json_dumps_writes_it(owner: Owner) -> None:
     for indent in (None, 2, 4):
         skel = skeleton(Output(Owner).schema, indent=indent)
@@ -172,7 +179,10 @@ def test_fast_forward_returns_a_valid_value_with_fewer_decoded_tokens(client: Ll
 def test_every_resume_reuses_the_slot_cache(client: LlamaClient) -> None:
     output: Output[Any] = Output(Owner)
     done = fastforward.complete(
-        client, output, "Answer with JSON for a pet owner named Ann.\n", {"temperature": 0.0, "n_predict": 256}
+        client,
+        output,
+        "Answer with JSON for a pet owner named Ann.\n",
+        {"temperature": 0.0, "n_predict": 256},
     )
     assert done.segments >= 3
     assert len(done.reused) == done.segments - 1
@@ -223,8 +233,11 @@ def forgetful(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.mark.usefixtures("forgetful")
 def test_a_server_without_token_endpoints_falls_back_with_the_reason(httpserver: HTTPServer) -> None:
-    answer = {"content": '{"name": "Rex", "age": 3, "vaccinated": true}', "stop_type": "eos",
-              "tokens_predicted": 14}
+    answer = {
+        "content": '{"name": "Rex", "age": 3, "vaccinated": true}',
+        "stop_type": "eos",
+        "tokens_predicted": 14,
+    }
     httpserver.expect_request("/tokenize").respond_with_data("Not Found", status=404)
     httpserver.expect_request("/completion").respond_with_json(answer)
     with LlamaClient(httpserver.url_for("/").rstrip("/"), retry=0) as old:
@@ -250,9 +263,19 @@ def test_a_server_that_does_not_reuse_its_cache_falls_back_with_the_reason(https
         if isinstance(body["prompt"], str):  # plain generation
             answer: dict[str, Any] = {"content": valid, "stop_type": "eos", "tokens_predicted": 14}
         else:
-            answer = {"content": '{"', "tokens": [123, 34, 2], "stop_type": "eos", "tokens_predicted": 3,
-                      "timings": {"cache_n": 0, "prompt_n": len(body["prompt"]), "prompt_ms": 1.0,
-                                  "predicted_ms": 1.0, "predicted_per_token_ms": 1.0}}
+            answer = {
+                "content": '{"',
+                "tokens": [123, 34, 2],
+                "stop_type": "eos",
+                "tokens_predicted": 3,
+                "timings": {
+                    "cache_n": 0,
+                    "prompt_n": len(body["prompt"]),
+                    "prompt_ms": 1.0,
+                    "predicted_ms": 1.0,
+                    "predicted_per_token_ms": 1.0,
+                },
+            }
         return Response(json.dumps(answer), content_type="application/json")
 
     httpserver.expect_request("/tokenize").respond_with_handler(tokenize)
@@ -266,13 +289,32 @@ def test_a_server_that_does_not_reuse_its_cache_falls_back_with_the_reason(https
 
 def test_label_with_fast_forward_writes_valid_records(client: LlamaClient, tmp_path: Path) -> None:
     records = tmp_path / "pets.jsonl"
-    records.write_text('{"text": "Rex is a 3 year old vaccinated dog."}\n{"text": "Tom, a cat, 5, not vaccinated."}\n')
+    records.write_text(
+        '{"text": "Rex is a 3 year old vaccinated dog."}\n{"text": "Tom, a cat, 5, not vaccinated."}\n'
+    )
     schema = tmp_path / "pet.json"
     schema.write_text(json.dumps(Output(Pet).schema))
     out = tmp_path / "out.jsonl"
     err = io.StringIO()
-    status = main(["label", str(records), "--schema", str(schema), "-o", str(out), "--url", client.base_url,
-                   "--fast-forward", "--progress", "off", "-j", "1"], stdout=io.StringIO(), stderr=err)
+    status = main(
+        [
+            "label",
+            str(records),
+            "--schema",
+            str(schema),
+            "-o",
+            str(out),
+            "--url",
+            client.base_url,
+            "--fast-forward",
+            "--progress",
+            "off",
+            "-j",
+            "1",
+        ],
+        stdout=io.StringIO(),
+        stderr=err,
+    )
     assert status == 0, err.getvalue()
     results = [json.loads(line)["result"] for line in out.read_text().splitlines()]
     assert len(results) == 2

@@ -31,8 +31,14 @@ def _event(content: str, **extra: Any) -> bytes:
 
 
 def _final(predicted: int) -> bytes:
-    body = {"content": "", "stop": True, "stop_type": "eos", "id_slot": 0, "tokens_predicted": predicted,
-            "tokens_evaluated": 20}
+    body = {
+        "content": "",
+        "stop": True,
+        "stop_type": "eos",
+        "id_slot": 0,
+        "tokens_predicted": predicted,
+        "tokens_evaluated": 20,
+    }
     return f"data: {json.dumps(body)}\n\n".encode()
 
 
@@ -104,7 +110,9 @@ def test_a_model_repeating_forever_is_stopped_and_the_loop_named(httpserver: HTT
     assert _wait_for(lambda: model.abandoned == 3)  # each looping request was closed, not read to its end
 
 
-def test_the_retry_after_a_loop_says_what_repeated_and_breaks_it_with_sampling(httpserver: HTTPServer) -> None:
+def test_the_retry_after_a_loop_says_what_repeated_and_breaks_it_with_sampling(
+    httpserver: HTTPServer,
+) -> None:
     valid = (['{"name": "Ann", ', '"phone": "+56 123 456 1234"}'], None)
     model = FakeModel([LOOPING, valid])
     result = structgen.generate_result("Who? ", Contact, client=_client(httpserver, model), timeout=30)
@@ -116,22 +124,33 @@ def test_the_retry_after_a_loop_says_what_repeated_and_breaks_it_with_sampling(h
         assert second[key] == value
     assert second["n_predict"] == first["n_predict"]  # a loop is not answered with more room
     assert "/phone" in second["prompt"] and '"12345,"' in second["prompt"]
-    assert result.attempts[0].tokens_predicted > 0 and result.tokens_predicted > result.attempts[1].tokens_predicted
+    assert (
+        result.attempts[0].tokens_predicted > 0
+        and result.tokens_predicted > result.attempts[1].tokens_predicted
+    )
 
 
 def test_the_callers_own_sampling_wins_on_the_retry(httpserver: HTTPServer) -> None:
     valid = (['{"name": "Ann", "phone": null}'], None)
     model = FakeModel([LOOPING, valid])
-    structgen.generate("Who? ", Contact, client=_client(httpserver, model), repeat_penalty=1.0, temperature=0.7)
+    structgen.generate(
+        "Who? ", Contact, client=_client(httpserver, model), repeat_penalty=1.0, temperature=0.7
+    )
     assert model.requests[1]["repeat_penalty"] == 1.0 and model.requests[1]["temperature"] == 0.7
     assert model.requests[1]["dry_multiplier"] == LOOP_BREAKING["dry_multiplier"]
 
 
 def test_a_cut_off_output_that_loops_is_a_loop_not_a_reason_for_more_tokens(httpserver: HTTPServer) -> None:
     looping = '{"name": "Ann", "phone": "1' + "0" * 200
-    answers = [{"content": looping, "stop": True, "stop_type": "limit", "tokens_predicted": 64},
-               {"content": '{"name": "Ann", "phone": "10"}', "stop": True, "stop_type": "eos",
-                "tokens_predicted": 9}]
+    answers = [
+        {"content": looping, "stop": True, "stop_type": "limit", "tokens_predicted": 64},
+        {
+            "content": '{"name": "Ann", "phone": "10"}',
+            "stop": True,
+            "stop_type": "eos",
+            "tokens_predicted": 9,
+        },
+    ]
     bodies: list[dict[str, Any]] = []
 
     def answer(request: Request) -> Response:
@@ -139,7 +158,9 @@ def test_a_cut_off_output_that_loops_is_a_loop_not_a_reason_for_more_tokens(http
         return Response(json.dumps(answers[len(bodies) - 1]), content_type="application/json")
 
     httpserver.expect_request("/completion", method="POST").respond_with_handler(answer)
-    result = structgen.generate_result("Who? ", Contact, client=LlamaClient(httpserver.url_for("/")), n_predict=64)
+    result = structgen.generate_result(
+        "Who? ", Contact, client=LlamaClient(httpserver.url_for("/")), n_predict=64
+    )
     assert [a.reason for a in result.attempts] == [Reason.LOOP, Reason.VALID]
     assert result.attempts[0].loop is not None and result.attempts[0].loop.unit == "0"
     assert bodies[1]["n_predict"] == 64
@@ -151,8 +172,9 @@ def test_a_model_that_never_stops_is_cut_at_the_time_budget(httpserver: HTTPServ
     model = FakeModel([(counting[0] + pieces, None)], delay=0.01)
     started = time.monotonic()
     with pytest.raises(GenerationTimeoutError) as info:
-        structgen.generate("Who? ", Contact, client=_client(httpserver, model), timeout=1.5,
-                           max_string_length=None)
+        structgen.generate(
+            "Who? ", Contact, client=_client(httpserver, model), timeout=1.5, max_string_length=None
+        )
     elapsed = time.monotonic() - started
     assert elapsed < 10
     error = info.value
@@ -194,7 +216,10 @@ def test_stream_stops_a_loop_too(httpserver: HTTPServer) -> None:
 
 
 def test_the_budget_covers_every_retry(httpserver: HTTPServer) -> None:
-    slow_invalid = (['{"name": ', '"Ann", ', '"phone": 5}'], None)  # not a string: the grammar is ignored here
+    slow_invalid = (
+        ['{"name": ', '"Ann", ', '"phone": 5}'],
+        None,
+    )  # not a string: the grammar is ignored here
     model = FakeModel([slow_invalid], delay=0.4)
     with pytest.raises(GenerationTimeoutError) as info:
         structgen.generate("Who? ", Contact, client=_client(httpserver, model), timeout=2.0, max_retries=10)
@@ -212,15 +237,33 @@ def test_label_timeout_ends_each_record_within_its_budget(
     model = FakeModel([(['{"name": "Ann", "phone": "'] + [str(i) for i in range(100_000)], None)], delay=0.01)
     httpserver.expect_request("/completion", method="POST").respond_with_handler(model)
     httpserver.expect_request("/health").respond_with_json({"status": "ok"})
-    httpserver.expect_request("/props").respond_with_json({"total_slots": 1, "default_generation_settings": {}})
+    httpserver.expect_request("/props").respond_with_json(
+        {"total_slots": 1, "default_generation_settings": {}}
+    )
     httpserver.expect_request("/apply-template", method="POST").respond_with_json({"prompt": "p"})
     records = tmp_path / "in.jsonl"
     records.write_text('{"text": "Ann, no phone"}\n{"text": "Bob, 555-0100"}\n', encoding="utf-8")
     schema = tmp_path / "contact.json"
     schema.write_text(json.dumps(Contact.model_json_schema()), encoding="utf-8")
     out, errors = tmp_path / "out.jsonl", tmp_path / "errors.jsonl"
-    argv = ["label", str(records), "--schema", str(schema), "-o", str(out), "--errors", str(errors),
-            "--url", httpserver.url_for("/").rstrip("/"), "--timeout", "1", "--max-retries", "5", "-j", "1"]
+    argv = [
+        "label",
+        str(records),
+        "--schema",
+        str(schema),
+        "-o",
+        str(out),
+        "--errors",
+        str(errors),
+        "--url",
+        httpserver.url_for("/").rstrip("/"),
+        "--timeout",
+        "1",
+        "--max-retries",
+        "5",
+        "-j",
+        "1",
+    ]
     stderr = io.StringIO()
     assert main(argv, stdout=io.StringIO(), stderr=stderr) == 1
     failures = [json.loads(line) for line in errors.read_text(encoding="utf-8").splitlines()]

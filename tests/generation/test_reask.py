@@ -27,8 +27,15 @@ class Person(BaseModel):
 
 
 def _answer(content: str, stop_type: str = "eos", predicted: int = 12) -> dict[str, Any]:
-    return {"content": content, "stop": True, "stop_type": stop_type, "id_slot": 0, "tokens_predicted": predicted,
-            "tokens_evaluated": 20, "timings": {"predicted_n": predicted}}
+    return {
+        "content": content,
+        "stop": True,
+        "stop_type": stop_type,
+        "id_slot": 0,
+        "tokens_predicted": predicted,
+        "tokens_evaluated": 20,
+        "timings": {"predicted_n": predicted},
+    }
 
 
 class Script:
@@ -91,7 +98,9 @@ def test_not_json_is_an_error_naming_the_cause(httpserver: HTTPServer) -> None:
 def test_messages_use_the_server_template(httpserver: HTTPServer) -> None:
     httpserver.expect_request("/apply-template", method="POST").respond_with_json({"prompt": "<T>hi</T>"})
     script = Script([_answer('{"name": "Ann", "age": 5}')])
-    value = structgen.generate([{"role": "user", "content": "hi"}], Person, client=_client(httpserver, script))
+    value = structgen.generate(
+        [{"role": "user", "content": "hi"}], Person, client=_client(httpserver, script)
+    )
     assert value.age == 5
     assert script.requests[0]["prompt"] == "<T>hi</T>"
 
@@ -126,8 +135,15 @@ def test_server_rejecting_the_grammar_is_typed(httpserver: HTTPServer) -> None:
     from structgen.client import GrammarRejectedError
 
     httpserver.expect_request("/completion", method="POST").respond_with_json(
-        {"error": {"code": 400, "message": "Failed to initialize samplers: failed to parse grammar",
-                   "type": "invalid_request_error"}}, status=400)
+        {
+            "error": {
+                "code": 400,
+                "message": "Failed to initialize samplers: failed to parse grammar",
+                "type": "invalid_request_error",
+            }
+        },
+        status=400,
+    )
     with pytest.raises(GrammarRejectedError):
         structgen.generate("Who? ", Person, client=LlamaClient(httpserver.url_for("/")))
 

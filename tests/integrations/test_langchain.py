@@ -9,8 +9,9 @@ from pydantic import BaseModel
 
 from structgen.server import LocalServer
 
-langchain = pytest.importorskip("structgen.integrations.langchain", reason="langchain-core is not installed",
-                                exc_type=ImportError)
+langchain = pytest.importorskip(
+    "structgen.integrations.langchain", reason="langchain-core is not installed", exc_type=ImportError
+)
 
 
 class Answer(BaseModel):

@@ -26,7 +26,13 @@ from tests.conftest import MISSING
 pytestmark = pytest.mark.server
 
 WORDS = ["good", "bad", "great", "awful", "fine", "nice", "poor", "okay"]
-OPTIONS: dict[str, Any] = {"labels": "pos,neg", "template": "{text}", "chat": False, "n_predict": 6, "seed": 7}
+OPTIONS: dict[str, Any] = {
+    "labels": "pos,neg",
+    "template": "{text}",
+    "chat": False,
+    "n_predict": 6,
+    "seed": 7,
+}
 SMALL = {"batch_size": 10}
 
 
@@ -81,7 +87,11 @@ def labeler_pids() -> list[int]:
     """Process ids of the live Ray Data map actors (the labelers; ray.util.state needs the dashboard)."""
     from ray._private import state
 
-    return [a["Pid"] for a in state.actors().values() if a["State"] == "ALIVE" and "MapWorker" in a["ActorClassName"]]
+    return [
+        a["Pid"]
+        for a in state.actors().values()
+        if a["State"] == "ALIVE" and "MapWorker" in a["ActorClassName"]
+    ]
 
 
 def test_two_actors_each_with_its_own_server_label_every_row(local_ray: None) -> None:
@@ -108,8 +118,11 @@ def test_an_actor_killed_mid_run_leaves_every_id_exactly_once_in_the_output(
 ) -> None:
     out = tmp_path / "out.parquet"
     labeled = label_dataset(
-        ray.data.from_items(records(300)), servers=LocalServers(slots=2, ctx_size=1024), actors=2,
-        **SMALL, **OPTIONS,
+        ray.data.from_items(records(300)),
+        servers=LocalServers(slots=2, ctx_size=1024),
+        actors=2,
+        **SMALL,
+        **OPTIONS,
     )
     failed: list[BaseException] = []
 
@@ -178,7 +191,17 @@ def test_structgen_label_ray_reads_and_writes_with_ray_and_says_how_it_went(
     source, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
     source.write_text("".join(json.dumps(r) + "\n" for r in records(40)), encoding="utf-8")
     address = ray.get_runtime_context().gcs_address
-    base = [sys.executable, "-m", "structgen.cli", "label", str(source), "--labels", "pos,neg", "-t", "{text}"]
+    base = [
+        sys.executable,
+        "-m",
+        "structgen.cli",
+        "label",
+        str(source),
+        "--labels",
+        "pos,neg",
+        "-t",
+        "{text}",
+    ]
     base += ["--raw-prompt", "--n-predict", "6", "--progress", "off", "-o", str(out), "--ray", address]
     with LocalServer(ctx_size=1024, parallel=2, threads=1) as server:
         done = subprocess.run(

@@ -19,7 +19,7 @@ from structgen.schema.compiler import CompileTimeLimit
 
 from .test_regular_gbnf import _encode
 
-KEY_CHARS = st.sampled_from(list("abAB_-/ 0é😀\"\\\n\x01"))
+KEY_CHARS = st.sampled_from(list('abAB_-/ 0é😀"\\\n\x01'))
 
 
 def _key_matcher(schema: dict[str, Any]) -> Matcher:
@@ -84,18 +84,28 @@ def test_a_large_integer_enum_is_one_small_rule() -> None:
     compiled = compile({"enum": [*range(3000), "x"]}, time_limit=None)
     assert len(compiled.grammar) < 2000
     matcher = Matcher(compiled.grammar)
-    for text, ok in [("0", True), ("-0", True), ("2999", True), ("17.00", True), ('"x"', True),
-                     ("3000", False), ("-1", False), ("1.5", False), ("01", False), ('"y"', False)]:
+    for text, ok in [
+        ("0", True),
+        ("-0", True),
+        ("2999", True),
+        ("17.00", True),
+        ('"x"', True),
+        ("3000", False),
+        ("-1", False),
+        ("1.5", False),
+        ("01", False),
+        ('"y"', False),
+    ]:
         assert matcher.fullmatch(text) == ok, text
     assert [(item.keyword, item.severity) for item in compiled.report] == [("enum", "restricted")]
 
 
 def test_scattered_integer_enums_keep_their_values() -> None:
-    values = random.Random(5).sample(range(-10**6, 10**6), 200)
+    values = random.Random(5).sample(range(-(10**6), 10**6), 200)
     matcher = Matcher(compile({"enum": values}, time_limit=None).grammar)
     for value in values[:50]:
         assert matcher.fullmatch(str(value))
-    for value in range(-10**6, 10**6, 9973):
+    for value in range(-(10**6), 10**6, 9973):
         assert matcher.fullmatch(str(value)) == (value in values)
 
 

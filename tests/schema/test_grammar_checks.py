@@ -54,7 +54,10 @@ RECURSIVE = {
         "allOf": [_ref("node"), _ref("node")],
     },
     "mutual recursion through unions": {
-        "$defs": {"a": {"anyOf": [_ref("b"), {"type": "null"}]}, "b": {"allOf": [_ref("a"), _optional(y={})]}},
+        "$defs": {
+            "a": {"anyOf": [_ref("b"), {"type": "null"}]},
+            "b": {"allOf": [_ref("a"), _optional(y={})]},
+        },
         "$ref": "#/$defs/a",
     },
     "oneOf of self-referring objects": {
@@ -62,10 +65,15 @@ RECURSIVE = {
         "$defs": {"x": _optional(a={"$ref": "#"}), "y": _optional(b={"$ref": "#"})},
     },
     "extra keys of the same kind": {
-        "$defs": {"t": {**_optional(c={"type": "array", "items": _ref("t")}), "additionalProperties": _ref("t")}},
+        "$defs": {
+            "t": {**_optional(c={"type": "array", "items": _ref("t")}), "additionalProperties": _ref("t")}
+        },
         "$ref": "#/$defs/t",
     },
-    "negated recursion": {"$defs": {"a": {"not": _ref("b")}, "b": _optional(q=_ref("a"))}, "$ref": "#/$defs/a"},
+    "negated recursion": {
+        "$defs": {"a": {"not": _ref("b")}, "b": _optional(q=_ref("a"))},
+        "$ref": "#/$defs/a",
+    },
     "counted properties": {
         "$defs": {"a": {**_optional(p=_ref("a")), "maxProperties": 3}},
         "$ref": "#/$defs/a",
@@ -84,9 +92,7 @@ def _problems(schema: Any, **options: Any) -> list[str]:
         grammar = compile(schema, **options).grammar
     except StructgenError:
         return []
-    return [
-        f"{d.code}: {d.message}" for d in check(grammar) if d.is_error or "recursion" in d.code
-    ]
+    return [f"{d.code}: {d.message}" for d in check(grammar) if d.is_error or "recursion" in d.code]
 
 
 @pytest.mark.parametrize("options", OPTIONS, ids=lambda o: ",".join(o) or "default")

@@ -29,11 +29,15 @@ NESTED = {
 }
 INTO_PROPERTIES = {
     "$schema": D7,
-    "definitions": {"X": {"type": "object", "properties": {"y": {"type": ["string", "integer"], "nullable": True}}}},
+    "definitions": {
+        "X": {"type": "object", "properties": {"y": {"type": ["string", "integer"], "nullable": True}}}
+    },
     "$ref": "#/definitions/X/properties/y",
 }
 OPENAPI_COMPONENTS = {
-    "components": {"schemas": {"Pet": {"type": "object", "properties": {"tag": NULLABLE_NAME}, "nullable": True}}},
+    "components": {
+        "schemas": {"Pet": {"type": "object", "properties": {"tag": NULLABLE_NAME}, "nullable": True}}
+    },
     "$ref": "#/components/schemas/Pet",
 }
 
@@ -41,14 +45,20 @@ OPENAPI_COMPONENTS = {
 AGREEMENT: dict[str, tuple[Any, list[Any]]] = {
     "type": (NULLABLE_NAME, [None, "x", 1]),
     "type list": ({"type": ["integer", "boolean"], "nullable": True}, [None, 1, True, "x"]),
-    "nested": (NESTED, [{"a": None, "b": [1, None], "c": {"k": None}}, {"a": 1}, {"b": ["x"]}, {"c": {"k": 1}}]),
+    "nested": (
+        NESTED,
+        [{"a": None, "b": [1, None], "c": {"k": None}}, {"a": 1}, {"b": ["x"]}, {"c": {"k": 1}}],
+    ),
     "ref into properties": (INTO_PROPERTIES, [None, "x", 3, 1.5]),
     "ref outside the keywords": (OPENAPI_COMPONENTS, [None, {"tag": None}, {"tag": 1}]),
     "enum without null": ({"type": "string", "enum": ["a"], "nullable": True}, [None, "a", "b"]),
     "enum with null": ({"type": "string", "enum": ["a", None], "nullable": True}, [None, "a", "b"]),
     "const": ({"type": "string", "const": "a", "nullable": True}, [None, "a"]),
     "allOf still applies": ({"type": "string", "allOf": [{"type": "string"}], "nullable": True}, [None, "x"]),
-    "allOf admitting null": ({"type": "string", "allOf": [{"minLength": 2}], "nullable": True}, [None, "xy", "x"]),
+    "allOf admitting null": (
+        {"type": "string", "allOf": [{"minLength": 2}], "nullable": True},
+        [None, "xy", "x"],
+    ),
     "no type": ({"minLength": 2, "nullable": True}, [None, "xy", "x", 1]),
     "nullable false": ({"type": "string", "nullable": False}, [None, "x"]),
     "nullable before type": ({"nullable": True, "type": "string"}, [None, "x", 1]),
@@ -65,7 +75,14 @@ def test_validation_after_generation_agrees_with_the_grammar(name: str) -> None:
 
 TYPES = st.sampled_from(["string", "integer", "boolean", "null", "object"])
 EXTRAS = st.sampled_from(
-    [{}, {"enum": ["a", 1, None]}, {"enum": ["a", 1]}, {"const": None}, {"minLength": 1}, {"allOf": [{"type": "string"}]}]
+    [
+        {},
+        {"enum": ["a", 1, None]},
+        {"enum": ["a", 1]},
+        {"const": None},
+        {"minLength": 1},
+        {"allOf": [{"type": "string"}]},
+    ]
 )
 
 
@@ -73,7 +90,12 @@ EXTRAS = st.sampled_from(
 @given(st.one_of(TYPES, st.lists(TYPES, min_size=1, max_size=3, unique=True)), st.booleans(), EXTRAS)
 def test_grammar_and_validation_agree_on_null_behind_a_ref(types: Any, nullable: bool, extra: Any) -> None:
     inner = {"type": types, "nullable": nullable, **extra}
-    schema = {"$defs": {"x": inner}, "type": "object", "properties": {"v": {"$ref": "#/$defs/x"}}, "required": ["v"]}
+    schema = {
+        "$defs": {"x": inner},
+        "type": "object",
+        "properties": {"v": {"$ref": "#/$defs/x"}},
+        "required": ["v"],
+    }
     validator = compiled(schema).validator()
     for value in (None, "a", 1):
         assert validator.is_valid({"v": value}) == accepts(schema, {"v": value}), value
@@ -127,7 +149,9 @@ def test_a_subschema_reached_twice_is_rewritten_at_both_places() -> None:
 
 
 def test_generation_validates_a_generated_null() -> None:
-    output: Output[Any] = Output({"type": "object", "properties": {"tag": NULLABLE_NAME}, "required": ["tag"]})
+    output: Output[Any] = Output(
+        {"type": "object", "properties": {"tag": NULLABLE_NAME}, "required": ["tag"]}
+    )
     assert output.parse(json.dumps({"tag": None})) == ({"tag": None}, [])
     value, errors = output.parse(json.dumps({"tag": 1}))
     assert value is None and errors

@@ -23,7 +23,9 @@ def _order_items(schema: Any, **options: Any) -> list[tuple[str, str]]:
 def test_two_properties_in_schema_order_are_reported_as_restricted() -> None:
     assert accepts(PAIR, {"a": 1, "b": 2}) and not accepts(PAIR, {"b": 2, "a": 1})
     assert _order_items(PAIR) == [("", "restricted")]
-    assert any("any_order=True" in item.reason for item in compiled(PAIR).report if item.keyword == "properties")
+    assert any(
+        "any_order=True" in item.reason for item in compiled(PAIR).report if item.keyword == "properties"
+    )
     assert compiled(PAIR).exact
 
 
@@ -34,7 +36,10 @@ def test_strict_does_not_refuse_the_order() -> None:
 def test_objects_with_fewer_than_two_properties_are_not_reported() -> None:
     assert _order_items({"type": "object"}) == []
     assert _order_items({"type": "object", "properties": {"a": {}}}) == []
-    assert _order_items({"type": "object", "properties": {"a": {}}, "additionalProperties": {"type": "integer"}}) == []
+    assert (
+        _order_items({"type": "object", "properties": {"a": {}}, "additionalProperties": {"type": "integer"}})
+        == []
+    )
     assert _order_items({**PAIR, "maxProperties": 1}) == []
 
 

@@ -115,7 +115,9 @@ def test_grammar_agrees_with_jsonschema(schema: dict[str, Any], values: list[Any
     compiled = compile(schema, any_order=True, time_limit=None)
     loosened = any(item.severity == "loosened" for item in compiled.report)
     # spellings json.dumps never writes (escaped ASCII in keys) do not count
-    restricted = any(item.severity == "restricted" and "unescaped" not in item.reason for item in compiled.report)
+    restricted = any(
+        item.severity == "restricted" and "unescaped" not in item.reason for item in compiled.report
+    )
     matcher = Matcher(compiled.grammar)
     validator = _validator(schema)
     for value in values:

@@ -70,8 +70,20 @@ def test_pattern_semantics(pattern: str, accepted: list[str], rejected: list[str
 
 @pytest.mark.parametrize(
     "pattern",
-    ["a(?=b)", "a(?!b)", "(?<=a)b", "(?<!a)b", r"(a)\1", r"(?<n>a)\k<n>", r"\Z", r"\A", "(?i)abc",
-     "(?P<n>a)", "a*+", r"\p{Script=Greek}"],
+    [
+        "a(?=b)",
+        "a(?!b)",
+        "(?<=a)b",
+        "(?<!a)b",
+        r"(a)\1",
+        r"(?<n>a)\k<n>",
+        r"\Z",
+        r"\A",
+        "(?i)abc",
+        "(?P<n>a)",
+        "a*+",
+        r"\p{Script=Greek}",
+    ],
 )
 def test_unsupported_constructs_raise_with_pointer(pattern: str) -> None:
     with pytest.raises(UnsupportedSchemaError) as info:
@@ -80,7 +92,9 @@ def test_unsupported_constructs_raise_with_pointer(pattern: str) -> None:
     assert info.value.pointer == "/properties/x/pattern"
 
 
-@pytest.mark.parametrize("pattern", ["(", "a)", "[a", "*a", "a{3,1}", "[z-a]", "\\", r"\u12", r"\c1", r"\e", "^*"])
+@pytest.mark.parametrize(
+    "pattern", ["(", "a)", "[a", "*a", "a{3,1}", "[z-a]", "\\", r"\u12", r"\c1", r"\e", "^*"]
+)
 def test_syntax_errors_raise_invalid_schema(pattern: str) -> None:
     with pytest.raises(InvalidSchemaError) as info:
         Regular.pattern(pattern, "/p")
@@ -94,8 +108,13 @@ _ATOMS = ["a", "b", "ab", "[ab]", "[^a]", ".", "(a|bc)", "(?:b|)", "x"]
 @st.composite
 def _simple_patterns(draw: st.DrawFn) -> str:
     """Patterns whose meaning is the same in ECMA-262 and Python on inputs without line breaks."""
-    parts = draw(st.lists(st.tuples(st.sampled_from(_ATOMS), st.sampled_from(["", "*", "+", "?", "{1,2}", "{2}"])),
-                          min_size=1, max_size=4))
+    parts = draw(
+        st.lists(
+            st.tuples(st.sampled_from(_ATOMS), st.sampled_from(["", "*", "+", "?", "{1,2}", "{2}"])),
+            min_size=1,
+            max_size=4,
+        )
+    )
     body = "".join(a + q for a, q in parts)
     if draw(st.booleans()):
         body = body + "|" + draw(st.sampled_from(_ATOMS))

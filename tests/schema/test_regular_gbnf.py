@@ -33,7 +33,16 @@ PATTERNS = [
     "",
 ]
 FORMATS = ["date", "email", "uuid", "ipv6"]
-_SHORT = {'"': '\\"', "\\": "\\\\", "/": "\\/", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+_SHORT = {
+    '"': '\\"',
+    "\\": "\\\\",
+    "/": "\\/",
+    "\b": "\\b",
+    "\f": "\\f",
+    "\n": "\\n",
+    "\r": "\\r",
+    "\t": "\\t",
+}
 _NAME = re.compile(r"^[a-zA-Z0-9-]+$")
 _SHARED = re.compile(r"^k[a-z]-[0-9a-f]{10}$")
 
@@ -110,9 +119,11 @@ def test_every_spelling_of_every_member_is_accepted(key: str, rnd: random.Random
 
 
 @settings(max_examples=80, deadline=None)
-@given(st.sampled_from(PATTERNS + [f"format:{f}" for f in FORMATS]),
-       st.lists(st.text(alphabet='a-z0é😀"\\/\n\x01 @.:', max_size=8), min_size=1, max_size=6),
-       st.randoms(use_true_random=False))
+@given(
+    st.sampled_from(PATTERNS + [f"format:{f}" for f in FORMATS]),
+    st.lists(st.text(alphabet='a-z0é😀"\\/\n\x01 @.:', max_size=8), min_size=1, max_size=6),
+    st.randoms(use_true_random=False),
+)
 def test_exactly_the_members_are_accepted(key: str, texts: list[str], rnd: random.Random) -> None:
     lang, matcher = _language(key), _matcher(key)
     for s in texts:

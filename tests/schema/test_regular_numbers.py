@@ -22,26 +22,56 @@ from structgen.schema.regular import (
 _INT_PART = st.one_of(st.just("0"), st.from_regex(r"[1-9][0-9]{0,3}", fullmatch=True))
 _FRACTION = st.one_of(st.just(""), st.from_regex(r"\.[0-9]{1,4}", fullmatch=True))
 _EXPONENT = st.one_of(st.just(""), st.from_regex(r"[eE][+-]?[0-9]{1,2}", fullmatch=True))
-LITERALS = st.builds(lambda s, i, f, e: s + i + f + e, st.sampled_from(["", "-"]), _INT_PART, _FRACTION, _EXPONENT)
-BOUNDS = st.one_of(st.none(), st.decimals(min_value=-100, max_value=100, places=2, allow_nan=False),
-                   st.integers(-100, 100).map(Decimal), st.sampled_from([Decimal(0), Decimal("0.5"), Decimal("-0.5")]))
-MALFORMED = ["", "-", "01", "-01", "1.", ".5", "+1", "1e", "1e+", "--1", "1.2.3", "0x1", "1 ", "NaN", "Infinity"]
+LITERALS = st.builds(
+    lambda s, i, f, e: s + i + f + e, st.sampled_from(["", "-"]), _INT_PART, _FRACTION, _EXPONENT
+)
+BOUNDS = st.one_of(
+    st.none(),
+    st.decimals(min_value=-100, max_value=100, places=2, allow_nan=False),
+    st.integers(-100, 100).map(Decimal),
+    st.sampled_from([Decimal(0), Decimal("0.5"), Decimal("-0.5")]),
+)
+MALFORMED = [
+    "",
+    "-",
+    "01",
+    "-01",
+    "1.",
+    ".5",
+    "+1",
+    "1e",
+    "1e+",
+    "--1",
+    "1.2.3",
+    "0x1",
+    "1 ",
+    "NaN",
+    "Infinity",
+]
 
 
 def _matcher(expr: str, rules: dict[str, str]) -> Matcher:
     return Matcher(f"root ::= {expr}\n" + "".join(f"{name} ::= {body}\n" for name, body in rules.items()))
 
 
-def _within(v: Decimal | int, lo: Decimal | int | None, hi: Decimal | int | None, lo_ex: bool = False,
-            hi_ex: bool = False) -> bool:
+def _within(
+    v: Decimal | int,
+    lo: Decimal | int | None,
+    hi: Decimal | int | None,
+    lo_ex: bool = False,
+    hi_ex: bool = False,
+) -> bool:
     if lo is not None and (v < lo or (lo_ex and v == lo)):
         return False
     return hi is None or not (v > hi or (hi_ex and v == hi))
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.one_of(st.none(), st.integers(-300, 300)), st.one_of(st.none(), st.integers(-300, 300)),
-       st.lists(st.integers(-1000, 1000), min_size=1, max_size=25))
+@given(
+    st.one_of(st.none(), st.integers(-300, 300)),
+    st.one_of(st.none(), st.integers(-300, 300)),
+    st.lists(st.integers(-1000, 1000), min_size=1, max_size=25),
+)
 def test_integer_range_agrees_with_comparison(lo: int | None, hi: int | None, values: list[int]) -> None:
     matcher = _matcher(*integer_range_gbnf(lo, hi, "int"))
     for v in values:
@@ -51,7 +81,11 @@ def test_integer_range_agrees_with_comparison(lo: int | None, hi: int | None, va
 
 
 @settings(max_examples=25, deadline=None)
-@given(st.integers(-(10**30), 10**30), st.integers(-(10**30), 10**30), st.lists(st.integers(-(10**31), 10**31), max_size=20))
+@given(
+    st.integers(-(10**30), 10**30),
+    st.integers(-(10**30), 10**30),
+    st.lists(st.integers(-(10**31), 10**31), max_size=20),
+)
 def test_integer_range_with_huge_bounds(lo: int, hi: int, values: list[int]) -> None:
     lo, hi = min(lo, hi), max(lo, hi)
     expr, rules = integer_range_gbnf(lo, hi, "big")
@@ -63,8 +97,9 @@ def test_integer_range_with_huge_bounds(lo: int, hi: int, values: list[int]) -> 
 
 @settings(max_examples=80, deadline=None)
 @given(BOUNDS, BOUNDS, st.booleans(), st.booleans(), st.lists(LITERALS, min_size=1, max_size=20))
-def test_number_range_is_sound_and_complete_without_exponents(lo: Decimal | None, hi: Decimal | None, lo_ex: bool,
-                                                              hi_ex: bool, literals: list[str]) -> None:
+def test_number_range_is_sound_and_complete_without_exponents(
+    lo: Decimal | None, hi: Decimal | None, lo_ex: bool, hi_ex: bool, literals: list[str]
+) -> None:
     expr, rules, note = number_range_gbnf(lo, hi, lo_ex, hi_ex, "num")
     matcher = _matcher(expr, rules)
     edges = [str(b) for b in (lo, hi) if b is not None]
@@ -109,8 +144,10 @@ def test_fraction_and_huge_bounds() -> None:
 
 def test_empty_ranges_match_nothing() -> None:
     cases: list[tuple[Decimal, Decimal, bool, bool]] = [
-        (Decimal(1), Decimal(0), False, False), (Decimal(1), Decimal(1), True, False),
-        (Decimal("0.5"), Decimal("0.5"), False, True)]
+        (Decimal(1), Decimal(0), False, False),
+        (Decimal(1), Decimal(1), True, False),
+        (Decimal("0.5"), Decimal("0.5"), False, True),
+    ]
     for lo, hi, lo_ex, hi_ex in cases:
         matcher = _matcher(*number_range_gbnf(lo, hi, lo_ex, hi_ex, "e")[:2])
         assert not any(matcher.fullmatch(t) for t in ["0", "0.5", "1", "-1"])
@@ -119,9 +156,15 @@ def test_empty_ranges_match_nothing() -> None:
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.integers(1, 60), st.one_of(st.none(), st.integers(-500, 0)), st.one_of(st.none(), st.integers(0, 500)),
-       st.lists(st.integers(-700, 700), min_size=1, max_size=25))
-def test_integer_multiple_of_agrees_with_modulo(step: int, lo: int | None, hi: int | None, values: list[int]) -> None:
+@given(
+    st.integers(1, 60),
+    st.one_of(st.none(), st.integers(-500, 0)),
+    st.one_of(st.none(), st.integers(0, 500)),
+    st.lists(st.integers(-700, 700), min_size=1, max_size=25),
+)
+def test_integer_multiple_of_agrees_with_modulo(
+    step: int, lo: int | None, hi: int | None, values: list[int]
+) -> None:
     expr, rules, _ = multiple_of_gbnf(step, "m", lo=lo, hi=hi, integer=True)
     matcher = _matcher(expr, rules)
     for v in values:
@@ -129,7 +172,10 @@ def test_integer_multiple_of_agrees_with_modulo(step: int, lo: int | None, hi: i
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.sampled_from(["0.01", "0.25", "1.5", "0.1", "2", "7", "0.001"]), st.lists(LITERALS, min_size=1, max_size=25))
+@given(
+    st.sampled_from(["0.01", "0.25", "1.5", "0.1", "2", "7", "0.001"]),
+    st.lists(LITERALS, min_size=1, max_size=25),
+)
 def test_decimal_multiple_of_agrees_with_remainder(step: str, literals: list[str]) -> None:
     expr, rules, note = multiple_of_gbnf(Decimal(step), "d")
     matcher = _matcher(expr, rules)

@@ -379,4 +379,3 @@ class _Parser:
 
 def _as_set(atom: int | CharSet) -> CharSet:
     return CharSet([(atom, atom)]) if isinstance(atom, int) else atom
-

@@ -178,7 +178,9 @@ class _Determinizer:
         for q in states:
             for chars, t in self.nfa.chars[q]:
                 groups.setdefault(chars, []).append(t)
-        classes = [(chars if allowed is ANY else chars & allowed, frozenset(ts)) for chars, ts in groups.items()]
+        classes = [
+            (chars if allowed is ANY else chars & allowed, frozenset(ts)) for chars, ts in groups.items()
+        ]
         if len(classes) == 1:
             chars, targets = classes[0]
             return [(lo, hi, targets) for lo, hi in chars.ranges]

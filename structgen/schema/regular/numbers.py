@@ -172,7 +172,9 @@ def _divisible(step: Fraction) -> Regular:
         places += 1
     modulus = int(eff * 10**places)
     if modulus * (places + 2) > MAX_STATES:
-        raise RegularTooLarge(f"multipleOf {step} needs a remainder automaton of {modulus * (places + 2)} states")
+        raise RegularTooLarge(
+            f"multipleOf {step} needs a remainder automaton of {modulus * (places + 2)} states"
+        )
     index: dict[tuple[str, int, int], int] = {}
     keys: list[tuple[str, int, int]] = []
 
@@ -223,8 +225,15 @@ def _exact_decimal(value: Fraction, up: bool) -> tuple[Fraction, bool]:
 Constraint = tuple[Fraction, bool] | None
 
 
-def _magnitude(lower: Constraint, upper: Constraint, integer: bool, zero_fraction: bool,
-               step: Fraction | None, exponents: bool, notes: list[str]) -> Regular:
+def _magnitude(
+    lower: Constraint,
+    upper: Constraint,
+    integer: bool,
+    zero_fraction: bool,
+    step: Fraction | None,
+    exponents: bool,
+    notes: list[str],
+) -> Regular:
     """Unsigned literals y with lower/upper constraints ((bound, exclusive) or None)."""
     if integer:
         syntax = _lang(seq(_INT, opt(seq(".", rep("0", 1))))) if zero_fraction else _lang(_INT)
@@ -272,9 +281,17 @@ def _infinite(value: Bound | None, sign: int) -> bool:
     return False
 
 
-def number_language(lo: Bound | None = None, hi: Bound | None = None, lo_exclusive: bool = False,
-                    hi_exclusive: bool = False, *, integer: bool = False, zero_fraction: bool = False,
-                    multiple_of: Bound | None = None, exponents: bool = True) -> tuple[Regular, list[str]]:
+def number_language(
+    lo: Bound | None = None,
+    hi: Bound | None = None,
+    lo_exclusive: bool = False,
+    hi_exclusive: bool = False,
+    *,
+    integer: bool = False,
+    zero_fraction: bool = False,
+    multiple_of: Bound | None = None,
+    exponents: bool = True,
+) -> tuple[Regular, list[str]]:
     """The JSON number literals whose value v satisfies lo <(=) v <(=) hi (and is an integer /
     a multiple of ``multiple_of``), with notes on spellings left out. ``integer`` accepts integer
     literals, and ``1.0``-style ones too when ``zero_fraction``. Raises RegularTooLarge when a
@@ -302,7 +319,11 @@ def number_language(lo: Bound | None = None, hi: Bound | None = None, lo_exclusi
             rounded |= r
         if rounded:
             notes.append(f"bounds are rounded inward to {MAX_BOUND_DIGITS} decimal places")
-    if low is not None and high is not None and (low > high or (low == high and (lo_exclusive or hi_exclusive))):
+    if (
+        low is not None
+        and high is not None
+        and (low > high or (low == high and (lo_exclusive or hi_exclusive)))
+    ):
         return Regular.nothing(), notes
 
     # v = +y: y >= lo (when lo > 0, or y > 0 when lo == 0 exclusive), y <= hi
@@ -329,12 +350,29 @@ def number_language(lo: Bound | None = None, hi: Bound | None = None, lo_exclusi
     return result, list(dict.fromkeys(notes))
 
 
-def number_gbnf(rule_prefix: str, lo: Bound | None = None, hi: Bound | None = None, lo_exclusive: bool = False,
-                hi_exclusive: bool = False, *, integer: bool = False, zero_fraction: bool = False,
-                multiple_of: Bound | None = None, exponents: bool = True) -> NumberGrammar:
+def number_gbnf(
+    rule_prefix: str,
+    lo: Bound | None = None,
+    hi: Bound | None = None,
+    lo_exclusive: bool = False,
+    hi_exclusive: bool = False,
+    *,
+    integer: bool = False,
+    zero_fraction: bool = False,
+    multiple_of: Bound | None = None,
+    exponents: bool = True,
+) -> NumberGrammar:
     """GBNF for :func:`number_language` (rules named ``rule_prefix-...``)."""
-    lang, notes = number_language(lo, hi, lo_exclusive, hi_exclusive, integer=integer, zero_fraction=zero_fraction,
-                                  multiple_of=multiple_of, exponents=exponents)
+    lang, notes = number_language(
+        lo,
+        hi,
+        lo_exclusive,
+        hi_exclusive,
+        integer=integer,
+        zero_fraction=zero_fraction,
+        multiple_of=multiple_of,
+        exponents=exponents,
+    )
     expression, rules = emit_dfa_gbnf(lang, rule_prefix)
     return NumberGrammar(expression, rules, "; ".join(notes) or None)
 
@@ -345,20 +383,37 @@ def integer_range_gbnf(lo: int | None, hi: int | None, rule_prefix: str) -> tupl
     return expression, rules
 
 
-def number_range_gbnf(lo: Bound | None, hi: Bound | None, lo_exclusive: bool, hi_exclusive: bool,
-                      rule_prefix: str) -> NumberGrammar:
+def number_range_gbnf(
+    lo: Bound | None, hi: Bound | None, lo_exclusive: bool, hi_exclusive: bool, rule_prefix: str
+) -> NumberGrammar:
     """GBNF for JSON numbers (fraction, exponent) within the bounds; never accepts a value outside them.
     ``note`` says when exponent forms (or rounded bounds) leave some in-range spellings out."""
     return number_gbnf(rule_prefix, lo, hi, lo_exclusive, hi_exclusive)
 
 
-def multiple_of_gbnf(step: Bound, rule_prefix: str, *, lo: Bound | None = None, hi: Bound | None = None,
-                     lo_exclusive: bool = False, hi_exclusive: bool = False, integer: bool = False,
-                     zero_fraction: bool = False) -> NumberGrammar:
+def multiple_of_gbnf(
+    step: Bound,
+    rule_prefix: str,
+    *,
+    lo: Bound | None = None,
+    hi: Bound | None = None,
+    lo_exclusive: bool = False,
+    hi_exclusive: bool = False,
+    integer: bool = False,
+    zero_fraction: bool = False,
+) -> NumberGrammar:
     """GBNF for JSON numbers (``integer``: integer literals) that are multiples of ``step`` > 0 and lie
     within the optional bounds. Decimal steps limit fraction digits (0.01: at most two significant
     ones); other steps use a remainder automaton over the digits. No exponent forms (noted).
     Raises RegularTooLarge when the automaton exceeds the state budget (a step needing more than
     about MAX_STATES remainders)."""
-    return number_gbnf(rule_prefix, lo, hi, lo_exclusive, hi_exclusive, integer=integer,
-                       zero_fraction=zero_fraction, multiple_of=step)
+    return number_gbnf(
+        rule_prefix,
+        lo,
+        hi,
+        lo_exclusive,
+        hi_exclusive,
+        integer=integer,
+        zero_fraction=zero_fraction,
+        multiple_of=step,
+    )

@@ -83,7 +83,9 @@ class _Emitter:
         self.rules: dict[str, str] = {}
         self._by_body: dict[str, str] = {}
         self._counter = 0
-        self.end_states = {q for q in range(automaton.size) if not automaton.edges[q] and q in automaton.finals}
+        self.end_states = {
+            q for q in range(automaton.size) if not automaton.edges[q] and q in automaton.finals
+        }
         self.hex_memo: dict[tuple[int, tuple[tuple[int, int, str], ...]], str] = {}
         self.escape_memo: dict[tuple[tuple[int, int, str], ...], str] = {}
 
@@ -110,8 +112,11 @@ class _Emitter:
             if q in self.d.finals:
                 alternatives = [*alternatives, '""']
             self.rules[f"{self.prefix}-{q}"] = " | ".join(alternatives)
-        ordered = {f"{self.prefix}-{q}": self.rules[f"{self.prefix}-{q}"]
-                   for q in range(self.d.size) if q not in self.end_states}
+        ordered = {
+            f"{self.prefix}-{q}": self.rules[f"{self.prefix}-{q}"]
+            for q in range(self.d.size)
+            if q not in self.end_states
+        }
         ordered.update((k, v) for k, v in self.rules.items() if k not in ordered)
         return _seq(self.state_ref(0)), ordered
 
@@ -138,8 +143,10 @@ def emit_dfa_gbnf(automaton: Dfa | Regular, rule_prefix: str) -> tuple[str, dict
     d = automaton.automaton if isinstance(automaton, Regular) else automaton
     em = _Emitter(d, rule_prefix)
     everything = ~CharSet()
-    bodies = {q: [_seq(char_class(chars), em.state_ref(t)) for t, chars in _grouped(d.edges[q], everything).items()]
-              for q in range(d.size)}
+    bodies = {
+        q: [_seq(char_class(chars), em.state_ref(t)) for t, chars in _grouped(d.edges[q], everything).items()]
+        for q in range(d.size)
+    }
     return em.emit(bodies)
 
 
@@ -157,7 +164,9 @@ def emit_json_string_content(lang: Regular, rule_prefix: str) -> tuple[str, dict
     for q in range(d.size):
         if q & 31 == 0:
             check_time()
-        alternatives = [_seq(char_class(chars), em.state_ref(t)) for t, chars in _grouped(d.edges[q], _RAW).items()]
+        alternatives = [
+            _seq(char_class(chars), em.state_ref(t)) for t, chars in _grouped(d.edges[q], _RAW).items()
+        ]
         escaped = [(lo, hi, t) for lo, hi, t in d.edges[q] if not (lo >= 0xD800 and hi <= 0xDFFF)]
         targets = sorted({t for _, _, t in escaped})
         # One rule per successor for "an escape of one of these characters", shared by every state and
@@ -167,7 +176,9 @@ def emit_json_string_content(lang: Regular, rule_prefix: str) -> tuple[str, dict
             for t in targets
         ]
         if escapes:
-            alternatives.append(_seq('"\\\\"', escapes[0] if len(escapes) == 1 else f"({' | '.join(escapes)})"))
+            alternatives.append(
+                _seq('"\\\\"', escapes[0] if len(escapes) == 1 else f"({' | '.join(escapes)})")
+            )
         bodies[q] = alternatives
     expression, rules = em.emit(bodies)
     used: set[str] = set()
@@ -196,7 +207,9 @@ def _escape_rule_uncached(em: _Emitter | _Shared, items: Items) -> str:
         for lo, hi, cont in items:
             if lo <= cp <= hi:
                 by_cont.setdefault(cont, []).append(ord(letter))
-    alternatives = [_seq(char_class(CharSet((c, c) for c in letters)), cont) for cont, letters in by_cont.items()]
+    alternatives = [
+        _seq(char_class(CharSet((c, c) for c in letters)), cont) for cont, letters in by_cont.items()
+    ]
     mapping: Items = []
     for lo, hi, cont in items:
         for a, b in ((lo, min(hi, 0xD7FF)), (max(lo, 0xE000), min(hi, 0xFFFF))):
@@ -267,7 +280,7 @@ def _hex_node(em: _Emitter | _Shared, items: Items, base: int, level: int) -> st
 
 
 def _hex_node_uncached(em: _Emitter | _Shared, items: Items, base: int, level: int) -> str:
-    span = 16 ** level
+    span = 16**level
     if len(items) == 1 and items[0][0] <= base and items[0][1] >= base + span - 1:
         return _seq(*([_HEX_ANY] * level), items[0][2])
     sub = span // 16
