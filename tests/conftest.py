@@ -46,10 +46,14 @@ def needs_local_server() -> None:
 
 @pytest.fixture(scope="session")
 def llama_server() -> Iterator[LocalServer]:
-    """One real llama-server (SmolLM2, 2 slots, small context) shared by the whole session."""
+    """One real llama-server (SmolLM2, 2 slots, small context, one thread) shared by the whole session.
+
+    One thread: on a busy 2-core machine more threads spin against each other and run several times slower."""
     if MISSING is not None:
         pytest.skip(f"no local llama-server: {MISSING}")
-    with LocalServer(ctx_size=2048, parallel=2, startup_timeout=180, extra_args=FIM_OVERRIDE) as server:
+    with LocalServer(
+        ctx_size=2048, parallel=2, threads=1, startup_timeout=180, extra_args=FIM_OVERRIDE
+    ) as server:
         # the server asks for its random API key; commands and clients given only its URL send it from here
         previous = os.environ.get("STRUCTGEN_API_KEY")
         os.environ["STRUCTGEN_API_KEY"] = server.api_key
