@@ -12,7 +12,7 @@ from collections.abc import Generator, Mapping
 from typing import Any, TypeVar, overload
 
 from ..client import ClientError, ClientTimeoutError, LlamaClient, StopType
-from ..server import default_client
+from ..server import shared_client
 from . import fastforward
 from .checks import check_max_retries, check_output_type, check_sampling, check_satisfiable
 from .errors import (
@@ -202,7 +202,7 @@ def generate_result(
     check_max_retries(max_retries)
     check_satisfiable(output)
     deadline = _deadline(timeout)
-    client = client or default_client()
+    client = client or shared_client()
     params = _sampling(sampling)
     attempts: list[Attempt] = []
     current = prompt

@@ -10,7 +10,7 @@ from typing import Any, Generic, TypeVar
 from pydantic_core import from_json
 
 from ..client import ClientTimeoutError, LlamaClient
-from ..server import default_client
+from ..server import shared_client
 from .checks import check_output_type, check_satisfiable
 from .fastforward import FastForwardUnavailable
 from .output import Output, output_options
@@ -65,7 +65,7 @@ def stream(
     check_satisfiable(output)
     params = _sampling(sampling)
     deadline = _deadline(timeout)
-    client = client or default_client()
+    client = client or shared_client()
     try:
         text = render(prompt, client, deadline)
     except ClientTimeoutError:

@@ -34,6 +34,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 
 from structgen.client import LlamaClient
 from structgen.errors import StructgenError
+from structgen.label.command import generation_options, output_from_args
 from structgen.label.errors import InputError, LabelError
 from structgen.label.outputs import GrammarOutput, LabelsOutput, make_output
 from structgen.label.prompts import make_template
@@ -362,14 +363,7 @@ def run_cli(args: argparse.Namespace, console: Any) -> int:
         template = args.template
         if args.template_file:
             template = Path(args.template_file).read_text(encoding="utf-8")
-        spec = make_output(
-            type_name=args.type_name,
-            labels=args.labels,
-            multi=args.multi,
-            schema_file=args.schema,
-            grammar_file=args.grammar,
-            instructions=args.system,
-        )
+        spec = output_from_args(args)
         ray.init(address=args.ray or None, logging_level=logging.WARNING)
         ray.data.DataContext.get_current().enable_progress_bars = args.progress != "off"
         labeled = label_dataset(
@@ -385,6 +379,7 @@ def run_cli(args: argparse.Namespace, console: Any) -> int:
             n_predict=args.n_predict,
             temperature=args.temperature,
             max_retries=args.max_retries,
+            sampling=generation_options(args),
             chat=not args.raw_prompt,
         )
         write(labeled, str(out))

@@ -16,9 +16,12 @@ import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import IO, Any, Protocol
+from typing import IO, TYPE_CHECKING, Any, Protocol
 
-__all__ = ["configure", "run"]
+if TYPE_CHECKING:
+    from structgen.label.outputs import OutputSpec
+
+__all__ = ["configure", "generation_options", "output_from_args", "run"]
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -182,7 +185,21 @@ def _sigterm_interrupts() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def _generation_options(args: argparse.Namespace) -> dict[str, Any] | None:
+def output_from_args(args: argparse.Namespace) -> OutputSpec:
+    """The output the flags ask for (``--labels``/``--type``/``--schema``/``--grammar``, ``--system``)."""
+    from structgen.label.outputs import make_output
+
+    return make_output(
+        type_name=args.type_name,
+        labels=args.labels,
+        multi=args.multi,
+        schema_file=args.schema,
+        grammar_file=_grammar_file(args.grammar),
+        instructions=args.system,
+    )
+
+
+def generation_options(args: argparse.Namespace) -> dict[str, Any] | None:
     """Options of typed generation given as flags (``--timeout``, ``--fast-forward``), or None."""
     options: dict[str, Any] = {}
     if args.timeout is not None:
@@ -195,19 +212,11 @@ def _generation_options(args: argparse.Namespace) -> dict[str, Any] | None:
 def run(args: argparse.Namespace, console: _Console) -> int:
     """Run ``structgen label``; returns the exit status."""
     from structgen.errors import StructgenError
-    from structgen.label.outputs import make_output
     from structgen.label.runner import LabelInterrupted, label
 
     try:
         with _sigterm_interrupts(), _input(args, console) as records:
-            spec = make_output(
-                type_name=args.type_name,
-                labels=args.labels,
-                multi=args.multi,
-                schema_file=args.schema,
-                grammar_file=_grammar_file(args.grammar),
-                instructions=args.system,
-            )
+            spec = output_from_args(args)
             summary = label(
                 records,
                 spec,
@@ -225,7 +234,7 @@ def run(args: argparse.Namespace, console: _Console) -> int:
                 n_predict=args.n_predict,
                 temperature=args.temperature,
                 max_retries=args.max_retries,
-                sampling=_generation_options(args),
+                sampling=generation_options(args),
                 chat=not args.raw_prompt,
                 progress=args.progress,
                 progress_stream=console.err,

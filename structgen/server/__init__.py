@@ -6,6 +6,7 @@ from structgen.server.default import (
     resolve_endpoint,
     resolve_url,
     serve_forever,
+    shared_client,
     shared_server,
 )
 from structgen.server.discover import find_llama_server, find_model, locate
@@ -36,5 +37,6 @@ __all__ = [
     "resolve_endpoint",
     "resolve_url",
     "serve_forever",
+    "shared_client",
     "shared_server",
 ]

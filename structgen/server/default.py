@@ -21,6 +21,7 @@ __all__ = [
     "resolve_endpoint",
     "resolve_url",
     "serve_forever",
+    "shared_client",
     "shared_server",
 ]
 
@@ -92,6 +93,30 @@ def default_client(url: str | None = None, *, api_key: str | None = None, **kwar
     (the local server's own key when it is the one used)."""
     target, key = resolve_endpoint(url, api_key)
     return LlamaClient(target, api_key=key, **kwargs)
+
+
+_clients: dict[tuple[str, str | None], LlamaClient] = {}
+
+
+def shared_client(url: str | None = None, *, api_key: str | None = None) -> LlamaClient:
+    """The process's client for :func:`resolve_endpoint`: one per (URL, key), kept open so that calls in
+    a loop reuse its connections and a slot's cookies, and closed at interpreter exit. Do not close it;
+    :func:`default_client` makes a client of your own."""
+    endpoint = resolve_endpoint(url, api_key)
+    with _lock:
+        client = _clients.get(endpoint)
+        if client is None:
+            if not _clients:
+                atexit.register(_close_clients)
+            client = _clients[endpoint] = LlamaClient(endpoint[0], api_key=endpoint[1])
+        return client
+
+
+def _close_clients() -> None:
+    with _lock:
+        for client in _clients.values():
+            client.close()
+        _clients.clear()
 
 
 def serve_forever(
