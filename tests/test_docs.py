@@ -104,7 +104,8 @@ PAGES = (
 def test_every_page_of_the_nav_is_built(site: Path) -> None:
     for page in PAGES:
         html = _page(site, page)
-        assert "<!-- gen:" not in html and "&lt;!-- gen:" not in html, f"a directive is left in {page}"
+        for marker in ("<!-- gen:", "<!-- /gen", "&lt;!-- gen:", "&lt;!-- /gen"):
+            assert marker not in html, f"a directive is left in {page}"
 
 
 def _text(html: str) -> str:
@@ -173,13 +174,20 @@ def test_every_reference_table_row_says_what_the_field_means(site: Path) -> None
     assert found > 100
 
 
-def test_an_undocumented_field_stops_the_build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def _import_generators() -> None:
+    """Make ``structgen_docs`` (the package under docs/gen, not installed) importable."""
     sys.path.insert(0, str(ROOT / "docs" / "gen"))
     try:
-        from structgen_docs import directives, source
-        from structgen_docs.context import DirectiveError
+        import structgen_docs.directives  # noqa: F401
     finally:
         sys.path.remove(str(ROOT / "docs" / "gen"))
+
+
+def test_an_undocumented_field_stops_the_build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _import_generators()
+    from structgen_docs import directives, source
+    from structgen_docs.context import DirectiveError
+
     (tmp_path / "pkg").mkdir()
     (tmp_path / "pkg" / "__init__.py").write_text("")
     (tmp_path / "pkg" / "mod.py").write_text(
@@ -246,3 +254,52 @@ def test_every_link_inside_the_site_reaches_a_page_and_its_anchor(site: Path) ->
                     ids[target] = set(re.findall(r"\bid=\"([^\"]+)\"", target.read_text(encoding="utf-8")))
                 assert unquote(fragment) in ids[target], f"{page.relative_to(site)}: no anchor {href}"
     assert checked > 50
+
+
+REFRESH = "python docs/gen/refresh.py"
+
+
+def test_the_generated_blocks_committed_in_the_pages_are_current() -> None:
+    """The reference pages hold their generated output between ``<!-- gen:... -->`` and ``<!-- /gen -->``
+    so that they read in the repository; that output must be what the generators make now."""
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "docs" / "gen" / "refresh.py"), "--check"],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, (
+        f"stale generated blocks (run `{REFRESH}` and commit the pages):\n{result.stdout}{result.stderr}"
+    )
+    for page in ("cli", "errors", "schema-support"):
+        markdown = (ROOT / "docs" / "reference" / f"{page}.md").read_text(encoding="utf-8")
+        opened = len(re.findall(r"^<!-- gen:", markdown, re.MULTILINE))
+        closed = len(re.findall(r"^<!-- /gen -->$", markdown, re.MULTILINE))
+        assert opened == closed, (
+            f"reference/{page}.md: a bare directive (run `{REFRESH} docs/reference/{page}.md`)"
+        )
+
+
+def test_a_block_is_refreshed_found_stale_and_expanded_like_a_bare_directive() -> None:
+    _import_generators()
+    from structgen_docs import directives
+    from structgen_docs.context import DirectiveError
+
+    line = "<!-- gen:docstring structgen.errors.GrammarError -->"
+    bare = f"# Page\n\n{line}\n\nText.\n"
+    filled = directives.refresh(bare, "page.md", fill=True)
+    assert directives.refresh(bare, "page.md") == bare, "a bare directive stays bare unless asked"
+    assert filled.startswith(f"# Page\n\n{line}\n\nA GBNF grammar text")
+    assert filled.endswith("\n\n<!-- /gen -->\n\nText.\n")
+    assert directives.stale(filled, "page.md") == []
+    assert directives.expand(filled, "page.md") == directives.expand(bare, "page.md")
+    assert "<!--" not in directives.expand(filled, "page.md")
+    old = filled.replace("A GBNF grammar text", "An old text")
+    assert [found[0] for found in directives.stale(old, "page.md")] == [line]
+    assert directives.refresh(old, "page.md") == filled
+    assert directives.expand(old, "page.md") == directives.expand(bare, "page.md")
+    with pytest.raises(DirectiveError, match=r"page\.md:3: <!-- /gen --> with no gen: directive"):
+        directives.find_all("# Page\n\n<!-- /gen -->\n", "page.md")

@@ -1,5 +1,10 @@
 """The directives pages may use, ``<!-- gen:NAME ARG... -->`` on a line of its own, and their expansion.
 
+A directive is either bare (the build replaces the line with its output) or a block: the directive
+line, the output as it was generated when the page was last refreshed, and a line ``<!-- /gen -->``.
+A block keeps the output readable in the repository; the build replaces the whole block with fresh
+output, and ``docs/gen/refresh.py`` rewrites the committed output (:func:`refresh`, :func:`stale`).
+
 =================== =====================================================================================
 ``schema-matrix``    the schema support matrix (:mod:`structgen_docs.matrix`)
 ``cli-status``       the CLI's exit statuses and its commands, linked to their sections
@@ -52,24 +57,107 @@ def directive(name: str) -> Callable[[Handler], Handler]:
     return register
 
 
+CLOSE = "<!-- /gen -->"
+_CLOSE = re.compile(r"^<!-- /gen -->[ \t]*$", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class Found:
+    """A directive in a page: bare, or a block with the output committed between it and ``CLOSE``."""
+
+    line: str
+    """The directive's line, as written."""
+    name: str
+    """The directive's name, ``cli-help`` in ``<!-- gen:cli-help check -->``."""
+    args: str
+    """The rest of the directive, unsplit."""
+    start: int
+    """Where the directive's line starts in the page."""
+    end: int
+    """Where the directive ends: after its line when bare, after ``CLOSE`` for a block."""
+    body: str | None
+    """The committed output of a block, without the blank lines around it; None when bare."""
+
+
+def find_all(markdown: str, page: str) -> list[Found]:
+    """The directives of a page, in order; a ``CLOSE`` ends the directive right before it."""
+    marks = sorted([*DIRECTIVE.finditer(markdown), *_CLOSE.finditer(markdown)], key=lambda m: m.start())
+    found: list[Found] = []
+    for index, mark in enumerate(marks):
+        if mark.re is _CLOSE:
+            if index == 0 or marks[index - 1].re is _CLOSE:
+                line = markdown.count("\n", 0, mark.start()) + 1
+                raise DirectiveError(f"{page}:{line}: {CLOSE} with no gen: directive before it")
+            continue
+        after = marks[index + 1] if index + 1 < len(marks) else None
+        block = after is not None and after.re is _CLOSE
+        found.append(
+            Found(
+                line=mark.group(0),
+                name=mark.group("name"),
+                args=mark.group("args"),
+                start=mark.start(),
+                end=after.end() if after is not None and block else mark.end(),
+                body=markdown[mark.end() : after.start()].strip("\n") if after is not None and block else None,
+            )
+        )
+    return found
+
+
+def generate(found: Found, page: str) -> str:
+    """The output of a directive now."""
+    handler = HANDLERS.get(found.name)
+    if handler is None:
+        raise DirectiveError(f"{page}: unknown directive gen:{found.name} (known: {', '.join(sorted(HANDLERS))})")
+    try:
+        args = shlex.split(found.args)
+    except ValueError as error:
+        raise DirectiveError(f"{page}: gen:{found.name}: {error}") from None
+    try:
+        return handler(args).rstrip("\n")
+    except DirectiveError as error:
+        raise DirectiveError(f"{page}: gen:{found.name}: {error}") from None
+
+
+def _rewrite(markdown: str, page: str, text: Callable[[Found], str | None]) -> str:
+    """``markdown`` with each directive for which ``text`` gives a string replaced by that string."""
+    out: list[str] = []
+    done = 0
+    for found in find_all(markdown, page):
+        replacement = text(found)
+        if replacement is not None:
+            out += [markdown[done : found.start], replacement]
+            done = found.end
+    return "".join(out) + markdown[done:]
+
+
 def expand(markdown: str, page: str) -> str:
-    """``markdown`` with every directive replaced by its output."""
+    """``markdown`` with every directive, bare or block, replaced by its output now (for the site)."""
+    return _rewrite(markdown, page, lambda found: generate(found, page))
 
-    def replace(match: re.Match[str]) -> str:
-        name = match.group("name")
-        handler = HANDLERS.get(name)
-        if handler is None:
-            raise DirectiveError(f"{page}: unknown directive gen:{name} (known: {', '.join(sorted(HANDLERS))})")
-        try:
-            args = shlex.split(match.group("args"))
-        except ValueError as error:
-            raise DirectiveError(f"{page}: gen:{name}: {error}") from None
-        try:
-            return handler(args).rstrip("\n")
-        except DirectiveError as error:
-            raise DirectiveError(f"{page}: gen:{name}: {error}") from None
 
-    return DIRECTIVE.sub(replace, markdown)
+def block(found: Found, output: str) -> str:
+    """A directive as a block holding ``output``, blank lines around it so that any markdown renders it."""
+    return f"{found.line}\n\n{output.strip(chr(10))}\n\n{CLOSE}"
+
+
+def refresh(markdown: str, page: str, fill: bool = False) -> str:
+    """``markdown`` with the output of every block generated again; ``fill`` makes bare directives blocks."""
+    def text(found: Found) -> str | None:
+        return block(found, generate(found, page)) if fill or found.body is not None else None
+
+    return _rewrite(markdown, page, text)
+
+
+def stale(markdown: str, page: str) -> list[tuple[str, str, str]]:
+    """``(directive line, committed output, output now)`` for each block whose two outputs differ."""
+    out: list[tuple[str, str, str]] = []
+    for found in find_all(markdown, page):
+        if found.body is not None:
+            now = generate(found, page).strip("\n")
+            if now != found.body:
+                out.append((found.line, found.body, now))
+    return out
 
 
 def _one(args: list[str], what: str) -> str:

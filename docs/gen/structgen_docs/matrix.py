@@ -400,7 +400,7 @@ def _formats() -> list[str]:
 
         KNOWN_FORMATS = frozenset(f for f in tables.standard_formats if format_known(f))
         FORMAT_NOTES, FORMAT_SUPERSETS = {}, frozenset()
-    from structgen.schema.regular import Regular
+    from structgen.schema.regular import format_language
 
     out = [
         "| Format | Grammar | Accepts | Rejects | Notes |",
@@ -413,7 +413,7 @@ def _formats() -> list[str]:
             status = "reported"
         accepts = rejects = ""
         example = FORMAT_EXAMPLES.get(name)
-        language = Regular.format(name) if name in KNOWN_FORMATS else None
+        language = format_language(name) if name in KNOWN_FORMATS else None
         if example is not None and language is not None:
             validator = _validator({"type": "string", "format": name})
             good, bad = (_json(value) for value in example)
