@@ -300,6 +300,8 @@ def test_a_block_is_refreshed_found_stale_and_expanded_like_a_bare_directive() -
     old = filled.replace("A GBNF grammar text", "An old text")
     assert [found[0] for found in directives.stale(old, "page.md")] == [line]
     assert directives.refresh(old, "page.md") == filled
+    assert directives.stale(old, "page.md", keep=frozenset({"docstring"})) == []
+    assert directives.refresh(old, "page.md", keep=frozenset({"docstring"})) == old
     assert directives.expand(old, "page.md") == directives.expand(bare, "page.md")
     with pytest.raises(DirectiveError, match=r"page\.md:3: <!-- /gen --> with no gen: directive"):
         directives.find_all("# Page\n\n<!-- /gen -->\n", "page.md")

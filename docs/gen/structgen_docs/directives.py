@@ -141,19 +141,24 @@ def block(found: Found, output: str) -> str:
     return f"{found.line}\n\n{output.strip(chr(10))}\n\n{CLOSE}"
 
 
-def refresh(markdown: str, page: str, fill: bool = False) -> str:
-    """``markdown`` with the output of every block generated again; ``fill`` makes bare directives blocks."""
+def refresh(markdown: str, page: str, fill: bool = False, keep: frozenset[str] = frozenset()) -> str:
+    """``markdown`` with the output of every block generated again; ``fill`` makes bare directives blocks.
+    Directives named in ``keep`` are left as they are."""
+
     def text(found: Found) -> str | None:
-        return block(found, generate(found, page)) if fill or found.body is not None else None
+        if found.name in keep or not (fill or found.body is not None):
+            return None
+        return block(found, generate(found, page))
 
     return _rewrite(markdown, page, text)
 
 
-def stale(markdown: str, page: str) -> list[tuple[str, str, str]]:
-    """``(directive line, committed output, output now)`` for each block whose two outputs differ."""
+def stale(markdown: str, page: str, keep: frozenset[str] = frozenset()) -> list[tuple[str, str, str]]:
+    """``(directive line, committed output, output now)`` for each block whose two outputs differ
+    (directives named in ``keep`` left out)."""
     out: list[tuple[str, str, str]] = []
     for found in find_all(markdown, page):
-        if found.body is not None:
+        if found.body is not None and found.name not in keep:
             now = generate(found, page).strip("\n")
             if now != found.body:
                 out.append((found.line, found.body, now))
