@@ -568,13 +568,14 @@ def _explain(args: argparse.Namespace, console: Console) -> int:
                 indent=2,
             )
         )
-    elif not items:
-        console.print(f"{name}: every keyword is enforced by the grammar")
     else:
         for item in items:
             console.print(
                 f"{item.pointer or '/'}: {item.keyword} ({item.severity}): {_flag_names(item.reason)}"
             )
+        if all(item.severity == "restricted" for item in items):
+            restricted = " (what it generates is narrower where listed above)" if items else ""
+            console.print(f"{name}: every keyword is enforced by the grammar{restricted}")
     return EXIT_OK
 
 

@@ -381,6 +381,7 @@ def run_cli(args: argparse.Namespace, console: Any) -> int:
             max_retries=args.max_retries,
             sampling=generation_options(args),
             chat=not args.raw_prompt,
+            api_key=os.environ.get("STRUCTGEN_API_KEY") or None,  # actors run in other processes
         )
         write(labeled, str(out))
         counts = _count(str(out))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -155,12 +156,18 @@ def test_an_actor_killed_mid_run_leaves_every_id_exactly_once_in_the_output(
 
 
 def test_shared_urls_fail_over_when_a_server_stops_mid_run(local_ray: None) -> None:
+    key = secrets.token_urlsafe(16)  # shared servers protected by one key, which the actors send
     with (
-        LocalServer(ctx_size=1024, parallel=2, threads=1) as first,
-        LocalServer(ctx_size=1024, parallel=2, threads=1) as second,
+        LocalServer(ctx_size=1024, parallel=2, threads=1, api_key=key) as first,
+        LocalServer(ctx_size=1024, parallel=2, threads=1, api_key=key) as second,
     ):
         labeled = label_dataset(
-            ray.data.from_items(records(200)), urls=[first.url, second.url], actors=2, **SMALL, **OPTIONS
+            ray.data.from_items(records(200)),
+            urls=[first.url, second.url],
+            actors=2,
+            api_key=key,
+            **SMALL,
+            **OPTIONS,
         )
         rows: list[dict[str, Any]] = []
         for batch in labeled.iter_rows():
@@ -204,8 +211,14 @@ def test_structgen_label_ray_reads_and_writes_with_ray_and_says_how_it_went(
     ]
     base += ["--raw-prompt", "--n-predict", "6", "--progress", "off", "-o", str(out), "--ray", address]
     with LocalServer(ctx_size=1024, parallel=2, threads=1) as server:
+        env = {**os.environ, "STRUCTGEN_API_KEY": server.api_key}
         done = subprocess.run(
-            [*base, "--url", server.url, "--json"], capture_output=True, text=True, timeout=300, check=False
+            [*base, "--url", server.url, "--json"],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+            env=env,
         )
         assert done.returncode == 0, done.stderr
         report = json.loads(done.stdout)
@@ -215,7 +228,7 @@ def test_structgen_label_ray_reads_and_writes_with_ray_and_says_how_it_went(
         assert {r["value"] for r in written} <= {"pos", "neg"}
 
         again = subprocess.run(
-            [*base, "--url", server.url], check=False, capture_output=True, text=True, timeout=120
+            [*base, "--url", server.url], check=False, capture_output=True, text=True, timeout=120, env=env
         )
         assert again.returncode == 2 and "already holds results: --overwrite" in again.stderr
         resume = subprocess.run([*base, "--resume"], check=False, capture_output=True, text=True, timeout=120)
