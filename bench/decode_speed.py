@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import sys
 import time
@@ -593,7 +594,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     server = None
     if args.url:
-        client = LlamaClient(args.url, timeout=(5.0, 900.0))
+        client = LlamaClient(args.url, api_key=os.environ.get("STRUCTGEN_API_KEY"), timeout=(5.0, 900.0))
     else:
         server = LocalServer(ctx_size=2048, threads=args.threads).start()
         client = server.client(timeout=(5.0, 900.0))

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import sys
 import time
@@ -342,7 +343,7 @@ def main(argv: list[str] | None = None) -> None:
         return
     server = None
     if args.url:
-        client = LlamaClient(args.url)
+        client = LlamaClient(args.url, api_key=os.environ.get("STRUCTGEN_API_KEY"))
     else:
         server = LocalServer(ctx_size=4096, parallel=1, threads=1).start()
         client = server.client(timeout=(5.0, 600.0))

@@ -18,6 +18,7 @@ import inspect
 import json
 import os
 import re
+import secrets
 import sys
 import threading
 import time
@@ -443,7 +444,9 @@ def worker() -> None:
     clients: dict[str, Any] = {}
     for line in sys.stdin:
         job = json.loads(line)
-        client = clients.setdefault(job["url"], LlamaClient(job["url"], timeout=(5.0, 300.0)))
+        client = clients.setdefault(
+            job["url"], LlamaClient(job["url"], api_key=job.get("api_key"), timeout=(5.0, 300.0))
+        )
         print(
             json.dumps(capped_task(client, job["task"], job["cap"], job["budget"]), default=str), flush=True
         )
@@ -501,8 +504,10 @@ def main() -> None:
         for c in checkouts
     }
 
+    key = os.environ.get("STRUCTGEN_API_KEY") if args.url else secrets.token_urlsafe(16)
+
     def start() -> Any:
-        return LocalServer(threads=1, parallel=1, ctx_size=4096).start()
+        return LocalServer(threads=1, parallel=1, ctx_size=4096, api_key=key).start()
 
     server = None if args.url else start()
     rows: dict[str, list[dict[str, Any]]] = {c: [] for c in checkouts}
@@ -514,7 +519,10 @@ def main() -> None:
                 pipe = workers[c]
                 assert pipe.stdin is not None and pipe.stdout is not None
                 pipe.stdin.write(
-                    json.dumps({"url": url, "task": index, "cap": args.cap, "budget": args.timeout}) + "\n"
+                    json.dumps(
+                        {"url": url, "api_key": key, "task": index, "cap": args.cap, "budget": args.timeout}
+                    )
+                    + "\n"
                 )
                 pipe.stdin.flush()
                 row = json.loads(pipe.stdout.readline())

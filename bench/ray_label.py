@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import secrets
 import shutil
 import sys
 import tempfile
@@ -47,6 +48,10 @@ N_PREDICT = 8
 def make_records(n: int, start: int) -> list[dict[str, Any]]:
     """``n`` short reviews, texts new to the servers' prompt caches for each ``start``."""
     return [{"id": i, "text": f"The film was {WORDS[i % len(WORDS)]}, part {start + i}."} for i in range(n)]
+
+
+KEY = secrets.token_urlsafe(16)
+"""One API key for both servers (label sends the keys of servers this process runs; actors get it)."""
 
 
 def run_label(urls: list[str], records: list[dict[str, Any]], out: Path) -> float:
@@ -87,6 +92,7 @@ def run_ray(
         batch_size=batch,
         n_predict=N_PREDICT,
         concurrency=concurrency,
+        api_key=KEY,  # the actors run in other processes
     )
     labeled.write_json(str(out))
     seconds = time.perf_counter() - started
@@ -114,7 +120,7 @@ def main() -> None:
     sides = {"label": None, "ray": None, "ray-matched": max(1, 2 * args.parallel // (2 * args.actors))}
     times = dict.fromkeys(sides, 0.0)
     servers = [
-        LocalServer(ctx_size=512 * args.parallel, parallel=args.parallel, threads=args.threads)
+        LocalServer(ctx_size=512 * args.parallel, parallel=args.parallel, threads=args.threads, api_key=KEY)
         for _ in range(2)
     ]
     try:
