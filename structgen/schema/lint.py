@@ -7,6 +7,7 @@ import difflib
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
+from .keywords import DRAFT_KEYWORDS, SIBLING_KEYWORDS
 from .report import Report, ReportItem
 
 __all__ = ["name_present_keywords", "report_misspellings", "subschemas"]
@@ -26,33 +27,8 @@ _ONE = (
 )
 _MANY = ("allOf", "anyOf", "oneOf", "prefixItems", "items")
 _MAP = ("properties", "patternProperties", "$defs", "definitions", "dependentSchemas", "dependencies")
-KNOWN = frozenset(
+ANNOTATIONS = frozenset(
     {
-        *_ONE,
-        *_MANY,
-        *_MAP,
-        "type",
-        "enum",
-        "const",
-        "nullable",
-        "minLength",
-        "maxLength",
-        "pattern",
-        "format",
-        "minimum",
-        "maximum",
-        "exclusiveMinimum",
-        "exclusiveMaximum",
-        "multipleOf",
-        "minItems",
-        "maxItems",
-        "uniqueItems",
-        "minContains",
-        "maxContains",
-        "required",
-        "minProperties",
-        "maxProperties",
-        "dependentRequired",
         "title",
         "description",
         "default",
@@ -66,6 +42,7 @@ KNOWN = frozenset(
         "discriminator",
     }
 )
+KNOWN = frozenset().union(*DRAFT_KEYWORDS.values(), SIBLING_KEYWORDS, _ONE, _MANY, _MAP, ANNOTATIONS)
 # ``requird``/``maxlength`` are unknown keywords the compiler ignores, though they were surely meant
 _LOWER = {k.lower(): k for k in KNOWN}
 
