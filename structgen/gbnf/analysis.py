@@ -7,6 +7,7 @@ recursion, so they are safe on any grammar the parser accepts.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from .lower import ALT, CHAR, CHAR_ALT, CHAR_RNG_UPPER, END, RULE_REF, Element, Lowered
@@ -40,24 +41,34 @@ def directly_empty(lowered: Lowered) -> list[bool]:
 
 def nullable(lowered: Lowered) -> list[bool]:
     """Rules that can match the empty string, transitively (undefined rules cannot)."""
-    n = len(lowered.rules)
+    alternatives = [
+        (sym, [ref for _, ref in alt])
+        for sym, rule in enumerate(lowered.rules)
+        for alt in split_alternatives(rule)
+        if all(kind == RULE_REF for kind, _ in alt)
+    ]
+    return least_fixpoint(len(lowered.rules), alternatives)
+
+
+def least_fixpoint(n: int, alternatives: Iterable[tuple[int, Sequence[int]]]) -> list[bool]:
+    """Which of ``n`` rules hold, when a rule holds as soon as one of its alternatives ``(rule,
+    references)`` has every referenced rule holding (references to undefined rules never hold)."""
     result = [False] * n
     owner: list[int] = []
-    waiting: list[int] = []  # per alternative: rule references not yet known to be nullable
+    waiting: list[int] = []  # per alternative: references not yet known to hold
     users: list[list[int]] = [[] for _ in range(n)]
     ready: deque[int] = deque()
-    for sym, rule in enumerate(lowered.rules):
-        for alt in split_alternatives(rule):
-            if any(kind != RULE_REF for kind, _ in alt):
-                continue
-            index = len(owner)
-            owner.append(sym)
-            waiting.append(len(alt))
-            for _, ref in alt:
-                if ref < n:
-                    users[ref].append(index)
-            if not alt:
-                ready.append(sym)
+    for sym, refs in alternatives:
+        pending = set(refs)
+        if any(ref >= n for ref in pending):
+            continue
+        index = len(owner)
+        owner.append(sym)
+        waiting.append(len(pending))
+        for ref in pending:
+            users[ref].append(index)
+        if not pending:
+            ready.append(sym)
     while ready:
         sym = ready.popleft()
         if result[sym]:

@@ -10,7 +10,6 @@ impossible code points, text token references, and left recursion llama.cpp's ch
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,7 @@ from .analysis import (
     directly_empty,
     generated_base,
     is_whitespace,
+    least_fixpoint,
     left_cycles,
     nullable,
     split_alternatives,
@@ -608,24 +608,4 @@ def productive(lowered: Lowered) -> list[bool]:
                 elif element != END:
                     kind, ranges = element, [(value, value)] if element in (CHAR, CHAR_NOT) else []
             alts.append((sym, refs, ok))
-    result = [False] * n
-    waiting: list[int] = []
-    users: list[list[int]] = [[] for _ in range(n)]
-    ready: deque[int] = deque()
-    for index, (sym, refs, ok) in enumerate(alts):
-        pending = set(refs) if ok and all(r < n for r in refs) else None
-        waiting.append(len(pending) if pending is not None else -1)
-        for ref in pending or ():
-            users[ref].append(index)
-        if pending is not None and not pending:
-            ready.append(sym)
-    while ready:
-        sym = ready.popleft()
-        if result[sym]:
-            continue
-        result[sym] = True
-        for index in users[sym]:
-            waiting[index] -= 1
-            if waiting[index] == 0:
-                ready.append(alts[index][0])
-    return result
+    return least_fixpoint(n, [(sym, refs) for sym, refs, ok in alts if ok])
