@@ -6,6 +6,7 @@
     └── ClientError                    anything that went wrong talking to a server
         ├── TransportError             the exchange broke below HTTP
         │   ├── ClientTimeoutError     no answer within the configured timeout
+        │   │   └── ConnectTimeoutError    no connection within the connect timeout (nothing was sent)
         │   └── StreamInterruptedError a streamed answer ended before its final event
         ├── ServerUnavailableError     nobody listening, or 503 (model loading) after the retries
         ├── ResponseFormatError        a 2xx answer that is not the JSON the API describes
@@ -28,6 +29,7 @@ __all__ = [
     "BadRequestError",
     "ClientError",
     "ClientTimeoutError",
+    "ConnectTimeoutError",
     "GrammarRejectedError",
     "NotSupportedError",
     "ResponseFormatError",
@@ -54,7 +56,11 @@ class TransportError(ClientError):
 
 
 class ClientTimeoutError(TransportError):
-    """The server did not connect or answer within the configured timeout."""
+    """The server did not answer within the configured timeout (:class:`ConnectTimeoutError`: did not connect)."""
+
+
+class ConnectTimeoutError(ClientTimeoutError):
+    """No connection to the server within the connect timeout: the request was never sent."""
 
 
 class StreamInterruptedError(TransportError):

@@ -12,11 +12,13 @@ from enum import Enum
 from typing import Any
 
 import requests
-from urllib3.exceptions import ConnectTimeoutError, NewConnectionError, ReadTimeoutError
+from urllib3.exceptions import ConnectTimeoutError as Urllib3ConnectTimeout
+from urllib3.exceptions import NewConnectionError, ReadTimeoutError
 
 from structgen.client.errors import (
     ClientError,
     ClientTimeoutError,
+    ConnectTimeoutError,
     ResponseFormatError,
     ServerUnavailableError,
     TransportError,
@@ -96,7 +98,7 @@ def _causes(exc: BaseException) -> list[BaseException]:
 def never_reached_server(exc: Exception) -> bool:
     """True when the request failed before it was sent (refused, unreachable, connect timeout)."""
     return isinstance(exc, requests.ConnectTimeout) or any(
-        isinstance(c, (NewConnectionError, ConnectTimeoutError)) for c in _causes(exc)
+        isinstance(c, (NewConnectionError, Urllib3ConnectTimeout)) for c in _causes(exc)
     )
 
 
@@ -106,8 +108,9 @@ def map_exception(exc: Exception, url: str) -> ClientError:
     if isinstance(exc, requests.Timeout) or any(
         isinstance(c, (ReadTimeoutError, TimeoutError)) for c in causes
     ):
-        phase = "connect" if never_reached_server(exc) else "read"
-        return ClientTimeoutError(f"timed out ({phase}) waiting for the server", url=url)
+        if never_reached_server(exc):
+            return ConnectTimeoutError("timed out (connect) waiting for the server", url=url)
+        return ClientTimeoutError("timed out (read) waiting for the server", url=url)
     if never_reached_server(exc):
         reason = next((c for c in causes if isinstance(c, NewConnectionError)), exc)
         return ServerUnavailableError(f"cannot connect to the server: {_short(reason)}", url=url)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from structgen.client import (
     ClientError,
     ClientTimeoutError,
+    ConnectTimeoutError,
     LlamaClient,
     RetryPolicy,
     ServerUnavailableError,
@@ -38,7 +39,7 @@ def is_server_down(exc: BaseException) -> bool:
     """True when ``exc`` means the server itself is gone (refused, dropped connection, still 503), not
     that this one request failed."""
     if isinstance(exc, ClientTimeoutError):
-        return "(connect)" in exc.message
+        return isinstance(exc, ConnectTimeoutError)
     return isinstance(exc, (ServerUnavailableError, TransportError))
 
 

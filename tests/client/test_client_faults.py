@@ -9,12 +9,14 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 
 import pytest
+import requests
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from structgen.client import (
     AuthenticationError,
     ClientTimeoutError,
+    ConnectTimeoutError,
     GrammarRejectedError,
     LlamaClient,
     NotSupportedError,
@@ -188,9 +190,24 @@ def test_response_slower_than_the_timeout_gives_client_timeout(httpserver: HTTPS
 
     httpserver.expect_request("/completion").respond_with_handler(slow)
     client = LlamaClient(httpserver.url_for(""), timeout=(1.0, 0.1), retry=FAST_RETRY)
-    with client, pytest.raises(ClientTimeoutError, match="read"):
+    with client, pytest.raises(ClientTimeoutError, match="read") as info:
         client.completion("hi")
+    assert not isinstance(info.value, ConnectTimeoutError)  # the request reached the server
     assert len(httpserver.log) <= 1  # a read timeout is never retried
+
+
+def test_a_connect_timeout_is_its_own_class_and_means_the_server_is_down() -> None:
+    from urllib3.exceptions import ConnectTimeoutError as Urllib3ConnectTimeout
+
+    from structgen.client.transport import map_exception
+    from structgen.label.pool import is_server_down
+
+    raised = requests.ConnectTimeout(Urllib3ConnectTimeout(None, "connect timeout=0.1"))
+    error = map_exception(raised, "http://127.0.0.1:9")
+    assert isinstance(error, ConnectTimeoutError) and isinstance(error, ClientTimeoutError)
+    assert is_server_down(error)
+    read = map_exception(requests.ReadTimeout("read timeout=0.1"), "http://127.0.0.1:9")
+    assert type(read) is ClientTimeoutError and not is_server_down(read)
 
 
 def test_non_json_body_gives_response_format_error(httpserver: HTTPServer, fake: LlamaClient) -> None:
