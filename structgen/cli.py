@@ -445,20 +445,28 @@ def _compile_spec(
     args: argparse.Namespace, console: Console, *, report: bool = True
 ) -> tuple[CompiledSchema, str]:
     """The compiled schema; a :class:`_Failed` (printed unless ``report`` is false) when it cannot be."""
-    from .errors import SchemaError, UnsatisfiableSchemaError
     from .schema import compile as compile_schema
 
     target, name = _load_schema_spec(args.schema, console)
+    options = {
+        "whitespace": args.whitespace,
+        "additional_properties": args.additional_properties == "open",
+        "any_order": args.any_order,
+        "strict": args.strict,
+        "draft": args.draft,
+        "time_limit": args.time_limit,
+    }
+    return _checked(lambda: compile_schema(target, **options), name, console, report=report), name
+
+
+def _checked(
+    build: Callable[[], CompiledSchema], name: str, console: Console, *, report: bool = True
+) -> CompiledSchema:
+    """What ``build`` compiles, when it compiles and something satisfies it; else a :class:`_Failed`."""
+    from .errors import SchemaError, UnsatisfiableSchemaError
+
     try:
-        compiled = compile_schema(
-            target,
-            whitespace=args.whitespace,
-            additional_properties=args.additional_properties == "open",
-            any_order=args.any_order,
-            strict=args.strict,
-            draft=args.draft,
-            time_limit=args.time_limit,
-        )
+        compiled = build()
     except SchemaError as exc:
         if report:
             console.warn(f"{name}: {_flag_names(str(exc))}")
@@ -470,7 +478,7 @@ def _compile_spec(
         if report:
             console.warn(f"{name}: {error}")
         raise _Failed(error)
-    return compiled, name
+    return compiled
 
 
 _PYTHON_TO_FLAGS = {
@@ -657,22 +665,13 @@ def _run(args: argparse.Namespace, console: Console) -> int:
     if (args.grammar is None) == (args.schema is None):
         raise UsageError("give either a GRAMMAR or --schema")
     if args.schema is not None:
+        from .generation.output import compile_output
+
+        target, name = _load_schema_spec(args.schema, console)
         try:
-            compiled, _ = _compile_spec(
-                argparse.Namespace(
-                    schema=args.schema,
-                    whitespace="compact",
-                    additional_properties="closed",
-                    any_order=False,
-                    strict=False,
-                    draft=None,
-                    time_limit=1.0,
-                ),
-                console,
-            )
+            grammar = _checked(lambda: compile_output(target), name, console).grammar
         except _Failed:
             return EXIT_FAIL
-        grammar = compiled.grammar
     else:
         grammar = load_usable_grammar(args.grammar, console).grammar.source
     if args.prompt == STDIN:

@@ -43,10 +43,16 @@ _cache: dict[Any, CompiledSchema] = {}
 _cache_lock = threading.Lock()
 
 
-def _compiled(
-    output: Any, whitespace: Whitespace, max_string_length: int | None, max_items: int | None
+def compile_output(
+    output: Any,
+    whitespace: Whitespace = "flexible",
+    max_string_length: int | None = MAX_STRING_LENGTH,
+    max_items: int | None = MAX_ITEMS,
 ) -> CompiledSchema:
-    """The compiled grammar for ``output``, cached by type or by the schema's JSON text."""
+    """The grammar generation sends for ``output`` (a type, a JSON Schema or its JSON text): objects
+    closed, digits bounded, unbounded strings and arrays given generation bounds. Cached by type or by
+    the schema's JSON text; every typed-output path (generation, labeling, LangChain, ``structgen run
+    --schema``) compiles through here."""
     key = (_key(output), whitespace, max_string_length, max_items)
     with _cache_lock:
         hit = _cache.get(key)
@@ -88,7 +94,7 @@ class Output(Generic[T]):
     ) -> None:
         self.output_type = output_type
         self.is_schema = isinstance(output_type, (dict, bool))
-        self.compiled = _compiled(output_type, whitespace, max_string_length, max_items)
+        self.compiled = compile_output(output_type, whitespace, max_string_length, max_items)
         self._adapter: pydantic.TypeAdapter[Any] | None = (
             None if self.is_schema else pydantic.TypeAdapter(output_type)
         )
@@ -101,6 +107,10 @@ class Output(Generic[T]):
     @property
     def schema(self) -> Any:
         return self.compiled.schema
+
+    def to_json(self, value: T) -> Any:
+        """``value`` as JSON-ready data (lists, dicts, strings, numbers; a schema's value as it is)."""
+        return value if self._adapter is None else self._adapter.dump_python(value, mode="json")
 
     def parse(self, text: str) -> tuple[T | None, list[str]]:
         """The validated value of ``text``, or None and the list of what is wrong with it."""

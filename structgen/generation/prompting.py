@@ -75,3 +75,30 @@ def with_loop_feedback(prompt: PromptInput, loop: Loop) -> PromptInput:
 def describe_schema(schema: Any) -> str:
     """A compact JSON rendering of a schema for prompts."""
     return json.dumps(schema, separators=(",", ":"), ensure_ascii=False)
+
+
+def schema_instructions(schema: Any, task: str) -> str:
+    """The system message asking for JSON valid for ``schema``, after ``task`` (what to do)."""
+    return f"{task} Reply with JSON that follows this JSON Schema: {describe_schema(schema)}"
+
+
+def labels_schema(labels: Sequence[str], multi: bool) -> dict[str, Any]:
+    """The JSON Schema of one of ``labels``, or with ``multi`` of a non-empty list of different ones."""
+    one: dict[str, Any] = {"enum": list(labels)}
+    return {"type": "array", "items": one, "uniqueItems": True, "minItems": 1} if multi else one
+
+
+def labels_instructions(labels: Sequence[str], multi: bool, task: str | None = None) -> str:
+    """The system message asking to choose among ``labels`` (``task`` replaces the default request)."""
+    if task is None:
+        task = (
+            "Choose every label that applies to the text."
+            if multi
+            else "Choose the one label that best fits the text."
+        )
+    return f"{task} Labels: {', '.join(labels)}. Reply with JSON only."
+
+
+def chat(system: str | None, user: str) -> list[dict[str, Any]]:
+    """Chat messages: the ``system`` message (when there is one), then ``user``."""
+    return [*([{"role": "system", "content": system}] if system else []), {"role": "user", "content": user}]

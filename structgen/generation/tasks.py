@@ -12,7 +12,7 @@ from ..errors import ArgumentError
 from .checks import check_output_type, check_text
 from .output import Output, output_options
 from .pipeline import generate
-from .prompting import describe_schema
+from .prompting import chat, labels_instructions, labels_schema, schema_instructions
 
 T = TypeVar("T")
 
@@ -31,10 +31,8 @@ def extract(
     Other options are those of :func:`generate` (``timeout``, ``max_string_length``, sampling...)."""
     check_text(text)
     output: Output[T] = Output(check_output_type(output_type), **output_options(sampling))
-    system = (instructions or "Extract the requested information from the user's text.") + (
-        " Reply with JSON that follows this JSON Schema: " + describe_schema(output.schema)
-    )
-    messages = [{"role": "system", "content": system}, {"role": "user", "content": text}]
+    task = instructions or "Extract the requested information from the user's text."
+    messages = chat(schema_instructions(output.schema, task), text)
     value: T = generate(messages, output, client=client, max_retries=max_retries, **sampling)
     return value
 
@@ -73,18 +71,10 @@ def classify(
     """
     check_text(text)
     values, back = _label_values(labels)
-    one: dict[str, Any] = {"enum": values}
-    schema: dict[str, Any] = (
-        {"type": "array", "items": one, "uniqueItems": True, "minItems": 1} if multi else one
+    messages = chat(labels_instructions(values, multi, instructions), text)
+    answer = generate(
+        messages, labels_schema(values, multi), client=client, max_retries=max_retries, **sampling
     )
-    task = instructions or (
-        "Choose every label that applies to the text."
-        if multi
-        else "Choose the one label that best fits the text."
-    )
-    system = f"{task} Labels: {', '.join(values)}. Reply with JSON only."
-    messages = [{"role": "system", "content": system}, {"role": "user", "content": text}]
-    answer = generate(messages, schema, client=client, max_retries=max_retries, **sampling)
     if multi:
         return [back(a) for a in answer]
     return back(answer)

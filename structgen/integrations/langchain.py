@@ -3,7 +3,7 @@
 Needs the ``langchain`` extra (``pip install 'structgen[langchain]'``). The LLM keeps one
 :class:`~structgen.client.Conversation`, so the server's slot and cookies carry over between calls
 and the prompt cache is reused, as hosted llama-like APIs ask. Give it a GBNF ``grammar`` or an
-``output_type`` (compiled to a grammar) to constrain every answer.
+``output_type`` (compiled once, as :func:`structgen.generate` compiles it) to constrain every answer.
 """
 
 from __future__ import annotations
@@ -22,9 +22,10 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 
 from pydantic import ConfigDict, Field, PrivateAttr
 
-from ..client import Conversation, LlamaClient
-from ..schema import compile as compile_schema
-from ..server import default_client
+from ..client import Conversation
+from ..generation import Output
+from ..generation.checks import check_output_type
+from ..server import shared_client
 
 
 class StructgenLLM(LLM):
@@ -39,7 +40,8 @@ class StructgenLLM(LLM):
     grammar: str | None = None
     """A GBNF grammar every answer must follow."""
     output_type: Any = None
-    """A type or JSON Schema, compiled to the grammar (when ``grammar`` is not given)."""
+    """A type or JSON Schema, compiled to the grammar (when ``grammar`` is not given) with the settings of
+    :func:`structgen.generate`: flexible whitespace, bounded digits, strings and arrays."""
     n_predict: int = 256
     """The most tokens per answer."""
     temperature: float = 0.0
@@ -49,7 +51,6 @@ class StructgenLLM(LLM):
     sampling: dict[str, Any] = Field(default_factory=dict)
     """Further ``/completion`` options, sent with every call."""
 
-    _client: LlamaClient | None = PrivateAttr(default=None)
     _conversation: Conversation | None = PrivateAttr(default=None)
 
     @property
@@ -58,17 +59,16 @@ class StructgenLLM(LLM):
 
     @property
     def conversation(self) -> Conversation:
-        """The conversation (slot id, cookies) shared by every call of this LLM."""
+        """The conversation (slot id) shared by every call of this LLM, on the process's shared client."""
         if self._conversation is None:
-            self._client = default_client(self.url, api_key=self.api_key)
-            self._conversation = self._client.conversation()
+            self._conversation = shared_client(self.url, api_key=self.api_key).conversation()
         return self._conversation
 
     def _grammar(self) -> str | None:
         if self.grammar is not None:
             return self.grammar
         if self.output_type is not None:
-            return compile_schema(self.output_type, additional_properties=False, whitespace="compact").grammar
+            return Output(check_output_type(self.output_type)).grammar
         return None
 
     def _params(self, stop: list[str] | None, kwargs: dict[str, Any]) -> dict[str, Any]:

@@ -13,12 +13,18 @@ from typing import Any
 
 import pydantic
 
-from structgen.client import LlamaClient, StopType
+from structgen.client import LlamaClient
 from structgen.errors import StructgenError
 from structgen.gbnf.checker import validate
-from structgen.generation import Attempt, Output, OutputTruncatedError, Result, generate_result
+from structgen.generation import Output, Result, generate_result
 from structgen.generation.checks import check_output_type, check_satisfiable
-from structgen.generation.prompting import PromptInput, describe_schema, render
+from structgen.generation.completion import complete
+from structgen.generation.prompting import (
+    PromptInput,
+    labels_instructions,
+    labels_schema,
+    schema_instructions,
+)
 from structgen.label.errors import OutputSpecError
 
 __all__ = [
@@ -33,7 +39,6 @@ __all__ = [
     "parse_labels",
 ]
 
-DEFAULT_N_PREDICT = 512
 _TALLY_WIDTH = 80
 
 
@@ -85,7 +90,6 @@ class TypedOutput(OutputSpec):
             raise
         except (pydantic.PydanticSchemaGenerationError, pydantic.PydanticUserError, TypeError) as exc:
             raise OutputSpecError(f"{output_type!r} cannot be used as an output type: {exc}") from None
-        self._adapter = None if self.output.is_schema else pydantic.TypeAdapter(output_type)
         name = getattr(output_type, "__name__", None)
         self.description = f"type {name}" if name and not self.output.is_schema else "JSON Schema"
         self._instructions = instructions or "Answer the user's request."
@@ -94,7 +98,7 @@ class TypedOutput(OutputSpec):
         return {**super().signature(), "schema": self.output.schema}
 
     def system(self) -> str:
-        return f"{self._instructions} Reply with JSON that follows this JSON Schema: {describe_schema(self.output.schema)}"
+        return schema_instructions(self.output.schema, self._instructions)
 
     def run(
         self, client: LlamaClient, prompt: PromptInput, *, max_retries: int, sampling: Mapping[str, Any]
@@ -102,9 +106,7 @@ class TypedOutput(OutputSpec):
         result: Result[Any] = generate_result(
             prompt, self.output, client=client, max_retries=max_retries, **sampling
         )
-        value = (
-            result.value if self._adapter is None else self._adapter.dump_python(result.value, mode="json")
-        )
+        value = self.output.to_json(result.value)
         return Outcome(value, len(result.attempts), result.tokens_predicted, result.tokens_evaluated)
 
 
@@ -114,22 +116,15 @@ class LabelsOutput(TypedOutput):
     def __init__(self, labels: Sequence[str], *, multi: bool = False, instructions: str | None = None):
         self.labels = check_labels(labels)
         self.multi = multi
-        one: dict[str, Any] = {"enum": self.labels}
-        schema = {"type": "array", "items": one, "uniqueItems": True, "minItems": 1} if multi else one
-        task = instructions or (
-            "Choose every label that applies to the text."
-            if multi
-            else "Choose the one label that best fits the text."
-        )
-        super().__init__(schema)
+        super().__init__(labels_schema(self.labels, multi))
         self.description = f"labels {', '.join(self.labels)}"
-        self._task = task
+        self._system = labels_instructions(self.labels, multi, instructions)
 
     def signature(self) -> dict[str, Any]:
         return {"kind": "labels", "description": self.description, "labels": self.labels, "multi": self.multi}
 
     def system(self) -> str:
-        return f"{self._task} Labels: {', '.join(self.labels)}. Reply with JSON only."
+        return self._system
 
     def tally(self, value: Any) -> list[str]:
         return [str(v) for v in value] if isinstance(value, list) else [str(value)]
@@ -151,17 +146,7 @@ class GrammarOutput(OutputSpec):
     ) -> Outcome:
         params = dict(sampling)
         params.pop("fast_forward", None)  # a grammar of the user's: nothing known to force
-        params.setdefault("temperature", 0.0)
-        params.setdefault("n_predict", DEFAULT_N_PREDICT)
-        text = render(prompt, client)
-        completion = client.completion(text, grammar=self.grammar, **params)
-        if completion.stop_type is StopType.LIMIT or completion.truncated:
-            attempt = Attempt(
-                text, completion.content, completion.stop_type, ("output cut off by n_predict",), completion
-            )
-            raise OutputTruncatedError(
-                f"output cut off after {completion.tokens_predicted} tokens", [attempt]
-            )
+        completion = complete(client, prompt, self.grammar, **params)
         return Outcome(completion.content, 1, completion.tokens_predicted, completion.tokens_evaluated)
 
 

@@ -21,6 +21,7 @@ from typing import IO, Any, Literal
 
 from structgen.client import ClientError, LlamaClient
 from structgen.generation.prompting import PromptInput
+from structgen.generation.prompting import chat as chat_messages
 from structgen.label.errors import LabelError, TemplateError
 from structgen.label.outputs import Outcome, OutputSpec, make_output
 from structgen.label.pool import ServerPool, Stopped, is_server_down
@@ -112,9 +113,7 @@ class _Finished:
 def _prompt(user: PromptInput, spec: OutputSpec, *, chat: bool) -> PromptInput:
     if not isinstance(user, str) or not chat:
         return user
-    system = spec.system()
-    messages = [{"role": "system", "content": system}] if system else []
-    return [*messages, {"role": "user", "content": user}]
+    return chat_messages(spec.system(), user)
 
 
 class _Run:

@@ -32,3 +32,12 @@ def test_grammar_and_stream(llama_server: LocalServer) -> None:
     llm = langchain.StructgenLLM(url=llama_server.url, grammar='root ::= "yes" | "no"', n_predict=4)
     chunks = list(llm.stream("Is the sky blue? "))
     assert "".join(chunks) in ("yes", "no")
+
+
+def test_output_type_gets_the_grammar_generation_uses() -> None:
+    from structgen.generation import Output
+
+    llm = langchain.StructgenLLM(url="http://127.0.0.1:9", output_type=Answer)
+    grammar = llm._params(None, {})["grammar"]
+    assert grammar == Output(Answer).grammar  # flexible whitespace, bounded strings, compiled once
+    assert llm._params(None, {})["grammar"] is grammar
