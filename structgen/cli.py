@@ -34,15 +34,11 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from . import grammars
-from .errors import GrammarError, StructgenError
+from .errors import EXIT_FAIL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, GrammarError, StructgenError
 
 if TYPE_CHECKING:
     from .gbnf.matcher import Matcher
     from .schema import CompiledSchema
-
-EXIT_OK = 0
-EXIT_FAIL = 1
-EXIT_USAGE = 2
 
 STDIN = "-"
 
@@ -802,7 +798,7 @@ def main(
             pass
         return EXIT_FAIL
     except KeyboardInterrupt:
-        return 130
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

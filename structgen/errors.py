@@ -70,3 +70,13 @@ class ArgumentError(StructgenError, TypeError, ValueError):
 
 class UnsatisfiableSchemaError(SchemaError):
     """No JSON value satisfies the schema (``false``, or contradicting keywords), so nothing can be generated."""
+
+
+EXIT_OK = 0
+"""Exit status of a command that did all it was asked (``match``: the text matches)."""
+EXIT_FAIL = 1
+"""Exit status when problems were found or some work failed (records, rows, a schema that cannot compile)."""
+EXIT_USAGE = 2
+"""Exit status when the command could not start: bad arguments, an unreadable file, no server."""
+EXIT_INTERRUPTED = 130
+"""Exit status after Ctrl-C (or SIGTERM); finished work is kept."""

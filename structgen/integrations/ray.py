@@ -33,7 +33,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
     raise ImportError("structgen.integrations.ray needs Ray Data: pip install 'structgen[ray]'") from exc
 
 from structgen.client import LlamaClient
-from structgen.errors import StructgenError
+from structgen.errors import EXIT_FAIL, EXIT_OK, EXIT_USAGE, StructgenError
 from structgen.label.command import generation_options, output_from_args
 from structgen.label.errors import InputError, LabelError
 from structgen.label.outputs import GrammarOutput, LabelsOutput, make_output
@@ -350,7 +350,7 @@ def run_cli(args: argparse.Namespace, console: Any) -> int:
             else ("--errors", "failures are rows of the output with an error")
         )
         console.warn(f"structgen label: {flag} does not apply with --ray: {why}")
-        return 2
+        return EXIT_USAGE
     started = time.monotonic()
     try:
         out = Path(args.output)
@@ -387,7 +387,7 @@ def run_cli(args: argparse.Namespace, console: Any) -> int:
         counts = _count(str(out))
     except StructgenError as exc:
         console.warn(f"structgen label: {exc}")
-        return 2
+        return EXIT_USAGE
     seconds = time.monotonic() - started
     report = {"rows": counts[0], "labelled": counts[0] - counts[1], "failed": counts[1], "out": str(out)}
     report |= {
@@ -401,7 +401,7 @@ def run_cli(args: argparse.Namespace, console: Any) -> int:
             f"{report['labelled']} of {report['rows']} rows labeled, {report['failed']} failed "
             f"(rows with an error), in {seconds:.1f} s; results in {out}/"
         )
-    return 0 if counts[1] == 0 else 1
+    return EXIT_OK if counts[1] == 0 else EXIT_FAIL
 
 
 def _count(path: str) -> tuple[int, int]:

@@ -18,12 +18,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import IO, TYPE_CHECKING, Any, Protocol
 
+from structgen.errors import EXIT_FAIL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
+
 if TYPE_CHECKING:
     from structgen.label.outputs import OutputSpec
 
 __all__ = ["configure", "generation_options", "output_from_args", "run"]
 
-EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 class _Console(Protocol):

@@ -14,8 +14,8 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Literal
 
@@ -116,41 +116,29 @@ def _prompt(user: PromptInput, spec: OutputSpec, *, chat: bool) -> PromptInput:
     return chat_messages(spec.system(), user)
 
 
+@dataclass
 class _Run:
-    def __init__(
-        self,
-        source: Source,
-        template: Template,
-        spec: OutputSpec,
-        pool: ServerPool | None,
-        *,
-        done: frozenset[RecordId],
-        out: Sink,
-        errors: Sink,
-        summary: Summary,
-        progress: Progress,
-        seed: int | None,
-        sampling: Mapping[str, Any],
-        max_retries: int,
-        chat: bool,
-        cancel: threading.Event,
-    ):
-        self.source = source
-        self.template = template
-        self.spec = spec
-        self.pool = pool
-        self.done = done
-        self.out = out
-        self.errors = errors
-        self.summary = summary
-        self.progress = progress
-        self.seed = seed
-        self.sampling = dict(sampling)
-        self.max_retries = max_retries
-        self.chat = chat
-        self.stop = cancel
-        self.jobs: queue.Queue[_Job | None] = queue.Queue(maxsize=max(summary.concurrency * 4, 8))
-        self.results: queue.Queue[Any] = queue.Queue()
+    source: Source
+    template: Template
+    spec: OutputSpec
+    pool: ServerPool | None
+    done: frozenset[RecordId]
+    out: Sink
+    errors: Sink
+    summary: Summary
+    progress: Progress
+    seed: int | None
+    sampling: dict[str, Any]
+    max_retries: int
+    chat: bool
+    stop: threading.Event
+    jobs: queue.Queue[_Job | None] = field(init=False)
+    results: queue.Queue[Any] = field(default_factory=queue.Queue, init=False)
+    running: int = field(default=0, init=False)
+    """Workers still running."""
+
+    def __post_init__(self) -> None:
+        self.jobs = queue.Queue(maxsize=max(self.summary.concurrency * 4, 8))
 
     # -- threads -------------------------------------------------------------------------------------
 
@@ -241,18 +229,72 @@ class _Run:
         )
         return _Finished(job, None, reason, time.monotonic() - started, None)
 
+    def execute(self) -> None:
+        """Read, answer and write every record; on Ctrl-C finish the records in flight (a second one
+        leaves them). Sets ``summary.interrupted`` and closes the sinks, the progress and the pool."""
+        threads = [threading.Thread(target=self.read, name="label-reader", daemon=True)]
+        workers = self.summary.concurrency if self.pool else 0
+        threads += [
+            threading.Thread(target=self.work, name=f"label-worker-{i}", daemon=True) for i in range(workers)
+        ]
+        started = time.monotonic()
+        for thread in threads:
+            thread.start()
+        try:
+            self.running = workers
+            self.drain_interruptible()
+            if self.running == 0:
+                threads[0].join(timeout=5.0)
+                self.drain_left()
+            self.summary.interrupted = self.stop.is_set()
+        finally:
+            self.close(time.monotonic() - started)
+
+    def drain_interruptible(self) -> None:
+        try:
+            self.drain()
+        except KeyboardInterrupt:
+            self.stop.set()
+            self.progress.note("stopping: finishing the records in flight (Ctrl-C again to leave them)")
+            try:
+                self.drain()
+            except KeyboardInterrupt:
+                pass
+
+    def drain_left(self) -> None:
+        """Malformed rows the reader found after the last worker ended."""
+        while not self.results.empty():
+            item = self.results.get()
+            if isinstance(item, BadRow):
+                self.malformed(item)
+            elif isinstance(item, BaseException):
+                raise item
+
+    def close(self, seconds: float) -> None:
+        summary = self.summary
+        summary.seconds = seconds
+        self.stop.set()
+        self.out.close()
+        self.errors.close()
+        self.progress.close()
+        if self.pool is not None:
+            summary.server_downs = {e.url: e.downs for e in self.pool.endpoints if e.downs}
+            self.pool.close()
+        if isinstance(self.out, MemorySink):
+            summary.results = self.out.entries
+
     # -- the writing thread --------------------------------------------------------------------------
 
-    def drain(self, workers: int) -> int:
-        """Handle results until ``workers`` workers ended; the number still running when interrupted."""
-        while workers:
+    def drain(self) -> None:
+        """Handle results until every worker ended (``running`` counts those still running)."""
+        while self.running:
             try:
                 item = self.results.get(timeout=0.5)
             except queue.Empty:
                 self.progress.tick()
                 continue
             if item is _END:
-                workers -= 1
+                self.running -= 1
             elif isinstance(item, BadRow):
                 self.malformed(item)
             elif isinstance(item, _Finished):
@@ -260,7 +302,6 @@ class _Run:
             elif isinstance(item, BaseException):
                 self.stop.set()
                 raise item
-        return workers
 
     def malformed(self, row: BadRow) -> None:
         self.summary.malformed.append(row)
@@ -424,11 +465,11 @@ def label(
     :class:`LabelError` (or another ``StructgenError``) before the first request.
     """
     spec = (
-        make_output(
+        output_type
+        if isinstance(output_type, OutputSpec)
+        else make_output(
             output_type=output_type, labels=labels, multi=multi, grammar=grammar, instructions=instructions
         )
-        if not isinstance(output_type, OutputSpec)
-        else output_type
     )
     prompt_template = (
         template if isinstance(template, Template) else make_template(template, template_file=template_file)
@@ -442,57 +483,99 @@ def label(
     )
     if out_path is not None:
         _check_meta(out_path, run_record, resume=resume)
-    for path in (out_path, errors_path):
+    _make_folders(out_path, errors_path)
+    done, notes = _resumed(out_path) if resume else (frozenset[RecordId](), [])
+    total, already = _scan(source, prompt_template, done)
+    summary = Summary(records=total, skipped=already, out=out_path, errors=errors_path)
+    params: dict[str, Any] = {
+        **(sampling or {}),
+        **{k: v for k, v in (("n_predict", n_predict), ("temperature", temperature)) if v is not None},
+    }
+    progress_view = Progress(total - already, progress if total - already else False, progress_stream)
+    for note in notes:
+        progress_view.note(note)
+    pool = None
+    if total - already:
+        pool = _pool(client, urls, timeout=timeout, down_grace=down_grace, on_message=progress_view.note)
+    summary.concurrency = concurrency or (pool.total_slots if pool else 1)
+    try:
+        out_sink, errors_sink = _open_sinks(out_path, errors_path, run_record, overwrite=overwrite)
+    except BaseException:
+        if pool is not None:
+            pool.close()
+        raise
+    run = _Run(
+        source,
+        prompt_template,
+        spec,
+        pool,
+        done,
+        out_sink,
+        errors_sink,
+        summary,
+        progress_view,
+        seed,
+        params,
+        max_retries,
+        chat,
+        cancel if cancel is not None else threading.Event(),
+    )
+    run.execute()
+    if summary.interrupted:
+        raise LabelInterrupted(summary)
+    return summary
+
+
+def _make_folders(*paths: Path | None) -> None:
+    for path in paths:
         if path is not None:
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise LabelError(f"{path}: cannot write there: {exc.strerror or exc}") from None
-    done = frozenset[RecordId]()
-    notes: list[str] = []
-    if resume and out_path is not None:
-        previous = read_done(out_path)
-        done = previous.ids
-        if previous.truncated_bytes:
-            notes.append(f"{out_path}: removed an unfinished last line ({previous.truncated_bytes} bytes)")
-        notes.extend(f"{out_path}: {n}; ignored" for n in previous.ignored)
-    total, already = _scan(source, prompt_template, done)
-    summary = Summary(records=total, skipped=already, out=out_path, errors=errors_path)
 
-    params: dict[str, Any] = dict(sampling or {})
-    if n_predict is not None:
-        params["n_predict"] = n_predict
-    if temperature is not None:
-        params["temperature"] = temperature
 
-    stop = cancel if cancel is not None else threading.Event()
-    progress_view = Progress(total - already, progress if total - already else False, progress_stream)
-    for note in notes:
-        progress_view.note(note)
-    pool: ServerPool | None = None
-    if total - already:
-        if client is None:
-            from structgen.server import check_url, resolve_endpoint
+def _resumed(out_path: Path | None) -> tuple[frozenset[RecordId], list[str]]:
+    """The ids already in ``out_path`` and what was repaired or ignored there."""
+    if out_path is None:
+        return frozenset(), []
+    previous = read_done(out_path)
+    notes = [f"{out_path}: removed an unfinished last line ({previous.truncated_bytes} bytes)"]
+    notes = notes if previous.truncated_bytes else []
+    return previous.ids, [*notes, *(f"{out_path}: {n}; ignored" for n in previous.ignored)]
 
-            url_list = [
-                check_url(u, "--url") for u in ([urls] if isinstance(urls, str) else list(urls or []))
-            ]
-            api_key = os.environ.get("STRUCTGEN_API_KEY") or None
-            if not url_list:
-                url, api_key = resolve_endpoint(None)
-                url_list = [url]
-            pool = ServerPool(
-                url_list,
-                api_key=api_key,
-                timeout=timeout,
-                down_grace=down_grace,
-                on_message=progress_view.note,
-            )
-        else:
-            pool = ServerPool([], client=client, down_grace=down_grace, on_message=progress_view.note)
-        pool.connect()
-    summary.concurrency = concurrency or (pool.total_slots if pool else 1)
 
+def _pool(
+    client: LlamaClient | None,
+    urls: str | Sequence[str] | None,
+    *,
+    timeout: float | tuple[float, float],
+    down_grace: float,
+    on_message: Callable[[str], None],
+) -> ServerPool:
+    """The connected pool of ``client`` or of ``urls`` (default: ``$STRUCTGEN_URL`` or a local server)."""
+    if client is not None:
+        pool = ServerPool([], client=client, down_grace=down_grace, on_message=on_message)
+    else:
+        from structgen.server import check_url, resolve_endpoint
+
+        url_list = [check_url(u, "--url") for u in ([urls] if isinstance(urls, str) else list(urls or []))]
+        api_key = os.environ.get("STRUCTGEN_API_KEY") or None
+        if not url_list:
+            url, api_key = resolve_endpoint(None)
+            url_list = [url]
+        pool = ServerPool(
+            url_list, api_key=api_key, timeout=timeout, down_grace=down_grace, on_message=on_message
+        )
+    pool.connect()
+    return pool
+
+
+def _open_sinks(
+    out_path: Path | None, errors_path: Path | None, run_record: dict[str, Any], *, overwrite: bool
+) -> tuple[Sink, Sink]:
+    """The results and errors sinks (memory when there is no file), the errors file emptied and the run
+    record written."""
     try:
         if errors_path is not None:
             errors_path.unlink(missing_ok=True)
@@ -500,65 +583,6 @@ def label(
             _write_meta(out_path, run_record)
         out_sink: Sink = JsonlWriter(out_path, truncate=overwrite) if out_path is not None else MemorySink()
     except OSError as exc:
-        if pool is not None:
-            pool.close()
         raise LabelError(f"{exc.filename or out_path}: cannot write: {exc.strerror or exc}") from None
     errors_sink: Sink = JsonlWriter(errors_path, lazy=True) if errors_path is not None else MemorySink()
-    run = _Run(
-        source,
-        prompt_template,
-        spec,
-        pool,
-        done=done,
-        out=out_sink,
-        errors=errors_sink,
-        summary=summary,
-        progress=progress_view,
-        seed=seed,
-        sampling=params,
-        max_retries=max_retries,
-        chat=chat,
-        cancel=stop,
-    )
-    threads = [threading.Thread(target=run.read, name="label-reader", daemon=True)]
-    threads += [
-        threading.Thread(target=run.work, name=f"label-worker-{i}", daemon=True)
-        for i in range(summary.concurrency if pool else 0)
-    ]
-    started = time.monotonic()
-    for thread in threads:
-        thread.start()
-    running = len(threads) - 1
-    try:
-        try:
-            running = run.drain(running)
-        except KeyboardInterrupt:
-            stop.set()
-            progress_view.note("stopping: finishing the records in flight (Ctrl-C again to leave them)")
-            try:
-                running = run.drain(running)
-            except KeyboardInterrupt:
-                pass
-        if running == 0:
-            threads[0].join(timeout=5.0)
-            while not run.results.empty():  # malformed rows the reader found after the last worker ended
-                item = run.results.get()
-                if isinstance(item, BadRow):
-                    run.malformed(item)
-                elif isinstance(item, BaseException):
-                    raise item
-        summary.interrupted = stop.is_set()
-    finally:
-        summary.seconds = time.monotonic() - started
-        stop.set()
-        out_sink.close()
-        errors_sink.close()
-        progress_view.close()
-        if pool is not None:
-            summary.server_downs = {e.url: e.downs for e in pool.endpoints if e.downs}
-            pool.close()
-        if isinstance(out_sink, MemorySink):
-            summary.results = out_sink.entries
-    if summary.interrupted:
-        raise LabelInterrupted(summary)
-    return summary
+    return out_sink, errors_sink
