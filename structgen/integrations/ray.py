@@ -34,7 +34,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 
 from structgen.client import LlamaClient
 from structgen.errors import EXIT_FAIL, EXIT_OK, EXIT_USAGE, StructgenError
-from structgen.label.command import generation_options, output_from_args
+from structgen.label.command import output_from_args, run_options
 from structgen.label.errors import InputError, LabelError
 from structgen.label.outputs import GrammarOutput, LabelsOutput, make_output
 from structgen.label.prompts import make_template
@@ -371,16 +371,9 @@ def run_cli(args: argparse.Namespace, console: Any) -> int:
             spec,
             template=template,
             id_field=args.id_field or "id",
-            urls=args.url,
             servers=LocalServers(slots=args.slots) if not args.url else None,
             actors=args.actors,
-            concurrency=args.concurrency,
-            seed=args.seed,
-            n_predict=args.n_predict,
-            temperature=args.temperature,
-            max_retries=args.max_retries,
-            sampling=generation_options(args),
-            chat=not args.raw_prompt,
+            **run_options(args),
             api_key=os.environ.get("STRUCTGEN_API_KEY") or None,  # actors run in other processes
         )
         write(labeled, str(out))

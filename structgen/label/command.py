@@ -14,17 +14,24 @@ import signal
 import sys
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import IO, TYPE_CHECKING, Any, Protocol
+from typing import IO, TYPE_CHECKING, Any, Protocol, TypeVar
 
 from structgen.errors import EXIT_FAIL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 
 if TYPE_CHECKING:
     from structgen.label.outputs import OutputSpec
 
-__all__ = ["configure", "generation_options", "output_from_args", "run"]
-
+__all__ = [
+    "configure",
+    "generation_options",
+    "number_type",
+    "output_from_args",
+    "positive",
+    "run",
+    "run_options",
+]
 
 
 class _Console(Protocol):
@@ -36,24 +43,30 @@ class _Console(Protocol):
     def warn(self, text: str) -> None: ...
 
 
-def _positive(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {number}")
-    return number
+N = TypeVar("N", int, float)
 
 
-def _seconds(value: str) -> float:
-    try:
-        number = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {value!r}") from None
-    if not number > 0:
-        raise argparse.ArgumentTypeError(f"must be more than 0, not {value}")
-    return number
+def number_type(
+    parse: Callable[[str], N], what: str, ok: Callable[[N], bool], rule: str
+) -> Callable[[str], N]:
+    """An argparse ``type``: ``parse`` of the text, which must be ``ok``; else a message saying it is not
+    ``what`` or (``rule``) not allowed."""
+
+    def check(value: str) -> N:
+        try:
+            number = parse(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not {what}: {value!r}") from None
+        if not ok(number):
+            raise argparse.ArgumentTypeError(f"{rule}, not {value}")
+        return number
+
+    return check
+
+
+positive = number_type(int, "a whole number", lambda n: n >= 1, "must be at least 1")
+"""A whole number, 1 or more."""
+_seconds = number_type(float, "a number of seconds", lambda n: n > 0, "must be more than 0")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -110,7 +123,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--concurrency",
         "-j",
-        type=_positive,
+        type=positive,
         metavar="N",
         help="requests at a time (default: the servers' slots together)",
     )
@@ -120,7 +133,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--seed", type=int, metavar="S", help="derive each record's sampling seed from S and its id"
     )
-    parser.add_argument("--n-predict", type=_positive, metavar="N", help="most tokens per answer")
+    parser.add_argument("--n-predict", type=positive, metavar="N", help="most tokens per answer")
     parser.add_argument("--temperature", type=float, metavar="X", help="sampling temperature (default 0)")
     parser.add_argument(
         "--max-retries", type=int, default=2, metavar="N", help="re-asks after an invalid answer (default 2)"
@@ -158,11 +171,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="label on Ray: a local one, or the cluster at ADDRESS; OUT becomes a folder, failures rows of it",
     )
     on_ray.add_argument(
-        "--actors", type=_positive, default=2, metavar="N", help="with --ray: actors (default 2)"
+        "--actors", type=positive, default=2, metavar="N", help="with --ray: actors (default 2)"
     )
     on_ray.add_argument(
         "--slots",
-        type=_positive,
+        type=positive,
         default=4,
         metavar="N",
         help="with --ray, no --url: slots per actor's server",
@@ -200,6 +213,21 @@ def output_from_args(args: argparse.Namespace) -> OutputSpec:
     )
 
 
+def run_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The arguments of a labeling run given as flags, the same on Ray and off it: servers, concurrency,
+    sampling, re-asks, generation options, chat."""
+    return {
+        "urls": args.url,
+        "concurrency": args.concurrency,
+        "seed": args.seed,
+        "n_predict": args.n_predict,
+        "temperature": args.temperature,
+        "max_retries": args.max_retries,
+        "sampling": generation_options(args),
+        "chat": not args.raw_prompt,
+    }
+
+
 def generation_options(args: argparse.Namespace) -> dict[str, Any] | None:
     """Options of typed generation given as flags (``--timeout``, ``--fast-forward``), or None."""
     options: dict[str, Any] = {}
@@ -227,18 +255,11 @@ def run(args: argparse.Namespace, console: _Console) -> int:
                 errors=args.errors,
                 id_field=False if args.line_ids else args.id_field,
                 format=args.format or ("jsonl" if args.input == "-" and _looks_like_jsonl(records) else None),
-                urls=args.url,
-                concurrency=args.concurrency,
                 resume=args.resume,
                 overwrite=args.overwrite,
-                seed=args.seed,
-                n_predict=args.n_predict,
-                temperature=args.temperature,
-                max_retries=args.max_retries,
-                sampling=generation_options(args),
-                chat=not args.raw_prompt,
                 progress=args.progress,
                 progress_stream=console.err,
+                **run_options(args),
             )
     except LabelInterrupted as stopped:
         _report(stopped.summary, args, console)
