@@ -21,7 +21,7 @@ from structgen.client.errors import (
     TransportError,
     error_from_response,
 )
-from structgen.client.params import CompletionParams, Prompt, completion_body, infill_body
+from structgen.client.params import CompletionParams, InfillParams, Prompt, completion_body, infill_body
 from structgen.client.responses import (
     Completion,
     HealthStatus,
@@ -274,40 +274,16 @@ class LlamaClient:
         body = completion_body(prompt, params, stream=True, extra=extra)
         return self._open_stream("/completion", body, timeout)
 
-    def infill(
-        self,
-        prefix: str,
-        suffix: str,
-        *,
-        input_extra: Sequence[Mapping[str, str]] | None = None,
-        prompt: str | None = None,
-        extra: Mapping[str, Any] | None = None,
-        **params: Unpack[CompletionParams],
-    ) -> Completion:
+    def infill(self, prefix: str, suffix: str, **params: Unpack[InfillParams]) -> Completion:
         """Fill in the code between ``prefix`` and ``suffix`` (``POST /infill``).
 
         ``input_extra`` is extra context as ``{"filename": ..., "text": ...}`` chunks.
         """
-        body = infill_body(
-            prefix, suffix, params, stream=False, input_extra=input_extra, prompt=prompt, extra=extra
-        )
-        return self._post_model("/infill", body, Completion)
+        return self._post_model("/infill", infill_body(prefix, suffix, params, stream=False), Completion)
 
-    def infill_stream(
-        self,
-        prefix: str,
-        suffix: str,
-        *,
-        input_extra: Sequence[Mapping[str, str]] | None = None,
-        prompt: str | None = None,
-        extra: Mapping[str, Any] | None = None,
-        **params: Unpack[CompletionParams],
-    ) -> CompletionStream:
+    def infill_stream(self, prefix: str, suffix: str, **params: Unpack[InfillParams]) -> CompletionStream:
         """:meth:`infill`, streamed."""
-        body = infill_body(
-            prefix, suffix, params, stream=True, input_extra=input_extra, prompt=prompt, extra=extra
-        )
-        return self._open_stream("/infill", body)
+        return self._open_stream("/infill", infill_body(prefix, suffix, params, stream=True))
 
     def conversation(self, slot: int = -1) -> Conversation:
         """A helper that passes each answer's slot id to the next request, so the server's

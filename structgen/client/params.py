@@ -7,6 +7,7 @@ from typing import Any, TypedDict
 
 __all__ = [
     "CompletionParams",
+    "InfillParams",
     "Prompt",
     "completion_body",
     "infill_body",
@@ -154,18 +155,25 @@ def completion_body(
     return body
 
 
-def infill_body(
-    prefix: str,
-    suffix: str,
-    params: Mapping[str, Any],
-    *,
-    stream: bool,
-    input_extra: Sequence[Mapping[str, str]] | None = None,
-    prompt: str | None = None,
-    extra: Mapping[str, Any] | None = None,
-) -> dict[str, Any]:
-    """The JSON body for ``/infill``: prefix, suffix, optional extra context chunks and completion options."""
-    body = completion_body(prompt, params, stream=stream, extra=extra)
+class InfillParams(CompletionParams, total=False):
+    """The options of ``POST /infill``: those of ``/completion`` and the infill request's own."""
+
+    input_extra: Sequence[Mapping[str, str]] | None
+    """Extra context as ``{"filename": ..., "text": ...}`` chunks."""
+    prompt: str | None
+    """Text added after the fill-in-the-middle tokens."""
+    extra: Mapping[str, Any] | None
+    """Further body keys, sent unchanged."""
+
+
+def infill_body(prefix: str, suffix: str, params: Mapping[str, Any], *, stream: bool) -> dict[str, Any]:
+    """The JSON body for ``/infill``: prefix, suffix, optional extra context chunks and completion options
+    (``params`` as :class:`InfillParams`)."""
+    options = dict(params)
+    input_extra = options.pop("input_extra", None)
+    body = completion_body(
+        options.pop("prompt", None), options, stream=stream, extra=options.pop("extra", None)
+    )
     body["input_prefix"] = prefix
     body["input_suffix"] = suffix
     if input_extra is not None:

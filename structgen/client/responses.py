@@ -177,15 +177,9 @@ class Completion(_Model):
     def _normalise(cls, data: Any) -> Any:
         if not isinstance(data, dict):
             return data
-        out = dict(data)
-        out["stop_type"] = _stop_type(data)
-        if out.get("stopping_word") is None:
-            out["stopping_word"] = ""
-        if "raw" not in out:
-            out["raw"] = data
-        if out.get("tokens") is None:
-            out["tokens"] = []
-        return out
+        missing = {"stopping_word": "", "raw": data, "tokens": []}
+        filled = {key: value for key, value in missing.items() if data.get(key) is None}
+        return {**data, **filled, "stop_type": _stop_type(data)}
 
     @property
     def stopped_eos(self) -> bool:
