@@ -43,7 +43,7 @@ from .lower import (
     undefined_symbols,
 )
 from .parser import parse_grammar
-from .source import Source
+from .source import Source, read_grammar_file
 
 # Three or more consecutive optional copies of one item make a chain worth a warning.
 OPTIONAL_CHAIN = 3
@@ -99,6 +99,11 @@ class _Context:
 
     def sym(self, name: str) -> int | None:
         return self.lowered.symbol_ids.get(name)
+
+    def rule_is(self, name: str, table: list[bool]) -> bool:
+        """``table``'s entry for the rule ``name`` (False for an undefined rule)."""
+        sym = self.sym(name)
+        return sym is not None and table[sym]
 
 
 class _Checker:
@@ -468,15 +473,9 @@ def _nullable(ctx: _Context, expr: ast.Expr) -> bool:
     if isinstance(expr, ast.CharClass):
         return not expr.ranges
     if isinstance(expr, ast.RuleRef):
-        sym = ctx.sym(expr.name)
-        return sym is not None and ctx.nullable[sym]
+        return ctx.rule_is(expr.name, ctx.nullable)
     if isinstance(expr, ast.Group):
-        for seq in expr.body.options:
-            for item in seq.items:
-                if not _nullable(ctx, item):
-                    break
-            else:
-                return True
+        return any(all(_nullable(ctx, item) for item in seq.items) for seq in expr.body.options)
     return False
 
 
@@ -487,8 +486,7 @@ def _directly_empty(ctx: _Context, expr: ast.Expr) -> bool:
     if isinstance(expr, ast.Group):
         return any(all(_lowers_to_nothing(item) for item in seq.items) for seq in expr.body.options)
     if isinstance(expr, ast.RuleRef):
-        sym = ctx.sym(expr.name)
-        return sym is not None and ctx.directly_empty[sym]
+        return ctx.rule_is(expr.name, ctx.directly_empty)
     return False
 
 
@@ -501,14 +499,9 @@ def _whitespace_only(ctx: _Context, expr: ast.Expr) -> bool:
     if isinstance(expr, ast.CharClass):
         return not expr.negated and all(whitespace_range(lo, hi) for lo, hi in expr.ranges)
     if isinstance(expr, ast.RuleRef):
-        sym = ctx.sym(expr.name)
-        return sym is not None and ctx.whitespace[sym]
+        return ctx.rule_is(expr.name, ctx.whitespace)
     if isinstance(expr, ast.Group):
-        for seq in expr.body.options:
-            for item in seq.items:
-                if not _whitespace_only(ctx, item):
-                    return False
-        return True
+        return all(_whitespace_only(ctx, item) for seq in expr.body.options for item in seq.items)
     return False
 
 
@@ -544,12 +537,7 @@ def check(grammar: ast.Grammar | str | bytes, filename: str | None = None) -> li
 
 def check_file(path: str | Path) -> list[Diagnostic]:
     """Check a grammar file; an unreadable file raises GrammarError (without a location)."""
-    p = Path(path)
-    try:
-        data = p.read_bytes()
-    except OSError as exc:
-        raise GrammarError(f"cannot read {p}: {exc.strerror or exc}") from None
-    return check(data, str(p))
+    return check(*read_grammar_file(path))
 
 
 def errors(diagnostics: list[Diagnostic]) -> list[Diagnostic]:

@@ -8,6 +8,7 @@ them. The matcher and sampler run on this form, and the checker reads llama.cpp'
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from . import ast
@@ -208,6 +209,22 @@ class _Lowerer:
         if n_opt > 0:
             rule.append((RULE_REF, last_rec))
         return n_prev_rules * total
+
+
+def char_ranges(rule: Sequence[tuple[int, int]], i: int) -> tuple[list[tuple[int, int]], bool, int]:
+    """The ranges of the character element at ``rule[i]`` and the ``CHAR_ALT`` ones after it, whether
+    one of them is ``CHAR_ANY``, and the index of the element after them."""
+    ranges: list[tuple[int, int]] = []
+    any_char = False
+    while True:
+        kind, value = rule[i]
+        upper = rule[i + 1][1] if rule[i + 1][0] == CHAR_RNG_UPPER else None
+        any_char = any_char or kind == CHAR_ANY
+        if kind != CHAR_ANY:
+            ranges.append((value, value if upper is None else upper))
+        i += 1 if upper is None else 2
+        if rule[i][0] != CHAR_ALT:
+            return ranges, any_char, i
 
 
 def lower(grammar: ast.Grammar, source: Source | None = None) -> Lowered:

@@ -27,6 +27,7 @@ from .lower import (
     TOKEN,
     TOKEN_NOT,
     Lowered,
+    char_ranges,
     lower,
 )
 from .parser import parse_grammar
@@ -252,17 +253,7 @@ class Matcher:
             return ("!" if kind == TOKEN_NOT else "") + text + f" (in {where})"
         if kind == CHAR_ANY:
             return f"any character (in {where})"
-        ranges: list[tuple[int, int]] = []
-        while True:
-            v = rule[i][1]
-            if rule[i + 1][0] == CHAR_RNG_UPPER:
-                ranges.append((v, rule[i + 1][1]))
-                i += 2
-            else:
-                ranges.append((v, v))
-                i += 1
-            if rule[i][0] != CHAR_ALT:
-                break
+        ranges = char_ranges(rule, i)[0]
         if kind == CHAR and len(ranges) == 1 and ranges[0][0] == ranges[0][1]:
             body = format_literal((ranges[0][0],))
         else:

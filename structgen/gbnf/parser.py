@@ -22,7 +22,7 @@ from lark.lexer import Token as LarkToken
 from ..errors import GrammarError
 from . import ast
 from .escapes import read_char
-from .source import Source, decode
+from .source import Source, decode, read_grammar_file
 
 MAX_NESTING = 128
 MAX_QUANTIFIERS = 64
@@ -322,9 +322,4 @@ def parse_grammar(text: str | bytes, filename: str | None = None) -> ast.Grammar
 
 def parse_file(path: str | Path) -> ast.Grammar:
     """Read and parse a grammar file; errors carry the file name."""
-    p = Path(path)
-    try:
-        data = p.read_bytes()
-    except OSError as exc:
-        raise GrammarError(f"cannot read {p}: {exc.strerror or exc}") from None
-    return parse_grammar(data, str(p))
+    return parse_grammar(*read_grammar_file(path))

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 from ..errors import GrammarError
 from . import ast
-from .lower import ALT, CHAR, CHAR_ALT, CHAR_ANY, CHAR_NOT, CHAR_RNG_UPPER, END, RULE_REF, TOKEN, TOKEN_NOT
+from .lower import ALT, CHAR, CHAR_ANY, CHAR_NOT, END, RULE_REF, TOKEN, TOKEN_NOT, char_ranges
 from .matcher import Matcher
 
 # Characters tried for '.' and negated classes: mostly printable ASCII, some other scripts.
@@ -67,22 +67,7 @@ class Sampler:
 
     def _pick_char(self, rule: list[tuple[int, int]], i: int) -> tuple[str, int]:
         kind = rule[i][0]
-        ranges: list[tuple[int, int]] = []
-        any_char = False
-        j = i
-        while True:
-            k, v = rule[j]
-            if rule[j + 1][0] == CHAR_RNG_UPPER:
-                ranges.append((v, rule[j + 1][1]))
-                j += 2
-            elif k == CHAR_ANY:
-                any_char = True
-                j += 1
-            else:
-                ranges.append((v, v))
-                j += 1
-            if rule[j][0] != CHAR_ALT:
-                break
+        ranges, any_char, j = char_ranges(rule, i)
         usable = [(lo, min(hi, 0x10FFFF)) for lo, hi in ranges if lo <= min(hi, 0x10FFFF)]
         if kind == CHAR and not any_char and usable:
             for _ in range(20):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import bisect
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from ..errors import GrammarError, Location
 
@@ -65,3 +66,12 @@ def decode(data: bytes | str, filename: str | None = None) -> Source:
     if nul >= 0:
         raise src.error("NUL character (llama.cpp stops reading the grammar here)", nul)
     return src
+
+
+def read_grammar_file(path: str | Path) -> tuple[bytes, str]:
+    """The bytes of a grammar file and its name; an unreadable file raises GrammarError (without a location)."""
+    p = Path(path)
+    try:
+        return p.read_bytes(), str(p)
+    except OSError as exc:
+        raise GrammarError(f"cannot read {p}: {exc.strerror or exc}") from None

@@ -20,6 +20,13 @@ COMPILE_TIME_LIMIT = 10.0
 # Generation bounds of strings and arrays the schema leaves unbounded (its own maxLength/maxItems win).
 MAX_STRING_LENGTH = 300
 MAX_ITEMS = 32
+GENERATION_SETTINGS: dict[str, Any] = {
+    "additional_properties": False,
+    "max_digits": MAX_DIGITS,
+    "time_limit": COMPILE_TIME_LIMIT,
+}
+"""What every generation's compile sets besides whitespace and bounds: objects closed (a model should not
+invent keys), digits bounded, a generous time limit."""
 
 
 def _key(output: Any) -> Any:
@@ -57,15 +64,8 @@ def compile_output(
     with _cache_lock:
         hit = _cache.get(key)
     if hit is None:
-        hit = compile_schema(
-            output,
-            additional_properties=False,
-            whitespace=whitespace,
-            max_digits=MAX_DIGITS,
-            time_limit=COMPILE_TIME_LIMIT,
-            max_string_length=max_string_length,
-            max_items=max_items,
-        )
+        bounds: dict[str, Any] = {"max_string_length": max_string_length, "max_items": max_items}
+        hit = compile_schema(output, whitespace=whitespace, **bounds, **GENERATION_SETTINGS)
         with _cache_lock:
             if len(_cache) > 512:
                 _cache.clear()
@@ -99,14 +99,8 @@ class Output(Generic[T]):
             None if self.is_schema else pydantic.TypeAdapter(output_type)
         )
         self._validator = self.compiled.validator()
-
-    @property
-    def grammar(self) -> str:
-        return self.compiled.grammar
-
-    @property
-    def schema(self) -> Any:
-        return self.compiled.schema
+        self.grammar: str = self.compiled.grammar
+        self.schema: Any = self.compiled.schema
 
     def to_json(self, value: T) -> Any:
         """``value`` as JSON-ready data (lists, dicts, strings, numbers; a schema's value as it is)."""
