@@ -21,7 +21,14 @@ from structgen.client.errors import (
     TransportError,
     error_from_response,
 )
-from structgen.client.params import CompletionParams, InfillParams, Prompt, completion_body, infill_body
+from structgen.client.params import (
+    CompletionParams,
+    InfillParams,
+    Prompt,
+    RequestOptions,
+    completion_body,
+    infill_body,
+)
 from structgen.client.responses import (
     Completion,
     HealthStatus,
@@ -241,37 +248,23 @@ class LlamaClient:
 
     # -- completion ---------------------------------------------------------------------------------
 
-    def completion(
-        self,
-        prompt: Prompt,
-        *,
-        extra: Mapping[str, Any] | None = None,
-        timeout: Timeout | _Default = _Default.TIMEOUT,
-        **params: Unpack[CompletionParams],
-    ) -> Completion:
+    def completion(self, prompt: Prompt, **options: Unpack[RequestOptions]) -> Completion:
         """Complete ``prompt`` (text, token ids or a mix) and wait for the whole result.
 
-        ``params`` are the options of ``POST /completion``; ``extra`` holds any other keys,
+        ``options`` are the options of ``POST /completion``; ``extra`` holds any other keys,
         sent unchanged. ``cache_prompt`` is on unless set to false. ``timeout`` replaces the
         client's for this request; a request that times out is closed, and the server cancels it.
         """
-        body = completion_body(prompt, params, stream=False, extra=extra)
+        body, timeout = _request(prompt, options, stream=False)
         return self._post_model("/completion", body, Completion, timeout)
 
-    def stream(
-        self,
-        prompt: Prompt,
-        *,
-        extra: Mapping[str, Any] | None = None,
-        timeout: Timeout | _Default = _Default.TIMEOUT,
-        **params: Unpack[CompletionParams],
-    ) -> CompletionStream:
+    def stream(self, prompt: Prompt, **options: Unpack[RequestOptions]) -> CompletionStream:
         """Like :meth:`completion`, streamed: iterate the result for text pieces as they come.
 
         Errors the server reports before streaming (e.g. a rejected grammar) raise here. ``timeout``
         bounds each wait for data; :meth:`CompletionStream.abort` ends the request at any time.
         """
-        body = completion_body(prompt, params, stream=True, extra=extra)
+        body, timeout = _request(prompt, options, stream=True)
         return self._open_stream("/completion", body, timeout)
 
     def infill(self, prefix: str, suffix: str, **params: Unpack[InfillParams]) -> Completion:
@@ -482,6 +475,16 @@ class LlamaClient:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _request(
+    prompt: Prompt, options: Mapping[str, Any], *, stream: bool
+) -> tuple[dict[str, Any], Timeout | _Default]:
+    """The body of a completion request and its timeout (the client's when not given)."""
+    params = dict(options)
+    timeout = params.pop("timeout", _Default.TIMEOUT)
+    extra = params.pop("extra", None)
+    return completion_body(prompt, params, stream=stream, extra=extra), timeout
 
 
 class Conversation:

@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, TypedDict
 
+from structgen.client.transport import Timeout
+
 __all__ = [
     "CompletionParams",
     "InfillParams",
     "Prompt",
+    "RequestOptions",
     "completion_body",
     "infill_body",
 ]
@@ -153,6 +156,15 @@ def completion_body(
     body.setdefault("cache_prompt", True)
     body["stream"] = stream
     return body
+
+
+class RequestOptions(CompletionParams, total=False):
+    """The options of a completion request: those of ``POST /completion``, other body keys and the timeout."""
+
+    extra: Mapping[str, Any] | None
+    """Further body keys, sent unchanged."""
+    timeout: Timeout
+    """Replaces the client's timeout for this request."""
 
 
 class InfillParams(CompletionParams, total=False):

@@ -168,7 +168,9 @@ PARAM_VALUES = st.one_of(st.none(), st.integers(-5, 5), st.floats(0, 2), st.bool
         st.sampled_from(["temperature", "top_k", "stop", "grammar", "seed"]), PARAM_VALUES
     ),
     slot=st.one_of(st.none(), st.integers(-1, 7)),
-    extra=st.dictionaries(st.text(min_size=1, max_size=8).filter(lambda k: k != "stream"), st.integers()),
+    extra=st.dictionaries(
+        st.text(min_size=1, max_size=8).filter(lambda k: k not in ("stream", "prompt")), st.integers()
+    ),
     stream=st.booleans(),
 )
 def test_completion_body(
