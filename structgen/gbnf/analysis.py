@@ -102,14 +102,20 @@ def whitespace_only(lowered: Lowered) -> list[bool]:
                     bad[sym] = True
             elif kind not in (ALT, END, CHAR_RNG_UPPER):
                 bad[sym] = True  # negated class, '.', token
-    queue = deque(sym for sym in range(n) if bad[sym])
-    while queue:
-        sym = queue.popleft()
-        for user in referrers[sym]:
-            if not bad[user]:
-                bad[user] = True
-                queue.append(user)
-    return [not b for b in bad]
+    spoiled = reachable((sym for sym in range(n) if bad[sym]), referrers)
+    return [sym not in spoiled for sym in range(n)]
+
+
+def reachable(start: Iterable[int], edges: Sequence[Iterable[int]]) -> set[int]:
+    """Every node reachable from ``start`` along ``edges`` (``edges[node]``: where it leads), ``start`` included."""
+    seen = set(start)
+    todo = list(seen)
+    while todo:
+        for target in edges[todo.pop()]:
+            if target not in seen:
+                seen.add(target)
+                todo.append(target)
+    return seen
 
 
 def whitespace_range(lo: int, hi: int) -> bool:
