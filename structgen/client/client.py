@@ -364,27 +364,14 @@ class LlamaClient:
 
     def detokenize(self, tokens: Sequence[int]) -> str:
         """The text of a sequence of token ids."""
-        data = self._post_json("/detokenize", {"tokens": list(tokens)})
-        content = data.get("content") if isinstance(data, dict) else None
-        if not isinstance(content, str):
-            url = self._transport.url("/detokenize")
-            raise ResponseFormatError(
-                "the /detokenize answer has no 'content' string", url=url, body=repr(data)
-            )
-        return content
+        return self._post_for_string("/detokenize", {"tokens": list(tokens)}, "content")
 
     def apply_template(
         self, messages: Sequence[Mapping[str, Any]], *, timeout: Timeout | _Default = _Default.TIMEOUT
     ) -> str:
         """The prompt the model's chat template makes of ``messages`` (``role``/``content`` dicts)."""
-        data = self._post_json("/apply-template", {"messages": [dict(m) for m in messages]}, timeout)
-        prompt = data.get("prompt") if isinstance(data, dict) else None
-        if not isinstance(prompt, str):
-            url = self._transport.url("/apply-template")
-            raise ResponseFormatError(
-                "the /apply-template answer has no 'prompt' string", url=url, body=repr(data)
-            )
-        return prompt
+        body = {"messages": [dict(m) for m in messages]}
+        return self._post_for_string("/apply-template", body, "prompt", timeout)
 
     def props(self) -> ServerProps:
         """The server's global properties (slots, context size, model path, chat template)."""
@@ -441,6 +428,17 @@ class LlamaClient:
             delay = min(delay * 1.5, 1.0)
 
     # -- plumbing ----------------------------------------------------------------------------------
+
+    def _post_for_string(
+        self, path: str, body: Any, key: str, timeout: Timeout | _Default = _Default.TIMEOUT
+    ) -> str:
+        """The string under ``key`` in the JSON answer to ``body`` (else :class:`ResponseFormatError`)."""
+        data = self._post_json(path, body, timeout)
+        value = data.get(key) if isinstance(data, dict) else None
+        if not isinstance(value, str):
+            url = self._transport.url(path)
+            raise ResponseFormatError(f"the {path} answer has no {key!r} string", url=url, body=repr(data))
+        return value
 
     def _post_json(self, path: str, body: Any, timeout: Timeout | _Default = _Default.TIMEOUT) -> Any:
         response = self._transport.send("POST", path, json_body=body, timeout=timeout)
