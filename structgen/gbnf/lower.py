@@ -16,7 +16,6 @@ from .diagnostics import Diagnostic, Severity, at
 from .source import Source
 
 END, ALT, RULE_REF, CHAR, CHAR_NOT, CHAR_RNG_UPPER, CHAR_ALT, CHAR_ANY, TOKEN, TOKEN_NOT = range(10)
-CHAR_TYPES = frozenset({CHAR, CHAR_NOT, CHAR_RNG_UPPER, CHAR_ALT, CHAR_ANY})
 MAX_REPETITION_THRESHOLD = 2000
 UNBOUNDED = -1
 
