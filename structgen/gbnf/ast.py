@@ -19,20 +19,24 @@ NO_SPAN = Span(0, 0, 1, 1)
 
 
 @dataclass(frozen=True)
-class Literal:
-    """A string literal ``"..."``; ``chars`` are code points after escapes are decoded."""
-
-    chars: tuple[int, ...]
-    span: Span = field(default=NO_SPAN, compare=False)
+class _Node:
+    span: Span = field(default=NO_SPAN, compare=False, kw_only=True)
+    """Where the node stands in the source (not compared: equal trees may come from different texts)."""
 
 
 @dataclass(frozen=True)
-class CharClass:
+class Literal(_Node):
+    """A string literal ``"..."``; ``chars`` are code points after escapes are decoded."""
+
+    chars: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class CharClass(_Node):
     """A character class ``[...]`` or ``[^...]``; ``ranges`` are inclusive code-point pairs in source order."""
 
     ranges: tuple[tuple[int, int], ...]
     negated: bool = False
-    span: Span = field(default=NO_SPAN, compare=False)
 
     def contains(self, cp: int) -> bool:
         inside = any(lo <= cp <= hi for lo, hi in self.ranges)
@@ -40,84 +44,74 @@ class CharClass:
 
 
 @dataclass(frozen=True)
-class AnyChar:
+class AnyChar(_Node):
     """``.``: any single code point."""
-
-    span: Span = field(default=NO_SPAN, compare=False)
 
 
 @dataclass(frozen=True)
-class RuleRef:
+class RuleRef(_Node):
     """A reference to a rule by name."""
 
     name: str
-    span: Span = field(default=NO_SPAN, compare=False)
 
 
 @dataclass(frozen=True)
-class Token:
+class Token(_Node):
     """A token reference: ``<[id]>`` (``token_id`` set) or ``<text>`` (``text`` set); ``!`` negates."""
 
     token_id: int | None
     text: str | None
     negated: bool = False
-    span: Span = field(default=NO_SPAN, compare=False)
 
 
 @dataclass(frozen=True)
-class Group:
+class Group(_Node):
     """A parenthesised group of alternatives."""
 
     body: Alternates
-    span: Span = field(default=NO_SPAN, compare=False)
 
 
 @dataclass(frozen=True)
-class Repeat:
+class Repeat(_Node):
     """``item`` repeated ``min`` to ``max`` times (``max`` None = unbounded); ``op`` is the source spelling."""
 
     item: Expr
     min: int
     max: int | None
     op: str
-    span: Span = field(default=NO_SPAN, compare=False)
 
 
 Expr = Literal | CharClass | AnyChar | RuleRef | Token | Group | Repeat
 
 
 @dataclass(frozen=True)
-class Sequence:
+class Sequence(_Node):
     """Items matched one after the other (possibly none: the empty string)."""
 
     items: tuple[Expr, ...]
-    span: Span = field(default=NO_SPAN, compare=False)
 
 
 @dataclass(frozen=True)
-class Alternates:
+class Alternates(_Node):
     """One or more sequences separated by ``|``."""
 
     options: tuple[Sequence, ...]
-    span: Span = field(default=NO_SPAN, compare=False)
 
 
 @dataclass(frozen=True)
-class Rule:
+class Rule(_Node):
     """``name ::= body``."""
 
     name: str
     body: Alternates
-    span: Span = field(default=NO_SPAN, compare=False)
 
 
 @dataclass(frozen=True)
-class Comment:
+class Comment(_Node):
     """A ``#`` comment (text without the ``#``); ``own_line`` when nothing but space precedes it."""
 
     text: str
     own_line: bool
-    span: Span = field(default=NO_SPAN, compare=False)
 
 
 @dataclass(frozen=True)

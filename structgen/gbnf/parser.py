@@ -114,7 +114,7 @@ class _Builder(Transformer[Any, Any]):
         tok = children[0]
         body = tok.value[1:-1]
         chars = tuple(cp for cp, _ in self._decode(body, (tok.start_pos or 0) + 1))
-        return ast.Literal(chars, self._tok_span(tok))
+        return ast.Literal(chars, span=self._tok_span(tok))
 
     def char_class(self, children: list[LarkToken]) -> ast.CharClass:
         tok = children[0]
@@ -132,13 +132,13 @@ class _Builder(Transformer[Any, Any]):
             if i < len(raw) and raw[i] == "-" and i + 1 < len(raw):
                 hi, i = read_char(raw, i + 1, err)
             ranges.append((lo, hi))
-        return ast.CharClass(tuple(ranges), negated, self._tok_span(tok))
+        return ast.CharClass(tuple(ranges), negated, span=self._tok_span(tok))
 
     def ref(self, children: list[LarkToken]) -> ast.RuleRef:
-        return ast.RuleRef(str(children[0]), self._tok_span(children[0]))
+        return ast.RuleRef(str(children[0]), span=self._tok_span(children[0]))
 
     def any_char(self, children: list[LarkToken]) -> ast.AnyChar:
-        return ast.AnyChar(self._tok_span(children[0]))
+        return ast.AnyChar(span=self._tok_span(children[0]))
 
     def token(self, children: list[LarkToken]) -> ast.Token:
         tok = children[0]
@@ -158,12 +158,12 @@ class _Builder(Transformer[Any, Any]):
             value = _count(digits.group())
             if value > 0xFFFFFFFF:
                 raise self.source.error("token id is too big", tok.start_pos or 0)
-            return ast.Token(value, None, negated, span)
-        return ast.Token(None, "<" + inner + ">", negated, span)
+            return ast.Token(value, None, negated, span=span)
+        return ast.Token(None, "<" + inner + ">", negated, span=span)
 
     def group(self, children: list[Any]) -> ast.Group:
         lpar, body, rpar = children
-        return ast.Group(body, _span(self.source, lpar.start_pos or 0, rpar.end_pos or 0))
+        return ast.Group(body, span=_span(self.source, lpar.start_pos or 0, rpar.end_pos or 0))
 
     def _bound(self, tok: LarkToken) -> int:
         value = _count(tok.value)
@@ -194,25 +194,27 @@ class _Builder(Transformer[Any, Any]):
             )
         for lo, hi, op, first, last in children[1:]:
             span = _span(self.source, node.span.start, last.end_pos or 0)
-            node = ast.Repeat(node, lo, hi, op, span)
+            node = ast.Repeat(node, lo, hi, op, span=span)
         return node
 
     def sequence(self, children: list[ast.Expr]) -> ast.Sequence:
         if not children:
-            return ast.Sequence((), ast.NO_SPAN)
+            return ast.Sequence(())
         return ast.Sequence(
-            tuple(children), _span(self.source, children[0].span.start, children[-1].span.end)
+            tuple(children), span=_span(self.source, children[0].span.start, children[-1].span.end)
         )
 
     def alternates(self, children: list[ast.Sequence]) -> ast.Alternates:
         spans = [c.span for c in children if c.items]
         span = _span(self.source, spans[0].start, spans[-1].end) if spans else ast.NO_SPAN
-        return ast.Alternates(tuple(children), span)
+        return ast.Alternates(tuple(children), span=span)
 
     def rule(self, children: list[Any]) -> ast.Rule:
         name, body = children
         end = body.span.end if body.span is not ast.NO_SPAN else name.end_pos
-        return ast.Rule(str(name), body, _span(self.source, name.start_pos or 0, max(end, name.end_pos or 0)))
+        return ast.Rule(
+            str(name), body, span=_span(self.source, name.start_pos or 0, max(end, name.end_pos or 0))
+        )
 
     def start(self, children: list[ast.Rule]) -> list[ast.Rule]:
         return children
@@ -275,7 +277,9 @@ def _comments(source: Source) -> tuple[ast.Comment, ...]:
         if m.group().startswith("#"):
             loc = source.location(m.start())
             own = source.line_text(loc.line)[: loc.column - 1].strip() == ""
-            found.append(ast.Comment(m.group()[1:], own, ast.Span(m.start(), m.end(), loc.line, loc.column)))
+            found.append(
+                ast.Comment(m.group()[1:], own, span=ast.Span(m.start(), m.end(), loc.line, loc.column))
+            )
     return tuple(found)
 
 
