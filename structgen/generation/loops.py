@@ -84,41 +84,45 @@ def path_at(text: str) -> list[str | int]:
     in_string = escape = False
     piece: list[str] = []
     for ch in text:
-        if in_string:
-            if escape:
-                escape = False
-                piece.append(ch)
-            elif ch == "\\":
-                escape = True
-                piece.append(ch)
-            elif ch == '"':
-                in_string = False
-                if frames and frames[-1][0] == "{" and frames[-1][2]:
-                    frames[-1][1] = _unescape("".join(piece))
+        if not in_string:
+            if ch == '"':
+                in_string, piece = True, []
             else:
-                piece.append(ch)
-            continue
-        if ch == '"':
-            in_string, piece = True, []
-        elif ch == "{":
-            frames.append(["{", None, True])
-        elif ch == "[":
-            frames.append(["[", 0, False])
-        elif ch in "}]" and frames:
-            frames.pop()
-        elif ch == ":" and frames:
-            frames[-1][2] = False
-        elif ch == "," and frames:
-            if frames[-1][0] == "{":
-                frames[-1][2] = True
-            else:
-                frames[-1][1] = int(frames[-1][1]) + 1  # type: ignore[call-overload]
+                _structure(frames, ch)
+        elif escape:
+            escape = False
+            piece.append(ch)
+        elif ch == '"':
+            in_string = False
+            if frames and frames[-1][0] == "{" and frames[-1][2]:
+                frames[-1][1] = _unescape("".join(piece))
+        else:
+            escape = ch == "\\"
+            piece.append(ch)
     path: list[str | int] = []
     for kind, key, expecting_key in frames:
         if kind == "{" and (expecting_key or key is None):
             break
         path.append(key)  # type: ignore[arg-type]
     return path
+
+
+def _structure(frames: list[list[object]], ch: str) -> None:
+    """Follow one character outside strings: open and close containers, keys, values and items."""
+    if ch == "{":
+        frames.append(["{", None, True])
+    elif ch == "[":
+        frames.append(["[", 0, False])
+    elif not frames:
+        return
+    elif ch in "}]":
+        frames.pop()
+    elif ch == ":":
+        frames[-1][2] = False
+    elif ch == "," and frames[-1][0] == "{":
+        frames[-1][2] = True
+    elif ch == ",":
+        frames[-1][1] = int(frames[-1][1]) + 1  # type: ignore[call-overload]
 
 
 def _unescape(raw: str) -> str:

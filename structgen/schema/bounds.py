@@ -95,7 +95,7 @@ def language_bound(node: StringNode, limit: int) -> int | None:
     """The longest length of at most ``limit`` that bounds the patterned string ``node`` in a grammar of
     at most :data:`MAX_STRING_STATES` states; None when its language needs no bound or none fits."""
     try:
-        lengths = strings.realize(node).length_bounds()
+        lengths: tuple[int, int | None] | None = strings.realize(node).length_bounds()
     except strings.StringTooComplex:
         return None
     if lengths is None or (lengths[1] is not None and lengths[1] <= limit):
@@ -115,7 +115,7 @@ def language_bound(node: StringNode, limit: int) -> int | None:
 
 def _fits(node: StringNode, length: int) -> bool:
     try:
-        return strings.realize(replace(node, max_length=length)).state_count <= MAX_STRING_STATES
+        return bool(strings.realize(replace(node, max_length=length)).state_count <= MAX_STRING_STATES)
     except strings.StringTooComplex:
         return False
 
