@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Generator, Mapping
+from dataclasses import replace
 from typing import Any, TypeVar, overload
 
 from ..client import ClientError, ClientTimeoutError, Completion, CompletionStream, LlamaClient, StopType
@@ -165,6 +166,22 @@ def outcome(
     return Attempt(text, raw, ended.stop_type, tuple(errors), ended, reason, **shape), value
 
 
+def fewer_items(output: Output[T], loop: Loop, restriction: str | None) -> tuple[Output[T], str | None]:
+    """After a loop of whole items of an array: ``output`` with at most the items written before the
+    loop's second period in every array (each item once), and the restriction that says so."""
+    options = output.compiled.options
+    bound = options.get("max_items")
+    if loop.items is None or (bound is not None and bound <= loop.items):
+        return output, restriction
+    narrowed: Output[T] = Output(
+        output.output_type,
+        whitespace=options["whitespace"],
+        max_string_length=options.get("max_string_length"),
+        max_items=loop.items,
+    )
+    return narrowed, f"maxItems: at most {loop.items} items in each array, after a loop in {loop.pointer}"
+
+
 def finish(run: AttemptRun) -> tuple[Attempt, Any]:
     """Run an attempt to its end without looking at the pieces."""
     while True:
@@ -222,6 +239,7 @@ def generate_result(
     current = prompt
     last_value: Any = None
     skipped: str | None = None
+    restriction: str | None = None
     for _ in range(max_retries + 1):
         if deadline is not None and time.monotonic() >= deadline:
             break
@@ -240,6 +258,8 @@ def generate_result(
                 skipped = str(exc)
         if attempt is None:
             attempt, value = finish(run_attempt(client, text, output, params, deadline))
+        if restriction is not None:
+            attempt = replace(attempt, restriction=restriction)
         attempts.append(attempt)
         if attempt.reason is Reason.VALID:
             return Result(value, tuple(attempts), skipped if fast_forward else None)
@@ -248,6 +268,7 @@ def generate_result(
         if attempt.loop is not None:
             current = with_loop_feedback(prompt, attempt.loop)
             params = _loop_breaking(params, sampling)
+            output, restriction = fewer_items(output, attempt.loop, restriction)
         elif attempt.reason is Reason.CUT_OFF:
             params["n_predict"] = min(MAX_N_PREDICT, int(params["n_predict"]) * 2)
         else:

@@ -53,6 +53,9 @@ class Attempt:
     """Requests this attempt sent (fast-forward: one per free segment)."""
     forced_tokens: int = 0
     """Answer tokens the client wrote itself (fast-forward), without the model decoding them."""
+    restriction: str | None = None
+    """A bound this attempt's grammar added to the call's own, and why (after a loop of whole items of
+    an array, at most the items written before the loop); None when there was none."""
 
     def __post_init__(self) -> None:
         if self.reason is None:
