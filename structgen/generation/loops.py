@@ -133,7 +133,35 @@ def _describe(text: str, first: int, second: int, repeats: int, varying: bool = 
 
 def path_at(text: str) -> list[str | int]:
     """The path (keys and indexes) of the value being written at the end of a partial JSON text."""
-    frames: list[list[object]] = []  # [kind, key or index, expecting a key]
+    path: list[str | int] = []
+    for kind, key, expecting_key in _scan(text)[0]:
+        if kind == "{" and (expecting_key or key is None):
+            break
+        path.append(key)  # type: ignore[arg-type]
+    return path
+
+
+def trimmed(text: str, loop: Loop) -> str | None:
+    """For a loop of whole items of an array: ``text`` up to the end of the loop's first period (its
+    first ``loop.items`` items), with the arrays and objects still open closed; else None."""
+    if loop.items is None:
+        return None
+    depth = loop.pointer.count("/") + 1
+    cut = loop.start + len(loop.unit)
+    while cut > loop.start:
+        cut -= 1
+        if text[cut] != ",":
+            continue
+        frames, in_string = _scan(text[:cut])
+        if not in_string and len(frames) == depth and frames[-1][:2] == ["[", loop.items - 1]:
+            return text[:cut].rstrip() + "".join("]" if f[0] == "[" else "}" for f in reversed(frames))
+    return None
+
+
+def _scan(text: str) -> tuple[list[list[object]], bool]:
+    """The containers open at the end of a partial JSON text (kind, key or index, expecting a key),
+    and whether it ends inside a string."""
+    frames: list[list[object]] = []
     in_string = escape = False
     piece: list[str] = []
     for ch in text:
@@ -152,12 +180,7 @@ def path_at(text: str) -> list[str | int]:
         else:
             escape = ch == "\\"
             piece.append(ch)
-    path: list[str | int] = []
-    for kind, key, expecting_key in frames:
-        if kind == "{" and (expecting_key or key is None):
-            break
-        path.append(key)  # type: ignore[arg-type]
-    return path
+    return frames, in_string
 
 
 def _structure(frames: list[list[object]], ch: str) -> None:

@@ -23,7 +23,7 @@ from .errors import (
     RepetitionLoopError,
     ValidationFailedError,
 )
-from .loops import Loop, LoopDetector
+from .loops import Loop, LoopDetector, trimmed
 from .output import MAX_ITEMS, MAX_STRING_LENGTH, Output
 from .prompting import PromptInput, render, with_feedback, with_loop_feedback
 from .result import Attempt, Reason, Result
@@ -182,6 +182,19 @@ def fewer_items(output: Output[T], loop: Loop, restriction: str | None) -> tuple
     return narrowed, f"maxItems: at most {loop.items} items in each array, after a loop in {loop.pointer}"
 
 
+def kept_items(attempt: Attempt, output: Output[T]) -> tuple[Attempt, T | None]:
+    """The last attempt, stopped at a loop of whole items of an array: its items before the repetition,
+    closed, when they validate (:attr:`Reason.TRIMMED`); else the attempt unchanged."""
+    assert attempt.loop is not None
+    text = trimmed(attempt.raw, attempt.loop)
+    if text is None:
+        return attempt, None
+    value, errors = output.parse(text)
+    if errors:
+        return attempt, None
+    return replace(attempt, errors=(), reason=Reason.TRIMMED), value
+
+
 def finish(run: AttemptRun) -> tuple[Attempt, Any]:
     """Run an attempt to its end without looking at the pieces."""
     while True:
@@ -240,7 +253,7 @@ def generate_result(
     last_value: Any = None
     skipped: str | None = None
     restriction: str | None = None
-    for _ in range(max_retries + 1):
+    for number in range(max_retries + 1):
         if deadline is not None and time.monotonic() >= deadline:
             break
         try:
@@ -260,8 +273,11 @@ def generate_result(
             attempt, value = finish(run_attempt(client, text, output, params, deadline))
         if restriction is not None:
             attempt = replace(attempt, restriction=restriction)
+        last_chance = number == max_retries or (deadline is not None and time.monotonic() >= deadline)
+        if last_chance and attempt.loop is not None:
+            attempt, value = kept_items(attempt, output)
         attempts.append(attempt)
-        if attempt.reason is Reason.VALID:
+        if attempt.reason in (Reason.VALID, Reason.TRIMMED):
             return Result(value, tuple(attempts), skipped if fast_forward else None)
         if attempt.reason is Reason.TIMED_OUT:
             break

@@ -25,6 +25,9 @@ class Reason(str, Enum):
     """The output repeated itself; it was stopped early (see :attr:`Attempt.loop`)."""
     TIMED_OUT = "timed_out"
     """The call's time budget ran out during this attempt; it was cancelled."""
+    TRIMMED = "trimmed"
+    """The last attempt wrote the same items of an array again (see :attr:`Attempt.loop`); its items
+    before the repetition (``loop.items``), with the JSON closed after them, validated and are the value."""
 
 
 @dataclass(frozen=True)

@@ -4,14 +4,16 @@ the schema's own bounds win, and compiling without the options is unchanged."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Annotated
 
 from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import BaseModel, Field
 
+from structgen.client import LlamaClient
 from structgen.gbnf import Matcher
-from structgen.generation import Output
+from structgen.generation import Output, Reason, generate_result
 from structgen.schema import compile
 
 
@@ -116,3 +118,18 @@ def test_a_patterned_string_no_bound_fits_keeps_its_language() -> None:
     bounded = compile({"type": "string", "format": "email"}, max_string_length=300)
     assert not any("generation bound" in i.reason for i in bounded.report)
     assert _accepts(bounded.grammar, "a" * 400 + "@example.com")
+
+
+class Mail(BaseModel):
+    email: Annotated[str, Field(pattern=EMAIL)]
+
+
+def test_the_real_model_writes_a_long_patterned_string_within_its_bound(client: LlamaClient) -> None:
+    address = "the.quick.brown.fox.jumps.over.the.lazy.dog.and.keeps.running@far-away-example.com"
+    output = Output(Mail, max_string_length=40)
+    bound = next(i for i in output.compiled.report if i.pointer == "/properties/email")
+    assert bound.reason == "generation bound: at most 40 characters"
+    prompt = f"Reply with JSON only. The e-mail address is {address}.\n"
+    result = generate_result(prompt, output, client=client, n_predict=128)
+    assert result.last.reason is Reason.VALID
+    assert re.fullmatch(EMAIL, result.value.email) and len(result.value.email) <= 40
