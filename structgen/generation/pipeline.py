@@ -284,7 +284,8 @@ def generate_result(
         if attempt.loop is not None:
             current = with_loop_feedback(prompt, attempt.loop)
             params = _loop_breaking(params, sampling)
-            output, restriction = fewer_items(output, attempt.loop, restriction)
+            if number + 1 == max_retries:  # the last retry: each item once (earlier ones stay free)
+                output, restriction = fewer_items(output, attempt.loop, restriction)
         elif attempt.reason is Reason.CUT_OFF:
             params["n_predict"] = min(MAX_N_PREDICT, int(params["n_predict"]) * 2)
         else:
