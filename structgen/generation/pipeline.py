@@ -182,17 +182,21 @@ def fewer_items(output: Output[T], loop: Loop, restriction: str | None) -> tuple
     return narrowed, f"maxItems: at most {loop.items} items in each array, after a loop in {loop.pointer}"
 
 
-def kept_items(attempt: Attempt, output: Output[T]) -> tuple[Attempt, T | None]:
-    """The last attempt, stopped at a loop of whole items of an array: its items before the repetition,
-    closed, when they validate (:attr:`Reason.TRIMMED`); else the attempt unchanged."""
-    assert attempt.loop is not None
-    text = trimmed(attempt.raw, attempt.loop)
+def kept_items(
+    attempt: Attempt, value: Any, output: Output[T], restriction: str | None, last_chance: bool
+) -> tuple[Attempt, Any]:
+    """The attempt with the ``restriction`` it ran under, and its value. On the ``last_chance``, an
+    attempt stopped at a loop of whole items of an array gives its items before the repetition,
+    closed, when they validate (:attr:`Reason.TRIMMED`)."""
+    if restriction is not None:
+        attempt = replace(attempt, restriction=restriction)
+    text = trimmed(attempt.raw, attempt.loop) if last_chance and attempt.loop is not None else None
     if text is None:
-        return attempt, None
-    value, errors = output.parse(text)
+        return attempt, value
+    kept, errors = output.parse(text)
     if errors:
-        return attempt, None
-    return replace(attempt, errors=(), reason=Reason.TRIMMED), value
+        return attempt, value
+    return replace(attempt, errors=(), reason=Reason.TRIMMED), kept
 
 
 def finish(run: AttemptRun) -> tuple[Attempt, Any]:
@@ -271,11 +275,8 @@ def generate_result(
                 skipped = str(exc)
         if attempt is None:
             attempt, value = finish(run_attempt(client, text, output, params, deadline))
-        if restriction is not None:
-            attempt = replace(attempt, restriction=restriction)
         last_chance = number == max_retries or (deadline is not None and time.monotonic() >= deadline)
-        if last_chance and attempt.loop is not None:
-            attempt, value = kept_items(attempt, output)
+        attempt, value = kept_items(attempt, value, output, restriction, last_chance)
         attempts.append(attempt)
         if attempt.reason in (Reason.VALID, Reason.TRIMMED):
             return Result(value, tuple(attempts), skipped if fast_forward else None)
