@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 
 # A loop starts after one of these (a unit reads best from the start of a word, item or value).
 _BOUNDARY = ' ,:[{\n\t"'
+_NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?")
+# Object items that differ in their numbers only: written this many times in a row, and with a value
+# holding a word (lists of points or readings are not loops).
+_VARYING_REPEATS = 3
+_TEXT_VALUE = re.compile(r':\s*"[^"]*[A-Za-z]')
 
 
 @dataclass(frozen=True)
@@ -21,10 +27,16 @@ class Loop:
     """How many times ``unit`` was written in a row (the last one may be unfinished)."""
     start: int
     """Offset in the output where the repetition starts."""
+    items: int | None = None
+    """When the repetition is of whole items of the array at ``pointer``: the items written before its
+    second period (those before it and one period), else None."""
+    varying: bool = False
+    """True when the periods differ in their numbers only (object items of an array)."""
 
     def __str__(self) -> str:
         unit = self.unit if len(self.unit) <= 60 else self.unit[:57] + "..."
-        return f"{self.pointer or '/'}: {json.dumps(unit, ensure_ascii=False)} repeated {self.repeats} times"
+        again = "with other numbers " if self.varying else ""
+        return f"{self.pointer or '/'}: {json.dumps(unit, ensure_ascii=False)} repeated {again}{self.repeats} times"
 
 
 @dataclass(frozen=True)
@@ -44,10 +56,22 @@ class LoopDetector:
     """The longest unit looked for, in characters."""
 
     def find(self, text: str) -> Loop | None:
-        """The loop ``text`` ends with, or None."""
+        """The loop ``text`` ends with, or None.
+
+        Object items of an array that differ in their numbers only (the same product with another
+        quantity, again and again) are a loop too, once three of them are written in a row."""
+        found = self._periodic(text, self.min_repeats)
+        if found is not None:
+            start, period = found
+            first = _unit_start(text, start, period)
+            return _describe(text, first, first + period, (len(text) - start) // period)
+        return self._varying(text)
+
+    def _periodic(self, text: str, min_repeats: int) -> tuple[int, int] | None:
+        """(start, period) of the repetition ``text`` ends with, or None."""
         n = len(text)
         for period in range(1, min(self.max_period, n // 2) + 1):
-            span = max(self.min_span, self.min_repeats * period)
+            span = max(self.min_span, min_repeats * period)
             if span > n or text[-1] != text[-1 - period]:
                 continue
             if text[n - span + period :] != text[n - span : n - period]:
@@ -55,70 +79,126 @@ class LoopDetector:
             start = n - span
             while start > 0 and text[start - 1] == text[start - 1 + period]:
                 start -= 1
-            return _describe(text, start, period)
+            return start, period
         return None
 
+    def _varying(self, text: str) -> Loop | None:
+        if _NUMBER.search(text, max(len(text) - self.max_period, 0)) is None:
+            return None  # no number near the end: numbers cannot be what varies
+        origin: list[int] = []  # offset in ``text`` of each character of ``normalized``
+        parts: list[str] = []
+        at = 0
+        for number in _NUMBER.finditer(text):
+            parts += [text[at : number.start()], "0"]
+            origin += [*range(at, number.start()), number.start()]
+            at = number.end()
+        parts.append(text[at:])
+        origin += [*range(at, len(text) + 1)]
+        normalized = "".join(parts)
+        found = self._periodic(normalized, _VARYING_REPEATS)
+        if found is None:
+            return None
+        start, period = found
+        first = _unit_start(normalized, start, period)
+        unit = normalized[first : first + period]
+        if not unit.startswith("{") or not _TEXT_VALUE.search(unit):
+            return None
+        repeats = (len(normalized) - start) // period
+        return _describe(text, origin[first], origin[first + period], repeats, varying=True)
 
-def _describe(text: str, start: int, period: int) -> Loop:
+
+def _unit_start(text: str, start: int, period: int) -> int:
+    """Where a period of the repetition from ``start`` reads best: an item's or a word's start."""
     starts = range(start, start + period)
-    first = next(
+    return next(
         (at for at in starts if text[at] in "{["),
         next(
             (at for at in starts if at > 0 and text[at - 1] in _BOUNDARY and text[at] not in _BOUNDARY), start
         ),
     )
-    unit = text[first : first + period]
-    repeats = (len(text) - start) // period
+
+
+def _describe(text: str, first: int, second: int, repeats: int, varying: bool = False) -> Loop:
+    """The loop whose first period is ``text[first:second]``."""
     outer, inner = path_at(text[: first + 1]), path_at(text)
     common = []
     for a, b in zip(outer, inner):
         if a != b:
             break
         common.append(a)
-    return Loop(pointer(common), unit, max(repeats, 1), first)
+    following = path_at(text[: second + 1])[len(common) : len(common) + 1]
+    items = following[0] if len(outer) > len(common) and following and isinstance(following[0], int) else None
+    return Loop(pointer(common), text[first:second], max(repeats, 1), first, items, varying)
 
 
 def path_at(text: str) -> list[str | int]:
     """The path (keys and indexes) of the value being written at the end of a partial JSON text."""
-    frames: list[list[object]] = []  # [kind, key or index, expecting a key]
-    in_string = escape = False
-    piece: list[str] = []
-    for ch in text:
-        if in_string:
-            if escape:
-                escape = False
-                piece.append(ch)
-            elif ch == "\\":
-                escape = True
-                piece.append(ch)
-            elif ch == '"':
-                in_string = False
-                if frames and frames[-1][0] == "{" and frames[-1][2]:
-                    frames[-1][1] = _unescape("".join(piece))
-            else:
-                piece.append(ch)
-            continue
-        if ch == '"':
-            in_string, piece = True, []
-        elif ch == "{":
-            frames.append(["{", None, True])
-        elif ch == "[":
-            frames.append(["[", 0, False])
-        elif ch in "}]" and frames:
-            frames.pop()
-        elif ch == ":" and frames:
-            frames[-1][2] = False
-        elif ch == "," and frames:
-            if frames[-1][0] == "{":
-                frames[-1][2] = True
-            else:
-                frames[-1][1] = int(frames[-1][1]) + 1  # type: ignore[call-overload]
     path: list[str | int] = []
-    for kind, key, expecting_key in frames:
+    for kind, key, expecting_key in _scan(text)[0]:
         if kind == "{" and (expecting_key or key is None):
             break
         path.append(key)  # type: ignore[arg-type]
     return path
+
+
+def trimmed(text: str, loop: Loop) -> str | None:
+    """For a loop of whole items of an array: ``text`` up to the end of the loop's first period (its
+    first ``loop.items`` items), with the arrays and objects still open closed; else None."""
+    if loop.items is None:
+        return None
+    depth = loop.pointer.count("/") + 1
+    cut = loop.start + len(loop.unit)
+    while cut > loop.start:
+        cut -= 1
+        if text[cut] != ",":
+            continue
+        frames, in_string = _scan(text[:cut])
+        if not in_string and len(frames) == depth and frames[-1][:2] == ["[", loop.items - 1]:
+            return text[:cut].rstrip() + "".join("]" if f[0] == "[" else "}" for f in reversed(frames))
+    return None
+
+
+def _scan(text: str) -> tuple[list[list[object]], bool]:
+    """The containers open at the end of a partial JSON text (kind, key or index, expecting a key),
+    and whether it ends inside a string."""
+    frames: list[list[object]] = []
+    in_string = escape = False
+    piece: list[str] = []
+    for ch in text:
+        if not in_string:
+            if ch == '"':
+                in_string, piece = True, []
+            else:
+                _structure(frames, ch)
+        elif escape:
+            escape = False
+            piece.append(ch)
+        elif ch == '"':
+            in_string = False
+            if frames and frames[-1][0] == "{" and frames[-1][2]:
+                frames[-1][1] = _unescape("".join(piece))
+        else:
+            escape = ch == "\\"
+            piece.append(ch)
+    return frames, in_string
+
+
+def _structure(frames: list[list[object]], ch: str) -> None:
+    """Follow one character outside strings: open and close containers, keys, values and items."""
+    if ch == "{":
+        frames.append(["{", None, True])
+    elif ch == "[":
+        frames.append(["[", 0, False])
+    elif not frames:
+        return
+    elif ch in "}]":
+        frames.pop()
+    elif ch == ":":
+        frames[-1][2] = False
+    elif ch == "," and frames[-1][0] == "{":
+        frames[-1][2] = True
+    elif ch == ",":
+        frames[-1][1] = int(frames[-1][1]) + 1  # type: ignore[call-overload]
 
 
 def _unescape(raw: str) -> str:

@@ -80,7 +80,7 @@ class Output(Generic[T]):
     forbids it pushes them into garbage (and into llama.cpp's slow path, which checks the whole
     vocabulary whenever the model's first choice is refused).
 
-    Strings (without pattern or format) and arrays the type leaves unbounded get at most
+    Strings and arrays the type leaves unbounded get at most
     ``max_string_length`` characters and ``max_items`` items in generation (None: no bound); the
     compile report lists each bound as a restriction."""
 

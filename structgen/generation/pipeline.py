@@ -9,9 +9,10 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Generator, Mapping
+from dataclasses import replace
 from typing import Any, TypeVar, overload
 
-from ..client import ClientError, ClientTimeoutError, LlamaClient, StopType
+from ..client import ClientError, ClientTimeoutError, Completion, CompletionStream, LlamaClient, StopType
 from ..server import shared_client
 from . import fastforward
 from .checks import check_max_retries, check_output_type, check_sampling, check_satisfiable
@@ -22,7 +23,7 @@ from .errors import (
     RepetitionLoopError,
     ValidationFailedError,
 )
-from .loops import LoopDetector
+from .loops import Loop, LoopDetector, trimmed
 from .output import MAX_ITEMS, MAX_STRING_LENGTH, Output
 from .prompting import PromptInput, render, with_feedback, with_loop_feedback
 from .result import Attempt, Reason, Result
@@ -96,7 +97,6 @@ def run_attempt(
         request["t_max_predict_ms"] = max(1, int(remaining * 1000))
         options["timeout"] = (min(CONNECT_TIMEOUT, remaining), remaining)
     raw, pieces, loop, final, timed_out = "", 0, None, None, False
-    fired = threading.Event()
     try:
         stream = client.stream(text, grammar=output.grammar, **options, **request)
     except ClientTimeoutError:
@@ -104,16 +104,8 @@ def run_attempt(
             raise
         stream, timed_out = None, True
     if stream is not None:
-        watchdog = None
-        if deadline is not None:
-
-            def give_up() -> None:
-                fired.set()
-                stream.abort()
-
-            watchdog = threading.Timer(max(deadline - time.monotonic(), 0.0), give_up)
-            watchdog.daemon = True
-            watchdog.start()
+        fired = threading.Event()
+        watchdog = _watchdog(stream, deadline, fired)
         try:
             with stream:
                 for delta in stream:
@@ -134,21 +126,77 @@ def run_attempt(
         finally:
             if watchdog is not None:
                 watchdog.cancel()
-    seconds = time.monotonic() - started
-    common: dict[str, Any] = {"seconds": seconds, "pieces": pieces}
-    if timed_out:
-        error = f"the time budget ran out after {seconds:.1f} s; the request was cancelled"
-        return Attempt(text, raw, StopType.NONE, (error,), None, Reason.TIMED_OUT, **common), None
-    if loop is not None:
-        error = f"{loop}: the output repeated itself, so it was stopped"
-        return Attempt(text, raw, StopType.NONE, (error,), None, Reason.LOOP, loop, **common), None
-    assert final is not None
-    if final.stop_type is StopType.LIMIT or final.truncated:
-        error = f"output cut off by n_predict ({final.tokens_predicted} tokens)"
-        return Attempt(text, raw, final.stop_type, (error,), final, Reason.CUT_OFF, **common), None
+    ended = None if timed_out else (loop or final)
+    return outcome(text, raw, output, ended, seconds=time.monotonic() - started, pieces=pieces)
+
+
+def _watchdog(
+    stream: CompletionStream, deadline: float | None, fired: threading.Event
+) -> threading.Timer | None:
+    """A started timer that aborts ``stream`` at ``deadline`` (setting ``fired``); None without one."""
+    if deadline is None:
+        return None
+
+    def give_up() -> None:
+        fired.set()
+        stream.abort()
+
+    watchdog = threading.Timer(max(deadline - time.monotonic(), 0.0), give_up)
+    watchdog.daemon = True
+    watchdog.start()
+    return watchdog
+
+
+def outcome(
+    text: str, raw: str, output: Output[Any], ended: Loop | Completion | None, **shape: Any
+) -> tuple[Attempt, Any]:
+    """The attempt that ``ended`` with a loop, with the server's answer, or (None) when time ran out,
+    and its value."""
+    if ended is None:
+        error = f"the time budget ran out after {shape['seconds']:.1f} s; the request was cancelled"
+        return Attempt(text, raw, StopType.NONE, (error,), None, Reason.TIMED_OUT, **shape), None
+    if isinstance(ended, Loop):
+        error = f"{ended}: the output repeated itself, so it was stopped"
+        return Attempt(text, raw, StopType.NONE, (error,), None, Reason.LOOP, ended, **shape), None
+    if ended.stop_type is StopType.LIMIT or ended.truncated:
+        error = f"output cut off by n_predict ({ended.tokens_predicted} tokens)"
+        return Attempt(text, raw, ended.stop_type, (error,), ended, Reason.CUT_OFF, **shape), None
     value, errors = output.parse(raw)
     reason = Reason.INVALID if errors else Reason.VALID
-    return Attempt(text, raw, final.stop_type, tuple(errors), final, reason, **common), value
+    return Attempt(text, raw, ended.stop_type, tuple(errors), ended, reason, **shape), value
+
+
+def fewer_items(output: Output[T], loop: Loop, restriction: str | None) -> tuple[Output[T], str | None]:
+    """After a loop of whole items of an array: ``output`` with at most the items written before the
+    loop's second period in every array (each item once), and the restriction that says so."""
+    options = output.compiled.options
+    bound = options.get("max_items")
+    if loop.items is None or (bound is not None and bound <= loop.items):
+        return output, restriction
+    narrowed: Output[T] = Output(
+        output.output_type,
+        whitespace=options["whitespace"],
+        max_string_length=options.get("max_string_length"),
+        max_items=loop.items,
+    )
+    return narrowed, f"maxItems: at most {loop.items} items in each array, after a loop in {loop.pointer}"
+
+
+def kept_items(
+    attempt: Attempt, value: Any, output: Output[T], restriction: str | None, last_chance: bool
+) -> tuple[Attempt, Any]:
+    """The attempt with the ``restriction`` it ran under, and its value. On the ``last_chance``, an
+    attempt stopped at a loop of whole items of an array gives its items before the repetition,
+    closed, when they validate (:attr:`Reason.TRIMMED`)."""
+    if restriction is not None:
+        attempt = replace(attempt, restriction=restriction)
+    text = trimmed(attempt.raw, attempt.loop) if last_chance and attempt.loop is not None else None
+    if text is None:
+        return attempt, value
+    kept, errors = output.parse(text)
+    if errors:
+        return attempt, value
+    return replace(attempt, errors=(), reason=Reason.TRIMMED), kept
 
 
 def finish(run: AttemptRun) -> tuple[Attempt, Any]:
@@ -208,7 +256,8 @@ def generate_result(
     current = prompt
     last_value: Any = None
     skipped: str | None = None
-    for _ in range(max_retries + 1):
+    restriction: str | None = None
+    for number in range(max_retries + 1):
         if deadline is not None and time.monotonic() >= deadline:
             break
         try:
@@ -226,14 +275,18 @@ def generate_result(
                 skipped = str(exc)
         if attempt is None:
             attempt, value = finish(run_attempt(client, text, output, params, deadline))
+        last_chance = number == max_retries or (deadline is not None and time.monotonic() >= deadline)
+        attempt, value = kept_items(attempt, value, output, restriction, last_chance)
         attempts.append(attempt)
-        if attempt.reason is Reason.VALID:
+        if attempt.reason in (Reason.VALID, Reason.TRIMMED):
             return Result(value, tuple(attempts), skipped if fast_forward else None)
         if attempt.reason is Reason.TIMED_OUT:
             break
         if attempt.loop is not None:
             current = with_loop_feedback(prompt, attempt.loop)
             params = _loop_breaking(params, sampling)
+            if number + 1 == max_retries:  # the last retry: each item once (earlier ones stay free)
+                output, restriction = fewer_items(output, attempt.loop, restriction)
         elif attempt.reason is Reason.CUT_OFF:
             params["n_predict"] = min(MAX_N_PREDICT, int(params["n_predict"]) * 2)
         else:
@@ -279,22 +332,10 @@ def fast_forward_attempt(
         if deadline is None or time.monotonic() < deadline:
             raise
     seconds = time.monotonic() - started
-    if loop is not None:
-        error = f"{loop}: the output repeated itself, so it was stopped"
-        return Attempt(text, raw, StopType.NONE, (error,), None, Reason.LOOP, loop, seconds=seconds), None
-    if done is None:
-        error = f"the time budget ran out after {seconds:.1f} s; the request was cancelled"
-        return Attempt(text, raw, StopType.NONE, (error,), None, Reason.TIMED_OUT, seconds=seconds), None
-    final, shape = (
-        done.completion,
-        {"seconds": seconds, "segments": done.segments, "forced_tokens": done.forced_tokens},
-    )
-    if final.stop_type is StopType.LIMIT or final.truncated:
-        error = f"output cut off by n_predict ({final.tokens_predicted} tokens)"
-        return Attempt(text, final.content, final.stop_type, (error,), final, Reason.CUT_OFF, **shape), None
-    value, errors = output.parse(final.content)
-    reason = Reason.INVALID if errors else Reason.VALID
-    return Attempt(text, final.content, final.stop_type, tuple(errors), final, reason, **shape), value
+    if done is None or loop is not None:
+        return outcome(text, raw, output, loop, seconds=seconds)
+    shape = {"seconds": seconds, "segments": done.segments, "forced_tokens": done.forced_tokens}
+    return outcome(text, done.completion.content, output, done.completion, **shape)
 
 
 @overload

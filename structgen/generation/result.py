@@ -25,6 +25,9 @@ class Reason(str, Enum):
     """The output repeated itself; it was stopped early (see :attr:`Attempt.loop`)."""
     TIMED_OUT = "timed_out"
     """The call's time budget ran out during this attempt; it was cancelled."""
+    TRIMMED = "trimmed"
+    """The last attempt wrote the same items of an array again (see :attr:`Attempt.loop`); its items
+    before the repetition (``loop.items``), with the JSON closed after them, validated and are the value."""
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,9 @@ class Attempt:
     """Requests this attempt sent (fast-forward: one per free segment)."""
     forced_tokens: int = 0
     """Answer tokens the client wrote itself (fast-forward), without the model decoding them."""
+    restriction: str | None = None
+    """A bound this attempt's grammar added to the call's own, and why (after a loop of whole items of
+    an array, at most the items written before the loop); None when there was none."""
 
     def __post_init__(self) -> None:
         if self.reason is None:

@@ -1,16 +1,22 @@
 """Generation bounds: unbounded strings and arrays get a largest size, so that a model's values end.
 
 A schema's own ``maxLength``/``maxItems`` win; each bound added is reported as a restriction.
-Strings with a ``pattern`` or ``format`` keep their language (a length bound could make it too large
-for a grammar); arrays with ``contains`` keep their counting automaton small the same way.
+Strings with a ``pattern`` or ``format`` get the longest bound, at most the free strings' one, whose
+language (the pattern's, cut at that length) stays small enough for a grammar; when none does, they
+keep their language unbounded. Arrays with ``contains`` keep their counting automaton small the same way.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
 
+from . import strings
+from .emit import MAX_BOUNDED_LENGTH, MAX_STRING_STATES
 from .model import AnyOf, ArrayNode, Contains, KeyClass, Never, Node, ObjectNode, Ref, StringNode
 from .report import Report
+
+SHORTEST_LANGUAGE_BOUND = 32
+"""A patterned string is not bounded below this many characters (its language is left unbounded)."""
 
 
 def bound_sizes(
@@ -69,15 +75,49 @@ def bound_sizes(
     def bound_string(node: StringNode, where: str) -> Node:
         if max_string_length is None or node.max_length is not None or node.literals is not None:
             return node
-        if node.patterns or node.formats or node.negated or node.excluded:
+        if node.negated or node.excluded:
             return node
         limit = max(max_string_length, node.min_length)
+        if node.patterns or node.formats:
+            found = language_bound(node, limit)
+            if found is None:
+                return node
+            limit = found
         report.restricted(where, "maxLength", f"generation bound: at most {limit} characters")
         return replace(node, max_length=limit)
 
     for name in list(definitions):
         definitions[name] = visit(definitions[name], pointers.get(name, ""))
     return visit(root, "")
+
+
+def language_bound(node: StringNode, limit: int) -> int | None:
+    """The longest length of at most ``limit`` that bounds the patterned string ``node`` in a grammar of
+    at most :data:`MAX_STRING_STATES` states; None when its language needs no bound or none fits."""
+    try:
+        lengths: tuple[int, int | None] | None = strings.realize(node).length_bounds()
+    except strings.StringTooComplex:
+        return None
+    if lengths is None or (lengths[1] is not None and lengths[1] <= limit):
+        return None
+    low = max(SHORTEST_LANGUAGE_BOUND, lengths[0], node.min_length)
+    high = min(limit, MAX_BOUNDED_LENGTH)
+    if low > high or not _fits(node, low):
+        return None
+    while low < high:  # the states grow with the length: the longest that fits, by bisection
+        middle = (low + high + 1) // 2
+        if _fits(node, middle):
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
+def _fits(node: StringNode, length: int) -> bool:
+    try:
+        return bool(strings.realize(replace(node, max_length=length)).state_count <= MAX_STRING_STATES)
+    except strings.StringTooComplex:
+        return False
 
 
 def _open_ended(node: ArrayNode) -> bool:

@@ -92,8 +92,9 @@ def compile(
     2020) applies when the schema has no ``$schema``; 2020-12 by default.  ``max_digits`` bounds the
     digits of integer and fraction parts (exponents to 3 digits): a restriction for generation, so that
     a model's numbers end; values needing longer spellings are then refused by the grammar.
-    ``max_string_length`` and ``max_items`` bound strings (without pattern or format) and arrays the
-    schema leaves unbounded, for generation too (reported as restrictions; the schema's own bounds win).
+    ``max_string_length`` and ``max_items`` bound strings and arrays the schema leaves unbounded, for
+    generation too (reported as restrictions; the schema's own bounds win); a string with a pattern or
+    format gets the longest bound up to that which keeps its grammar small, or none.
     ``formats=False`` treats ``format`` as an annotation (the 2019-09/2020-12 default) instead of
     enforcing it.  ``check_schema=False`` skips validation against the metaschema.  A schema needing
     more than ``time_limit`` seconds is refused (UnsupportedSchemaError); None: no limit.

@@ -17,6 +17,7 @@ from werkzeug import Request, Response
 
 import structgen
 from structgen.client import LlamaClient
+from structgen.gbnf import Matcher
 from structgen.generation import GenerationTimeoutError, Reason, RepetitionLoopError
 from structgen.generation.pipeline import LOOP_BREAKING
 
@@ -290,3 +291,47 @@ def test_a_chat_template_that_never_comes_is_cut_at_the_budget(httpserver: HTTPS
         assert info.value.attempts == ()
     finally:
         release.set()
+
+
+class Shopping(BaseModel):
+    items: list[str]
+
+
+def test_after_items_written_again_the_last_retry_may_write_each_item_once(httpserver: HTTPServer) -> None:
+    looping = (['{"items": ["milk", "eggs", '], '"bread", "milk", ')
+    model = FakeModel([looping, looping, (['{"items": ["milk", "eggs", "bread"]}'], None)])
+    result = structgen.generate_result("List: ", Shopping, client=_client(httpserver, model), timeout=30)
+    assert result.value == Shopping(items=["milk", "eggs", "bread"])
+    first, second, third = result.attempts
+    assert first.reason is Reason.LOOP and first.loop is not None and first.loop.items == 4
+    assert first.restriction is None and second.restriction is None  # the first retry is as free
+    assert third.restriction == "maxItems: at most 4 items in each array, after a loop in /items"
+    four, five = json.dumps({"items": ["a"] * 4}), json.dumps({"items": ["a"] * 5})
+    assert Matcher(model.requests[1]["grammar"]).fullmatch(five)
+    assert Matcher(model.requests[2]["grammar"]).fullmatch(four)
+    assert not Matcher(model.requests[2]["grammar"]).fullmatch(five)
+
+
+def test_when_every_attempt_writes_items_again_the_last_keeps_those_before_the_repetition(
+    httpserver: HTTPServer,
+) -> None:
+    model = FakeModel([(['{"items": ["milk", "eggs", '], '"bread", "jam", ')])
+    result = structgen.generate_result("List: ", Shopping, client=_client(httpserver, model), timeout=30)
+    assert result.value == Shopping(items=["milk", "eggs", "bread", "jam"])
+    assert [a.reason for a in result.attempts] == [Reason.LOOP, Reason.LOOP, Reason.TRIMMED]
+    last = result.last
+    assert last.ok and last.loop is not None and last.loop.pointer == "/items" and last.loop.items == 4
+    assert last.raw.startswith('{"items": ["milk", "eggs", "bread", "jam", "bread", "jam"')  # as written
+    assert _wait_for(lambda: model.abandoned == 3)
+
+
+class Numbers(BaseModel):
+    items: list[str]
+    total: int
+
+
+def test_items_before_a_repetition_that_do_not_validate_are_not_a_value(httpserver: HTTPServer) -> None:
+    model = FakeModel([(['{"items": ["milk", '], '"bread", "jam", ')])
+    with pytest.raises(RepetitionLoopError) as info:
+        structgen.generate("List: ", Numbers, client=_client(httpserver, model), timeout=30)
+    assert [a.reason for a in info.value.attempts] == [Reason.LOOP] * 3  # "total" is missing

@@ -77,3 +77,33 @@ def test_path_at_the_end_of_a_whole_value_is_the_root(value: object) -> None:
 def test_path_inside_the_last_string_value_is_its_key(value: dict[str, str]) -> None:
     text = json.dumps(value)[:-2]  # cut inside the last value's closing quote
     assert path_at(text) == [list(value)[-1]]
+
+
+def test_items_written_again_say_how_many_came_before_the_repetition() -> None:
+    loop = DETECTOR.find('{"items": ["milk", "eggs", ' + '"bread", "jam", ' * 8)
+    assert loop is not None and loop.pointer == "/items"
+    assert loop.items == 4  # milk, eggs, and one period: bread, jam
+    inside = DETECTOR.find('{"items": ["milk", "' + "ab" * 40)
+    assert inside is not None and inside.pointer == "/items/1" and inside.items is None
+
+
+def _line(quantity: int) -> str:
+    return f'{{"product": "coffee", "quantity": {quantity}, "unit_price": {quantity * 1.5:.2f}}}, '
+
+
+def test_the_same_item_with_other_numbers_again_and_again_is_a_loop() -> None:
+    text = '{"customer": "Mia", "lines": [' + "".join(_line(q) for q in range(1, 5))
+    loop = DETECTOR.find(text)
+    assert loop is not None and loop.varying
+    assert loop.pointer == "/lines" and loop.items == 1
+    assert loop.unit == _line(1)
+    assert str(loop).startswith('/lines: "{\\"product\\": \\"coffee\\"') and "with other numbers" in str(loop)
+    assert DETECTOR.find('{"customer": "Mia", "lines": [' + "".join(_line(q) for q in range(1, 3))) is None
+
+
+def test_lists_of_numbers_and_points_are_not_loops() -> None:
+    assert DETECTOR.find("[" + ", ".join(f'{{"x": {i}, "y": {i * i}}}' for i in range(40))) is None
+    assert DETECTOR.find('{"readings": [' + ", ".join(f"{i * 0.37:.2f}" for i in range(60))) is None
+    people = ", ".join(f'{{"name": "{n}", "age": {a}}}' for n, a in [("Ann", 3), ("Bob", 40), ("Cy", 7)] * 3)
+    assert DETECTOR.find("[" + people) is not None  # the same three people again: a loop after all
+    assert DETECTOR.find("[" + people[: len(people) // 3]) is None
