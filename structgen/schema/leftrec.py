@@ -20,7 +20,11 @@ def prepare(root: Node, definitions: dict[str, Node], pointers: dict[str, str]) 
     reachable = _reachable(root, definitions)
     numbers = {name: index for index, name in enumerate(reachable)}
     heads = [
-        [numbers[alt.name] for alt in alternatives(definitions[name]) if isinstance(alt, Ref) and alt.name in numbers]
+        [
+            numbers[alt.name]
+            for alt in alternatives(definitions[name])
+            if isinstance(alt, Ref) and alt.name in numbers
+        ]
         for name in reachable
     ]
     for component in strongly_connected(heads):
@@ -29,7 +33,9 @@ def prepare(root: Node, definitions: dict[str, Node], pointers: dict[str, str]) 
         members = {reachable[index] for index in component}
         for name in sorted(members):
             content = definitions[name]
-            kept = [alt for alt in alternatives(content) if not (isinstance(alt, Ref) and alt.name in members)]
+            kept = [
+                alt for alt in alternatives(content) if not (isinstance(alt, Ref) and alt.name in members)
+            ]
             if not kept and not isinstance(content, Never):
                 raise InvalidSchemaError(
                     f"$ref cycle without a base case through {name!r}", pointers.get(name, ""), "$ref"
@@ -61,7 +67,9 @@ def is_productive(node: Node, productive: dict[str, bool]) -> bool:
         needed.extend(c.node for c in node.contains if c.minimum > 0)
         return all(is_productive(item, productive) for item in needed)
     if isinstance(node, ObjectNode):
-        return all(is_productive(value, productive) for name, value in node.properties if name in node.required)
+        return all(
+            is_productive(value, productive) for name, value in node.properties if name in node.required
+        )
     if isinstance(node, StringNode):
         return not is_never(node)
     return True

@@ -2,45 +2,23 @@
 
 from __future__ import annotations
 
+from .. import model
 from ..gbnftext import is_atom
-from ..intersect import Algebra
 from ..leftrec import is_productive, prepare
-from ..model import (
-    AnyOf,
-    AnyValue,
-    ArrayNode,
-    BooleanNode,
-    Never,
-    Node,
-    NullNode,
-    NumberNode,
-    ObjectNode,
-    Ref,
-    StringNode,
-    kind_of,
-)
-from ..report import Report
+from ..model import AnyOf, Node, Ref, kind_of
 from .arrays import Arrays
 from .objects import Objects
 from .primitives import MIN_COMPACT_INTEGERS, integer_point
-from .rules import EMPTY, NOTHING, Options
+from .rules import EMPTY, NOTHING
 from .strings import Strings
 
 
 class Emitter(Strings, Arrays, Objects):
     """Turns the root node and its definitions into grammar text."""
 
-    def __init__(
-        self,
-        definitions: dict[str, Node],
-        algebra: Algebra,
-        report: Report,
-        options: Options,
-        pointers: dict[str, str],
-    ):
-        super().__init__(definitions, algebra, report, options, pointers)
-        self._productive: dict[str, bool] = {}
-        self.satisfiable = True
+    satisfiable = True
+    """False when the root matches nothing (known once :meth:`emit` has run)."""
+    _productive: dict[str, bool]
 
     def emit(self, root: Node) -> str:
         """The grammar whose ``root`` rule matches exactly the JSON texts of ``root``."""
@@ -84,11 +62,11 @@ class Emitter(Strings, Arrays, Objects):
         """A rule body for ``node``; None when it matches nothing."""
         if not self.productive(node):
             return None
-        if isinstance(node, AnyValue):
+        if isinstance(node, model.AnyValue):
             return self.primitive("value")
-        if isinstance(node, NullNode):
+        if isinstance(node, model.NullNode):
             return '"null"'
-        if isinstance(node, BooleanNode):
+        if isinstance(node, model.BooleanNode):
             if len(node.values) == 2:
                 return self.primitive("boolean")
             return '"true"' if True in node.values else '"false"'
@@ -100,17 +78,17 @@ class Emitter(Strings, Arrays, Objects):
         return self._body_uncached(node, hint)
 
     def _body_uncached(self, node: Node, hint: str) -> str | None:
-        if isinstance(node, (AnyValue, NullNode, BooleanNode, Ref)):
+        if isinstance(node, (model.AnyValue, model.NullNode, model.BooleanNode, Ref)):
             return self.body(node, hint)
-        if isinstance(node, StringNode):
+        if isinstance(node, model.StringNode):
             return self.string(node, hint)
-        if isinstance(node, NumberNode):
+        if isinstance(node, model.NumberNode):
             return self.number(node, hint)
         if isinstance(node, AnyOf):
             return self._any_of(node, hint)
-        if isinstance(node, ArrayNode):
+        if isinstance(node, model.ArrayNode):
             return self.array(node, hint)
-        if isinstance(node, ObjectNode):
+        if isinstance(node, model.ObjectNode):
             return self.object(node, hint)
         raise AssertionError(node)  # pragma: no cover
 
@@ -125,7 +103,7 @@ class Emitter(Strings, Arrays, Objects):
             content = self.definitions[content.name]
         if not self.productive(content):
             return None
-        if not isinstance(content, (ObjectNode, ArrayNode, AnyOf, Ref)):
+        if not isinstance(content, (model.ObjectNode, model.ArrayNode, AnyOf, Ref)):
             return self.expr(content, ref.name)
         known = self._by_node.get(content)
         if known is not None:
@@ -143,7 +121,7 @@ class Emitter(Strings, Arrays, Objects):
     def _any_of(self, node: AnyOf, hint: str) -> str | None:
         parts: list[str] = []
         kinds = [
-            kind_of(alt) if not isinstance(alt, (Ref, AnyOf, AnyValue, Never)) else ""
+            kind_of(alt) if not isinstance(alt, (Ref, AnyOf, model.AnyValue, model.Never)) else ""
             for alt in node.alternatives
         ]
         values = {id(alt): value for alt in node.alternatives if (value := integer_point(alt)) is not None}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 from ..gbnftext import RepeatTooLarge, group, json_literal, seq
 from ..intersect import intersect_strings
@@ -15,10 +16,8 @@ MAX_ANY_ORDER = 6
 MAX_ANY_ORDER_REQUIRED = 7
 
 
-@dataclass(frozen=True)
-class _Member:
-    text: str
-    """The member as grammar text: key, colon and value."""
+class _Member(NamedTuple):
+    text: str  # key, colon and value
     required: bool
 
 
@@ -57,7 +56,9 @@ class Objects(Primitives):
         # repeated keys of additional properties could make up the rest of a larger count
         if shape.extra is not None and shape.low > shape.required + 1:
             self.report.loosened(
-                node.pointer, "minProperties", "repeated keys of additional properties could make up the count"
+                node.pointer,
+                "minProperties",
+                "repeated keys of additional properties could make up the count",
             )
         if shape.high is not None and shape.high < shape.required:
             return None

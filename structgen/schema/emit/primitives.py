@@ -71,7 +71,9 @@ class Primitives(Rules):
     def _container(self, kind: str, item: str) -> str:
         t = self.tokens
         opening, closing, empty = (
-            (t.open_obj, t.close_obj, t.empty_obj) if kind == "obj" else (t.open_arr, t.close_arr, t.empty_arr)
+            (t.open_obj, t.close_obj, t.empty_obj)
+            if kind == "obj"
+            else (t.open_arr, t.close_arr, t.empty_arr)
         )
         return f"{empty} | " + seq(opening, item, group(seq(t.comma, item)) + "*", closing)
 

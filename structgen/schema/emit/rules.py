@@ -46,7 +46,9 @@ def tokens_for(whitespace: Whitespace) -> Tokens:
         return Tokens('"{"', '"}"', '"["', '"]"', '"{}"', '"[]"', '","', '":"')
     if whitespace == "pretty":
         return Tokens('"{" nl', 'nl "}"', '"[" nl', 'nl "]"', '"{}"', '"[]"', '"," nl', '": "')
-    return Tokens('"{" ws', 'ws "}"', '"[" ws', 'ws "]"', '"{" ws "}"', '"[" ws "]"', 'ws "," ws', 'ws ":" ws')
+    return Tokens(
+        '"{" ws', 'ws "}"', '"[" ws', 'ws "]"', '"{" ws "}"', '"[" ws "]"', 'ws "," ws', 'ws ":" ws'
+    )
 
 
 class Rules:

@@ -9,13 +9,12 @@ rest become rules named after the hint.
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable
-from typing import Union
 
 from ..gbnftext import group, seq
 from .rules import Rules
 
-State = Union[tuple[object, ...], frozenset[int]]
-Step = list[Union[str, State]]
+State = tuple[object, ...] | frozenset[int]
+Step = list[str | State]
 """One alternative: text and states in sequence."""
 
 
