@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from .. import model
-from ..gbnftext import is_atom
 from ..leftrec import is_productive, prepare
 from ..model import AnyOf, Node, Ref, kind_of
 from .arrays import Arrays
 from .objects import Objects
 from .primitives import MIN_COMPACT_INTEGERS, integer_point
-from .rules import EMPTY, NOTHING
+from .rules import EMPTY, NOTHING, Atom, either
 from .strings import Strings
+
+NULL, TRUE, FALSE = Atom('"null"'), Atom('"true"'), Atom('"false"')
 
 
 class Emitter(Strings, Arrays, Objects):
@@ -27,9 +28,9 @@ class Emitter(Strings, Arrays, Objects):
         self.rules["root"] = ""
         content = root
         while isinstance(content, Ref) and content not in self._by_node:
-            self._by_node[content] = "root"
+            self._by_node[content] = Atom("root")
             content = self.definitions[content.name]
-        self._by_node[content] = "root"
+        self._by_node[content] = Atom("root")
         body = self._body_uncached(content, "root") if self.productive(content) else None
         self.rules["root"] = NOTHING if body is None else body
         self.satisfiable = body is not None
@@ -54,7 +55,7 @@ class Emitter(Strings, Arrays, Objects):
         body = self.body(node, hint)
         if body is None:
             return None
-        result = body if is_atom(body) else self.define(hint, body)
+        result = body if isinstance(body, Atom) else self.define(hint, body)
         self._by_node[node] = result
         return result
 
@@ -65,11 +66,11 @@ class Emitter(Strings, Arrays, Objects):
         if isinstance(node, model.AnyValue):
             return self.primitive("value")
         if isinstance(node, model.NullNode):
-            return '"null"'
+            return NULL
         if isinstance(node, model.BooleanNode):
             if len(node.values) == 2:
                 return self.primitive("boolean")
-            return '"true"' if True in node.values else '"false"'
+            return TRUE if True in node.values else FALSE
         if isinstance(node, Ref):
             return self._ref(node, hint)
         existing = self._by_node.get(node)
@@ -139,4 +140,4 @@ class Emitter(Strings, Arrays, Objects):
             expr = self.expr(alt, f"{hint}-{suffix}")
             if expr is not None and expr not in parts:
                 parts.append(expr)
-        return " | ".join(parts) if parts else None
+        return either(parts) if parts else None

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from .. import numeric
 from ..gbnftext import MAX_REPEAT, group, repeat, seq
 from ..model import Node, NumberNode
-from .rules import Rules
+from .rules import Atom, Rules, atom_if
 
 FLEXIBLE_INDENT = 40
 JSON_CHAR = (
@@ -23,17 +23,17 @@ MAX_COMPACT_INTEGER = 10**15
 class Primitives(Rules):
     """Rules for the JSON building blocks, written once per grammar when first used."""
 
-    def primitive(self, name: str) -> str:
+    def primitive(self, name: str) -> Atom:
         """The shared rule ``name`` (``ws``, ``nl``, ``char``, ``string``, ``integer``, ``number``,
         ``boolean``, ``value``, ``object``, ``member``, ``array``), written on first use."""
         if name in self.primitives:
-            return name
+            return Atom(name)
         self.primitives.add(name)
         self.names.add(name)
         self.rules[name] = ""
         self.rules[name] = self._primitive_bodies()[name]()
         self._by_body.setdefault(self.rules[name], name)
-        return name
+        return Atom(name)
 
     def _primitive_bodies(self) -> dict[str, Callable[[], str]]:
         return {
@@ -82,7 +82,7 @@ class Primitives(Rules):
         a grammar can count)."""
         t = self.tokens
         atom = group(seq(t.comma, item))
-        if not atom.isidentifier() and (low > MAX_REPEAT or (high or 0) > MAX_REPEAT):
+        if low > MAX_REPEAT or (high or 0) > MAX_REPEAT:
             atom = self.define(hint + "-next", seq(t.comma, item))
         return repeat(atom, low, high)
 
@@ -111,6 +111,7 @@ class Primitives(Rules):
             return self.primitive("integer" if node.integer else "number")
         if expr is None:
             return None
+        expr = atom_if(expr)
         if note:
             keyword = "minimum" if node.multiple_of is None else "multipleOf"
             last = node.pointer.rsplit("/", 1)[-1]

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+from ..gbnftext import is_atom
 from ..intersect import Algebra
 from ..model import Node
 from ..report import Report
@@ -15,6 +16,23 @@ Whitespace = Literal["compact", "flexible", "pretty"]
 NOTHING = "[^\\x00-\\U0010FFFF]"
 """A rule body that matches nothing."""
 EMPTY = '""'
+
+
+class Atom(str):
+    """Grammar text known to be one atom (a rule name, a literal or a character class): it can stand in
+    a sequence or under a repetition as it is."""
+
+    __slots__ = ()
+
+
+def atom_if(text: str) -> str:
+    """``text`` marked as an :class:`Atom` when it is one (for text built outside the emitter)."""
+    return Atom(text) if is_atom(text) else text
+
+
+def either(parts: list[str]) -> str:
+    """The alternatives ``parts`` (one part as it is, keeping its marks)."""
+    return parts[0] if len(parts) == 1 else " | ".join(parts)
 
 
 @dataclass
@@ -43,9 +61,9 @@ class Tokens:
 def tokens_for(whitespace: Whitespace) -> Tokens:
     """The tokens for a whitespace option (``ws`` and ``nl`` are the rules they refer to)."""
     if whitespace == "compact":
-        return Tokens('"{"', '"}"', '"["', '"]"', '"{}"', '"[]"', '","', '":"')
+        return Tokens('"{"', '"}"', '"["', '"]"', Atom('"{}"'), Atom('"[]"'), '","', '":"')
     if whitespace == "pretty":
-        return Tokens('"{" nl', 'nl "}"', '"[" nl', 'nl "]"', '"{}"', '"[]"', '"," nl', '": "')
+        return Tokens('"{" nl', 'nl "}"', '"[" nl', 'nl "]"', Atom('"{}"'), Atom('"[]"'), '"," nl', '": "')
     return Tokens(
         '"{" ws', 'ws "}"', '"[" ws', 'ws "]"', '"{" ws "}"', '"[" ws "]"', 'ws "," ws', 'ws ":" ws'
     )
@@ -82,7 +100,7 @@ class Rules:
         self.uses_tokens = True
         return self._tokens
 
-    def fresh(self, hint: str) -> str:
+    def fresh(self, hint: str) -> Atom:
         """A new rule name made from ``hint`` (reserved, without a body yet)."""
         base = rule_base(hint)
         name = base
@@ -91,13 +109,13 @@ class Rules:
             counter += 1
             name = f"{base}-{counter}"
         self.names.add(name)
-        return name
+        return Atom(name)
 
-    def define(self, hint: str, body: str) -> str:
+    def define(self, hint: str, body: str) -> Atom:
         """A rule with ``body`` (an existing one when some rule already has that body)."""
         existing = self._by_body.get(body)
         if existing is not None:
-            return existing
+            return Atom(existing)
         name = self.fresh(hint)
         self.rules[name] = body
         self._by_body[body] = name

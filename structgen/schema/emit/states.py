@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable
 
 from ..gbnftext import group, seq
-from .rules import Rules
+from .rules import Rules, either
 
 State = tuple[object, ...] | frozenset[int]
 Step = list[str | State]
@@ -66,7 +66,7 @@ def build(
     if starts:
         inner = starts[0] if len(starts) == 1 else group(" | ".join(starts))
         parts.append(seq(brackets[0], inner, brackets[1]))
-    return " | ".join(parts) if parts else None
+    return either(parts) if parts else None
 
 
 def _local_grammar(rules: Rules, local: dict[State, list[Step]], hint: str) -> dict[State, str]:

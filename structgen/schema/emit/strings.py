@@ -9,6 +9,7 @@ from ..regular.deadline import untimed
 from ..regular.excluded import excluded_content
 from ..regular.to_gbnf import shared_rules as excluded_rules
 from .primitives import Primitives
+from .rules import Atom, either
 
 MAX_BOUNDED_LENGTH = 256
 MAX_STRING_STATES = 400
@@ -32,8 +33,7 @@ class Strings(Primitives):
             values = sorted(node.literals)
             if not values:
                 return None
-            body = " | ".join(json_literal(value) for value in values)
-            return json_literal(values[0]) if len(values) == 1 else body
+            return either([Atom(json_literal(value)) for value in values])
         if not (node.patterns or node.formats or node.negated or node.excluded):
             return self._string_length(node.min_length, node.max_length, node.pointer)
         low, high = node.min_length, node.max_length
@@ -111,11 +111,11 @@ class Strings(Primitives):
         self.report.loosened(pointer, "pattern", "string constraints not enforced: the language is too large")
         return self._string_length(node.min_length, node.max_length, pointer)
 
-    def _format_rules(self, name: str) -> str | None:
+    def _format_rules(self, name: str) -> Atom | None:
         """The string rule of format ``name`` (its rules are built once per process, then reused)."""
         prefix = "format-" + "".join(c if c.isascii() and c.isalnum() else "-" for c in name)
         if prefix in self.names:
-            return prefix
+            return Atom(prefix)
         built = _FORMAT_RULES.get(name)
         if built is None:
             try:
@@ -131,4 +131,4 @@ class Strings(Primitives):
         self.add_rules(rules)
         self.names.add(prefix)
         self.rules[prefix] = quoted(content)
-        return prefix
+        return Atom(prefix)
