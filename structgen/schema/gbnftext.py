@@ -19,6 +19,8 @@ class RepeatTooLarge(Exception):
 
 def literal(text: str) -> str:
     """``text`` as a GBNF string literal."""
+    if text.isprintable():  # the common case, written as format_literal writes it
+        return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
     return format_literal(tuple(ord(ch) for ch in text))
 
 
@@ -29,7 +31,7 @@ def json_literal(value: object) -> str:
 
 def seq(*parts: str) -> str:
     """A sequence of expressions (empty parts dropped)."""
-    return " ".join(part for part in parts if part)
+    return " ".join([part for part in parts if part])
 
 
 def group(expr: str) -> str:

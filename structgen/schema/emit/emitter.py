@@ -45,13 +45,13 @@ class Emitter(Strings, Arrays, Objects):
 
     def expr(self, node: Node, hint: str) -> str | None:
         self.algebra.defs.check_time()
+        existing = self._by_node.get(node)  # only nodes that match something are here
+        if existing is not None:
+            return existing
         if not self.productive(node):
             return None
         if isinstance(node, Ref):
             return self._ref(node, hint)
-        existing = self._by_node.get(node)
-        if existing is not None:
-            return existing
         body = self.body(node, hint)
         if body is None:
             return None
