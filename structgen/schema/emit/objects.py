@@ -161,17 +161,18 @@ class Objects(Primitives):
             step = seq(t.comma, members[i].text, more)
             return step if members[i].required else f"({step})?"
 
-        # T(first_required + 1) is written flat: every further member once, in order
-        flat = seq(*(piece(i) for i in range(first_required + 1, n)))
         if len(starts) == 1:
             inner = seq(starts[0][0], more, *(piece(i) for i in range(starts[0][1], n)))
         else:
-            tails: dict[int, str] = {}
-            later = self.define(f"{shape.hint}-S{first_required + 1}", flat) if flat else ""
-            tails[min(first_required + 1, n)] = later
+            # T(first_required + 1) is written flat: every further member once, in order
+            flat = seq(*(piece(i) for i in range(first_required + 1, n)))
+            tails = {
+                min(first_required + 1, n): self.define(f"{shape.hint}-S{first_required + 1}", flat)
+                if flat
+                else ""
+            }
             for i in range(min(first_required, n - 1), starts[0][1] - 1, -1):
-                body = seq(piece(i), tails[i + 1])
-                tails[i] = self.define(f"{shape.hint}-S{i}", body) if body else ""
+                tails[i] = self.define(f"{shape.hint}-S{i}", seq(piece(i), tails[i + 1]))
             inner = group(" | ".join(seq(text, more, tails[nxt]) for text, nxt in starts))
         body = seq(t.open_obj, inner, t.close_obj)
         return f"{t.empty_obj} | {body}" if shape.required == 0 else body
