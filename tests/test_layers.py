@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from structgen.gbnf.analysis import _strongly_connected
+from structgen.gbnf.analysis import strongly_connected
 
 PACKAGE = Path(__file__).resolve().parent.parent / "structgen"
 
@@ -103,5 +103,5 @@ def test_no_import_cycle_between_modules() -> None:
     edges = [
         {number[t]: True for t in _imports(name, top_level_only=False) if t != "structgen"} for name in names
     ]
-    cycles = [sorted(names[i] for i in c) for c in _strongly_connected(edges) if len(c) > 1]
+    cycles = [sorted(names[i] for i in c) for c in strongly_connected(edges) if len(c) > 1]
     assert not cycles, f"import cycles: {cycles}"

@@ -160,7 +160,7 @@ def left_cycles(lowered: Lowered, may_be_empty: list[bool]) -> list[LeftCycle]:
                 if value >= n or not empty[value]:
                     break
     cycles = []
-    for component in _strongly_connected(edges):
+    for component in strongly_connected(edges):
         members = frozenset(component)
         start = min(component)
         if len(component) == 1 and start not in edges[start]:
@@ -173,8 +173,9 @@ def left_cycles(lowered: Lowered, may_be_empty: list[bool]) -> list[LeftCycle]:
     return cycles
 
 
-def _strongly_connected(edges: list[dict[int, bool]]) -> list[list[int]]:
-    """Tarjan's algorithm, iteratively."""
+def strongly_connected(edges: Sequence[Iterable[int]]) -> list[list[int]]:
+    """The strongly connected components of the graph ``edges`` (targets of each vertex 0..n-1; Tarjan's
+    algorithm, iteratively), each component after every component it reaches."""
     n = len(edges)
     index = [-1] * n
     low = [0] * n

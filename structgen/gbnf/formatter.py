@@ -45,6 +45,21 @@ def format_literal(chars: tuple[int, ...], *, raw_space: bool = True) -> str:
     return '"' + "".join(_char(cp, '"', raw_space) for cp in chars) + '"'
 
 
+def is_literal(text: str) -> bool:
+    """Whether ``text`` is exactly one string literal: quoted, with no unescaped quote inside."""
+    if len(text) < 2 or text[0] != '"' or text[-1] != '"':
+        return False
+    i = 1
+    while i < len(text) - 1:
+        if text[i] == "\\":
+            i += 2
+            continue
+        if text[i] == '"':
+            return False
+        i += 1
+    return i == len(text) - 1
+
+
 def format_class(ranges: tuple[tuple[int, int], ...], negated: bool, *, raw_space: bool = True) -> str:
     """A character class for ``ranges`` (kept in order: llama.cpp's rules depend on it).
 

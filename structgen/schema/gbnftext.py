@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 
-from structgen.gbnf.formatter import format_literal
+from structgen.gbnf.formatter import format_literal, is_literal
+from structgen.gbnf.lower import MAX_REPETITION_THRESHOLD
 
 # llama.cpp refuses {m,n} with m > 2000 and silently unbounds n > 2000; repeats of a rule
-# reference are split into exact blocks of this size.
-MAX_REPEAT = 2000
-BLOCK = 1000
+# reference are split into exact blocks of half that size.
+MAX_REPEAT = MAX_REPETITION_THRESHOLD
+BLOCK = MAX_REPEAT // 2
 
 
 class RepeatTooLarge(Exception):
@@ -18,6 +19,8 @@ class RepeatTooLarge(Exception):
 
 def literal(text: str) -> str:
     """``text`` as a GBNF string literal."""
+    if text.isprintable():  # the common case, written as format_literal writes it
+        return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
     return format_literal(tuple(ord(ch) for ch in text))
 
 
@@ -28,7 +31,7 @@ def json_literal(value: object) -> str:
 
 def seq(*parts: str) -> str:
     """A sequence of expressions (empty parts dropped)."""
-    return " ".join(part for part in parts if part)
+    return " ".join([part for part in parts if part])
 
 
 def group(expr: str) -> str:
@@ -43,27 +46,15 @@ def group(expr: str) -> str:
 def is_atom(expr: str) -> bool:
     if expr and all(c.isascii() and (c.isalnum() or c == "-") for c in expr):
         return True
-    if expr.startswith('"') and expr.endswith('"') and _single_literal(expr):
+    if is_literal(expr):
         return True
     return expr.startswith("[") and expr.endswith("]") and expr.count("]") == 1 and "\\]" not in expr
-
-
-def _single_literal(expr: str) -> bool:
-    i = 1
-    while i < len(expr) - 1:
-        if expr[i] == "\\":
-            i += 2
-            continue
-        if expr[i] == '"':
-            return False
-        i += 1
-    return i == len(expr) - 1
 
 
 def repeat(atom: str, low: int, high: int | None) -> str:
     """``atom`` repeated ``low`` to ``high`` times (None: unbounded), unambiguous, within llama.cpp's limits.
 
-    ``atom`` must be a single rule reference or literal when a bound exceeds 2000 (the limit counts
+    ``atom`` must be a single rule reference or literal when a bound exceeds ``MAX_REPEAT`` (the limit counts
     the rules a repeated group creates).
     """
     if high is not None and high < low:

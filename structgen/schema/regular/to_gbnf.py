@@ -13,7 +13,7 @@ from __future__ import annotations
 from functools import cache
 from hashlib import blake2b
 
-from structgen.gbnf.formatter import format_class, format_literal
+from structgen.gbnf.formatter import format_class, format_literal, is_literal
 
 from .charset import MAX_CP, SURROGATES, CharSet
 from .deadline import check_time
@@ -54,26 +54,11 @@ def _seq(*parts: str) -> str:
         for item in part.split(" "):  # items never contain a raw space (see _class)
             if not item or item == '""':
                 continue
-            if tokens and _is_literal(tokens[-1]) and _is_literal(item):
+            if tokens and is_literal(tokens[-1]) and is_literal(item):
                 tokens[-1] = tokens[-1][:-1] + item[1:]
             else:
                 tokens.append(item)
     return " ".join(tokens) or '""'
-
-
-def _is_literal(item: str) -> bool:
-    """Whether ``item`` (as built here) is one string literal: quoted, with no unescaped quote inside."""
-    if len(item) < 2 or item[0] != '"' or item[-1] != '"':
-        return False
-    i = 1
-    while i < len(item) - 1:
-        if item[i] == "\\":
-            i += 2
-            continue
-        if item[i] == '"':
-            return False
-        i += 1
-    return i == len(item) - 1
 
 
 class _Emitter:
