@@ -16,7 +16,7 @@ from structgen.errors import InvalidSchemaError
 from . import numeric, strings
 from .gbnftext import RepeatTooLarge, group, json_literal, repeat, seq
 from .gbnftext import is_atom as _is_atom
-from .intersect import Algebra, Inexpressible, is_never
+from .intersect import Algebra, is_never
 from .model import (
     AnyOf,
     AnyValue,
@@ -37,7 +37,7 @@ from .model import (
 from .regular.deadline import untimed
 from .regular.excluded import excluded_content
 from .regular.to_gbnf import shared_rules as excluded_rules
-from .report import Report
+from .report import Inexpressible, Report
 
 Whitespace = Literal["compact", "flexible", "pretty"]
 

@@ -33,17 +33,18 @@ from .model import (
     alternatives,
     everything_but,
     kind_of,
+    make_array,
+    make_number,
+    make_object,
+    make_string,
     union,
 )
+from .report import Inexpressible
 from .strings import is_empty as string_is_empty
-from .strings import string_matches
+from .strings import realize, string_matches
 
 MAX_PRODUCT = 256
 NEGATION_BUDGET = 1500
-
-
-class Inexpressible(Exception):
-    """A difference the grammar cannot express."""
 
 
 class Algebra:
@@ -457,19 +458,18 @@ def extras_unconstrained(node: ObjectNode) -> bool:
     if not node.extras:
         return False
     try:
-        from .strings import StringTooComplex, realize
-
         covered = realize(node.extras[0].keys)
         for cls in node.extras[1:]:
             covered = covered | realize(cls.keys)
         missing = realize(StringNode(excluded=declared)) - covered
         return bool(missing.is_empty())
-    except StringTooComplex:
+    except Inexpressible:
         return False
 
 
 # ---------------------------------------------------------------------- numbers
-def _lower(a: NumberNode, b: NumberNode) -> tuple[Fraction | None, bool]:
+def tighter_minimum(a: NumberNode, b: NumberNode) -> tuple[Fraction | None, bool]:
+    """The higher lower bound of ``a`` and ``b`` and whether it is exclusive."""
     if a.minimum is None:
         return b.minimum, b.exclusive_minimum
     if b.minimum is None:
@@ -479,7 +479,8 @@ def _lower(a: NumberNode, b: NumberNode) -> tuple[Fraction | None, bool]:
     return a.minimum, a.exclusive_minimum or b.exclusive_minimum
 
 
-def _upper(a: NumberNode, b: NumberNode) -> tuple[Fraction | None, bool]:
+def tighter_maximum(a: NumberNode, b: NumberNode) -> tuple[Fraction | None, bool]:
+    """The lower upper bound of ``a`` and ``b`` and whether it is exclusive."""
     if a.maximum is None:
         return b.maximum, b.exclusive_maximum
     if b.maximum is None:
@@ -497,8 +498,8 @@ def fraction_lcm(x: Fraction, y: Fraction) -> Fraction:
 
 
 def intersect_numbers(a: NumberNode, b: NumberNode) -> Node:
-    lo, lo_excl = _lower(a, b)
-    hi, hi_excl = _upper(a, b)
+    lo, lo_excl = tighter_minimum(a, b)
+    hi, hi_excl = tighter_maximum(a, b)
     if a.multiple_of is None:
         step = b.multiple_of
     elif b.multiple_of is None:
@@ -518,65 +519,6 @@ def intersect_numbers(a: NumberNode, b: NumberNode) -> Node:
         not_multiple_of=a.not_multiple_of | b.not_multiple_of,
     )
     return make_number(node)
-
-
-def make_number(node: NumberNode) -> Node:
-    """``node`` in canonical form (integer bounds tightened, multiples of integers as integers), or Never."""
-    lo, hi = node.minimum, node.maximum
-    lo_excl, hi_excl = node.exclusive_minimum, node.exclusive_maximum
-    integer = node.integer
-    step = node.multiple_of
-    if step is not None and step.denominator == 1:
-        integer = True
-    if step is not None and step == 1:
-        step = None
-    if integer:
-        if lo is not None:
-            if lo.denominator == 1:
-                lo = lo + 1 if lo_excl else lo
-            else:
-                lo = Fraction(math.ceil(lo))
-            lo_excl = False
-        if hi is not None:
-            if hi.denominator == 1:
-                hi = hi - 1 if hi_excl else hi
-            else:
-                hi = Fraction(math.floor(hi))
-            hi_excl = False
-    if step is not None:
-        if lo is not None:
-            k = math.ceil(lo / step)
-            if lo_excl and k * step == lo:
-                k += 1
-            lo, lo_excl = k * step, False
-        if hi is not None:
-            k = math.floor(hi / step)
-            if hi_excl and k * step == hi:
-                k -= 1
-            hi, hi_excl = k * step, False
-    if lo is not None and hi is not None and (lo > hi or (lo == hi and (lo_excl or hi_excl))):
-        return NEVER
-    if integer and node.non_integer:
-        return NEVER
-    if node.non_integer and lo is not None and lo == hi and lo.denominator == 1:
-        return NEVER
-    for other in node.not_multiple_of:
-        if step is not None and (step / other).denominator == 1:
-            return NEVER
-        if integer and other.denominator == 1 and other == 1:
-            return NEVER
-    return NumberNode(
-        integer,
-        lo,
-        hi,
-        lo_excl,
-        hi_excl,
-        step,
-        node.integer_zero_fraction,
-        node.pointer,
-        node.non_integer,
-        node.not_multiple_of,
-    )
 
 
 def number_complement(context: NumberNode, b: NumberNode) -> list[NumberNode]:
@@ -648,18 +590,6 @@ def intersect_strings(a: StringNode, b: StringNode) -> StringNode | Never:
     return make_string(node)
 
 
-def make_string(node: StringNode) -> StringNode | Never:
-    """``node`` with literal sets filtered by the other constraints, or Never when empty."""
-    if node.max_length is not None and node.min_length > node.max_length:
-        return NEVER
-    if node.literals is not None:
-        kept = frozenset(text for text in node.literals if string_matches(node, text))
-        if not kept:
-            return NEVER
-        return StringNode(literals=kept, pointer=node.pointer)
-    return node
-
-
 def string_complement(b: StringNode) -> StringNode:
     """The strings ``b`` rejects."""
     if b.literals is not None and not (b.patterns or b.formats or b.negated or b.excluded):
@@ -672,106 +602,6 @@ def string_complement(b: StringNode) -> StringNode:
     if len(b.negated) == 1 and b == StringNode(negated=b.negated):
         return b.negated[0]
     return StringNode(negated=(b,))
-
-
-# ---------------------------------------------------------------------- canonical forms
-def make_array(node: ArrayNode) -> Node:
-    """``node`` with impossible items turned into length limits, or Never when empty."""
-    max_items = node.max_items
-    for index, item in enumerate(node.prefix):
-        if isinstance(item, Never):
-            max_items = index if max_items is None else min(max_items, index)
-            break
-    if isinstance(node.items, Never):
-        limit = len(node.prefix)
-        max_items = limit if max_items is None else min(max_items, limit)
-    if max_items is not None and node.min_items > max_items:
-        return NEVER
-    for contains in node.contains:
-        if contains.maximum is not None and contains.minimum > contains.maximum:
-            return NEVER
-        if max_items is not None and contains.minimum > max_items:
-            return NEVER
-        if isinstance(contains.node, Never) and contains.minimum > 0:
-            return NEVER
-    prefix = node.prefix
-    if max_items is not None and len(prefix) > max_items:
-        prefix = prefix[:max_items]
-    while (
-        prefix
-        and prefix[-1] == node.items
-        and len(prefix) >= node.min_items
-        and (node.items_evaluated or len(prefix) > node.evaluated_prefix)
-    ):
-        prefix = prefix[:-1]
-    unique = node.unique and (max_items is None or max_items > 1)
-    min_items = node.min_items
-    for contains in node.contains:
-        min_items = max(min_items, contains.minimum)
-    if max_items is not None and min_items > max_items:
-        return NEVER
-    return ArrayNode(
-        prefix,
-        node.items,
-        min_items,
-        max_items,
-        node.contains,
-        unique,
-        node.items_evaluated,
-        node.pointer,
-        node.evaluated_prefix,
-    )
-
-
-def make_object(node: ObjectNode, order: list[str] | None = None) -> Node:
-    """``node`` with required-but-impossible keys detected (Never) and required keys declared."""
-    declared = dict(node.properties)
-    props = list(node.properties)
-    implicit = set(node.implicit)
-    evaluated = set(node.evaluated)
-    missing = node.required - declared.keys()
-    for name in [n for n in (order or []) if n in missing] + sorted(missing - set(order or [])):
-        if name in declared:
-            continue
-        implicit.add(name)
-        value: Node = NEVER
-        for cls in node.extras:
-            if string_matches(cls.keys, name):
-                value = cls.value
-                if cls.evaluated:
-                    evaluated.add(name)
-                break
-        props.append((name, value))
-        declared[name] = value
-    for name in node.required:
-        if isinstance(declared[name], Never):
-            return NEVER
-    if node.max_properties is not None and (
-        node.min_properties > node.max_properties or len(node.required) > node.max_properties
-    ):
-        return NEVER
-    possible = sum(1 for _, value in props if not isinstance(value, Never))
-    if not node.extras and node.min_properties > possible:
-        return NEVER
-    extras = tuple(
-        cls for cls in node.extras if not isinstance(cls.value, Never) and not _empty_keys(cls.keys)
-    )
-    return ObjectNode(
-        tuple(props),
-        node.required,
-        extras,
-        node.min_properties,
-        node.max_properties,
-        node.pointer,
-        frozenset(implicit),
-        frozenset(evaluated),
-    )
-
-
-def _empty_keys(keys: StringNode) -> bool:
-    if keys.literals is not None:
-        return not keys.literals
-    return False
 
 
 def is_never(node: Node) -> bool:

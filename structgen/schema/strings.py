@@ -10,13 +10,15 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from structgen.errors import InvalidSchemaError, UnsupportedSchemaError
 
-from .model import StringNode
 from .regular.deadline import check_time, untimed
 from .report import Report
+
+if TYPE_CHECKING:
+    from .model import StringNode
 
 try:  # the regular-language layer is a sibling package
     from . import regular as _regular
