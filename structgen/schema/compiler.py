@@ -15,7 +15,7 @@ from structgen.errors import InvalidSchemaError, SchemaError, UnsupportedSchemaE
 
 from . import openapi
 from .bounds import bound_sizes
-from .defs import CycleError, cycle_error
+from .defs import CycleError, WorkBudgetExceeded, cycle_error
 from .emit import Emitter, Options, Whitespace
 from .lint import name_present_keywords, report_misspellings
 from .model import AnyOf, ArrayNode, Contains, KeyClass, Node, ObjectNode, Ref
@@ -143,6 +143,10 @@ def compile(
         satisfiable = emitter.satisfiable
     except RecursionError:
         raise UnsupportedSchemaError("the schema is nested too deeply to compile", "") from None
+    except WorkBudgetExceeded:
+        raise UnsupportedSchemaError(
+            "the schema is too complex to compile (work budget exhausted)", ""
+        ) from None
     except TimeLimitExceeded:
         raise CompileTimeLimit(
             f"the schema is too complex to compile within the time limit ({time_limit:g} s;"

@@ -7,10 +7,10 @@ from collections import deque
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 
-from structgen.errors import InvalidSchemaError, UnsupportedSchemaError
+from structgen.errors import InvalidSchemaError
 
 from .model import Node
-from .regular.deadline import check_time
+from .regular.deadline import TimeLimitExceeded, check_time
 
 
 @dataclass
@@ -25,6 +25,10 @@ class CycleError(Exception):
     def __init__(self, name: str):
         super().__init__(name)
         self.name = name
+
+
+class WorkBudgetExceeded(TimeLimitExceeded):
+    """Internal: the compile spent its work budget (refused, like the time limit, by ``compile``)."""
 
 
 class Definitions:
@@ -51,7 +55,7 @@ class Definitions:
         """Spend work; a schema that needs too much work or time is refused instead of hanging."""
         self.budget -= cost
         if self.budget < 0:
-            raise UnsupportedSchemaError("the schema is too complex to compile (work budget exhausted)", "")
+            raise WorkBudgetExceeded()
         self._ticks += 1
         if self._ticks % 8 == 0:
             self.check_time()

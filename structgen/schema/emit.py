@@ -480,9 +480,6 @@ class Emitter:
 
     def _string_language(self, node: StringNode, hint: str) -> str | None:
         pointer = node.pointer
-        if not strings.available():
-            self.report.loosened(pointer, "pattern", "no regular-language support")
-            return self._string_length(node.min_length, node.max_length, hint, node.pointer)
         if len(node.formats) == 1 and node == StringNode(formats=node.formats):
             cached = self._format_rules(node.formats[0])
             if cached is not None:
@@ -502,13 +499,13 @@ class Emitter:
             )
         for attempt in attempts:
             try:
-                lang = strings.realize(attempt, self.report, pointer)
+                lang = strings.realize(attempt)
                 if lang.is_empty():
                     return None
                 if lang.state_count > MAX_STRING_STATES and attempt is not attempts[-1]:
                     continue
                 expr, rules = strings.emit_content(lang, self._fresh(hint + "-s"))
-            except strings.StringTooComplex:
+            except Inexpressible:
                 continue
             if attempt is not node:
                 self.report.loosened(pointer, "maxLength", "length bounds dropped: the language is too large")
@@ -528,7 +525,7 @@ class Emitter:
                 with untimed():  # kept for the whole process
                     lang = strings.realize(StringNode(formats=(name,)))
                     content, rules = strings.emit_content(lang, prefix + "-s")
-            except strings.StringTooComplex:
+            except Inexpressible:
                 return None
             built = _FORMAT_RULES[name] = (content, rules)
         content, rules = built
@@ -561,7 +558,7 @@ class Emitter:
             return base
         try:
             expr, rules, note = numeric.emit(node, self._fresh(hint + "-n"), self.options.max_digits)
-        except numeric.NotExpressible as error:
+        except Inexpressible as error:
             self.report.loosened(node.pointer, error.keyword, str(error))
             return self.primitive("integer" if node.integer else "number")
         if expr is None:
