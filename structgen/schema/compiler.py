@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -24,8 +23,6 @@ from .refs import Document, RemoteResolver, draft_of
 from .regular.deadline import DEADLINE, TimeLimitExceeded, check_time
 from .report import Report, ReportItem
 from .types import is_type_like, schema_for_type
-
-RECURSION_LIMIT = 20_000
 
 
 class CompileTimeLimit(UnsupportedSchemaError):
@@ -96,7 +93,9 @@ def compile(
     schema leaves unbounded, for generation too (reported as restrictions; the schema's own bounds win).
     ``formats=False`` treats ``format`` as an annotation (the 2019-09/2020-12 default) instead of
     enforcing it.  ``check_schema=False`` skips validation against the metaschema.  A schema needing
-    more than ``time_limit`` seconds is refused (UnsupportedSchemaError); None: no limit.
+    more than ``time_limit`` seconds is refused (UnsupportedSchemaError); None: no limit. So is a schema
+    nested deeper than the caller's recursion limit allows (``compile`` leaves ``sys.setrecursionlimit``
+    alone, so that compiles in several threads cannot disturb one another).
     """
     bounds = {"max_digits": max_digits, "max_string_length": max_string_length, "max_items": max_items}
     for name, bound in bounds.items():
@@ -111,8 +110,6 @@ def compile(
     report = Report(strict=strict)
     bounds_report = Report()  # kept apart: its keywords name bounds the schema does not have
     options = Options(whitespace=whitespace, any_order=any_order, max_digits=max_digits)
-    previous = sys.getrecursionlimit()
-    sys.setrecursionlimit(max(previous, RECURSION_LIMIT))
     deadline = None if time_limit is None else started + time_limit
     token = DEADLINE.set(deadline)
     try:
@@ -155,7 +152,6 @@ def compile(
         ) from None
     finally:
         DEADLINE.reset(token)
-        sys.setrecursionlimit(previous)
     return CompiledSchema(
         grammar=grammar,
         report=name_present_keywords(report.items, schema) + tuple(bounds_report.items),
@@ -180,8 +176,6 @@ def to_gbnf(schema_or_type: Any, **options: Any) -> str:
 
 def _load(schema_or_type: Any) -> Any:
     if isinstance(schema_or_type, (str, bytes)):
-        previous = sys.getrecursionlimit()
-        sys.setrecursionlimit(max(previous, RECURSION_LIMIT))
         try:
             schema_or_type = json.loads(schema_or_type)
         except json.JSONDecodeError as error:
@@ -190,8 +184,6 @@ def _load(schema_or_type: Any) -> Any:
             ) from None
         except RecursionError:
             raise InvalidSchemaError("the JSON is nested too deeply to read", "") from None
-        finally:
-            sys.setrecursionlimit(previous)
         if not isinstance(schema_or_type, (bool, Mapping)):
             raise InvalidSchemaError(
                 f"a schema must be an object or a boolean, not {json.dumps(schema_or_type)[:40]}", ""
