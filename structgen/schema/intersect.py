@@ -141,24 +141,32 @@ class Algebra:
         assert isinstance(a, Ref)
         key = ("and", b, a) if isinstance(b, Ref) and repr(b) < repr(a) else ("and", a, b)
         hint = a.name + ("-and-" + b.name if isinstance(b, Ref) else "-and")
-        content_a = self.deref(a)
-        content_b = self.deref(b) if isinstance(b, Ref) else b
-        if content_a is None or content_b is None:
-            return self._memo(
-                key,
-                hint,
-                lambda: self._later("allOf", lambda: self.intersect(self._force(a), self._force(b)), a),
-                True,
-            )
-        return self._memo(key, hint, lambda: self.intersect(content_a, content_b), False)
+        return self._through_refs(key, hint, "allOf", self.intersect, a, b)
 
-    def _later(self, keyword: str, compute: Callable[[], Node], fallback: Node) -> Node:
-        """A deferred computation; when inexpressible, ``fallback`` (reported as loosened)."""
-        try:
-            return compute()
-        except Inexpressible as error:
-            self.on_loosened(keyword, f"through a recursive $ref: {error}")
-            return self._force(fallback)
+    def _through_refs(
+        self,
+        key: tuple[object, ...],
+        hint: str,
+        keyword: str,
+        combine: Callable[[Node, Node], Node],
+        a: Node,
+        b: Node,
+    ) -> Node:
+        """``combine(a, b)`` as a memoized definition; deferred while ``a`` or ``b`` is being computed
+        (then, when inexpressible, ``a``, reported as loosened)."""
+        content_a = self.deref(a) if isinstance(a, Ref) else a
+        content_b = self.deref(b) if isinstance(b, Ref) else b
+        if content_a is not None and content_b is not None:
+            return self._memo(key, hint, lambda: combine(content_a, content_b), False)
+
+        def later() -> Node:
+            try:
+                return combine(self._force(a), self._force(b))
+            except Inexpressible as error:
+                self.on_loosened(keyword, f"through a recursive $ref: {error}")
+                return self._force(a)
+
+        return self._memo(key, hint, later, True)
 
     def _force(self, node: Node) -> Node:
         if isinstance(node, Ref):
@@ -313,16 +321,7 @@ class Algebra:
             + "-not"
             + ("-" + b.name if isinstance(b, Ref) else "")
         )
-        content_a = self.deref(a) if isinstance(a, Ref) else a
-        content_b = self.deref(b) if isinstance(b, Ref) else b
-        if content_a is None or content_b is None:
-            return self._memo(
-                key,
-                hint,
-                lambda: self._later("not", lambda: self.difference(self._force(a), self._force(b)), a),
-                True,
-            )
-        return self._memo(key, hint, lambda: self.difference(content_a, content_b), False)
+        return self._through_refs(key, hint, "not", self.difference, a, b)
 
     def _difference_typed(self, a: TypedNode, b: TypedNode) -> Node:
         if isinstance(a, NullNode):

@@ -139,13 +139,7 @@ class Fold:
     types: set[str] | None = None
     string: StringNode = ANY_STRING
     number: NumberNode = field(default_factory=NumberNode)
-    prefix: tuple[Node, ...] = ()
-    items: Node = ANY
-    items_evaluated: bool = False
-    min_items: int = 0
-    max_items: int | None = None
-    contains: tuple[Contains, ...] = ()
-    unique: bool = False
+    array: ArrayNode = field(default_factory=ArrayNode)
     properties: dict[str, Node] = field(default_factory=dict)
     required: dict[str, None] = field(default_factory=dict)
     patterns: list[tuple[Pattern, Node]] = field(default_factory=list)
@@ -242,18 +236,8 @@ class Fold:
     def _array(self) -> Node:
         if "array" not in self.touched:
             return ArrayNode()
-        node = ArrayNode(
-            prefix=self.prefix,
-            items=self.items,
-            min_items=self.min_items,
-            max_items=self.max_items,
-            contains=self.contains,
-            unique=self.unique,
-            items_evaluated=self.items_evaluated,
-            pointer=self.scope.pointer,
-            evaluated_prefix=len(self.prefix),
-        )
-        return make_array(node)
+        array = self.array
+        return make_array(replace(array, pointer=self.scope.pointer, evaluated_prefix=len(array.prefix)))
 
     def _object(self) -> Node:
         if "object" not in self.touched:
@@ -563,37 +547,41 @@ def items(fold: Fold, value: Any) -> None:
     if isinstance(value, list):
         if fold.draft >= 2020:
             raise InvalidSchemaError("items must be a schema in draft 2020-12", fold.at("items"), "items")
-        fold.prefix = tuple(fold.child(item, "items", index) for index, item in enumerate(value))
+        fold.array = replace(
+            fold.array, prefix=tuple(fold.child(item, "items", index) for index, item in enumerate(value))
+        )
         if "additionalItems" in fold.schema:
-            fold.items = fold.child(fold.schema["additionalItems"], "additionalItems")
-            fold.items_evaluated = True
+            additional = fold.child(fold.schema["additionalItems"], "additionalItems")
+            fold.array = replace(fold.array, items=additional, items_evaluated=True)
         return
-    fold.items = fold.child(value, "items")
-    fold.items_evaluated = True
+    fold.array = replace(fold.array, items=fold.child(value, "items"), items_evaluated=True)
 
 
 def prefix_items(fold: Fold, value: Any) -> None:
     if not isinstance(value, list):
         raise InvalidSchemaError("prefixItems must be an array", fold.at("prefixItems"), "prefixItems")
     fold.touched.add("array")
-    fold.prefix = tuple(fold.child(item, "prefixItems", index) for index, item in enumerate(value))
+    prefix = tuple(fold.child(item, "prefixItems", index) for index, item in enumerate(value))
+    fold.array = replace(fold.array, prefix=prefix)
 
 
 def min_items(fold: Fold, value: Any) -> None:
     fold.touched.add("array")
-    fold.min_items = max(fold.min_items, _non_negative(value, fold.at("minItems"), "minItems"))
+    n = _non_negative(value, fold.at("minItems"), "minItems")
+    fold.array = replace(fold.array, min_items=max(fold.array.min_items, n))
 
 
 def max_items(fold: Fold, value: Any) -> None:
     fold.touched.add("array")
     n = _non_negative(value, fold.at("maxItems"), "maxItems")
-    fold.max_items = n if fold.max_items is None else min(fold.max_items, n)
+    current = fold.array.max_items
+    fold.array = replace(fold.array, max_items=n if current is None else min(current, n))
 
 
 def unique_items(fold: Fold, value: Any) -> None:
     if value is True:
         fold.touched.add("array")
-        fold.unique = True
+        fold.array = replace(fold.array, unique=True)
 
 
 def contains(fold: Fold, value: Any) -> None:
@@ -605,7 +593,7 @@ def contains(fold: Fold, value: Any) -> None:
             low = _non_negative(fold.schema["minContains"], fold.at("minContains"), "minContains")
         if "maxContains" in fold.schema:
             high = _non_negative(fold.schema["maxContains"], fold.at("maxContains"), "maxContains")
-    fold.contains = fold.contains + (Contains(node, low, high),)
+    fold.array = replace(fold.array, contains=fold.array.contains + (Contains(node, low, high),))
 
 
 # ---------------------------------------------------------------------- objects
@@ -919,39 +907,20 @@ _COMMON = {
     "oneOf",
     "not",
 }
+_DRAFT6 = _COMMON | {"dependencies", "const", "contains", "propertyNames"}
+_DRAFT7 = _DRAFT6 | {"if"}
+_DRAFT2019 = (_DRAFT7 - {"dependencies"}) | {
+    "dependentRequired",
+    "dependentSchemas",
+    "unevaluatedProperties",
+    "unevaluatedItems",
+}
 DRAFT_KEYWORDS: dict[int, frozenset[str]] = {
     4: frozenset(_COMMON | {"dependencies"}),
-    6: frozenset(_COMMON | {"dependencies", "const", "contains", "propertyNames"}),
-    7: frozenset(_COMMON | {"dependencies", "const", "contains", "propertyNames", "if"}),
-    2019: frozenset(
-        _COMMON
-        | {
-            "const",
-            "contains",
-            "propertyNames",
-            "if",
-            "dependentRequired",
-            "dependentSchemas",
-            "unevaluatedProperties",
-            "unevaluatedItems",
-            "$recursiveRef",
-        }
-    ),
-    2020: frozenset(
-        _COMMON
-        | {
-            "const",
-            "contains",
-            "propertyNames",
-            "if",
-            "dependentRequired",
-            "dependentSchemas",
-            "unevaluatedProperties",
-            "unevaluatedItems",
-            "prefixItems",
-            "$dynamicRef",
-        }
-    ),
+    6: frozenset(_DRAFT6),
+    7: frozenset(_DRAFT7),
+    2019: frozenset(_DRAFT2019 | {"$recursiveRef"}),
+    2020: frozenset(_DRAFT2019 | {"prefixItems", "$dynamicRef"}),
 }
 SIBLING_KEYWORDS = frozenset({"additionalItems", "minContains", "maxContains", "then", "else"})
 

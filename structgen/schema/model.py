@@ -35,21 +35,30 @@ def _cached_hash(cls: type[_T]) -> type[_T]:
 JSONValue = Union[None, bool, int, float, str, list["JSONValue"], dict[str, "JSONValue"]]  # noqa: UP007
 
 
-@_cached_hash
-@dataclass(frozen=True)
-class Never:
+class _Unit:
+    """A node without fields: its instances are all equal."""
+
+    __slots__ = ()
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self)
+
+    def __hash__(self) -> int:
+        return hash(type(self).__name__)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+class Never(_Unit):
     """No value at all (the schema ``false``, or an unsatisfiable combination)."""
 
 
-@_cached_hash
-@dataclass(frozen=True)
-class AnyValue:
+class AnyValue(_Unit):
     """Every JSON value (the schema ``true`` or ``{}``)."""
 
 
-@_cached_hash
-@dataclass(frozen=True)
-class NullNode:
+class NullNode(_Unit):
     """The value ``null``."""
 
 
