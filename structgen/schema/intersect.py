@@ -11,6 +11,7 @@ import math
 from collections.abc import Callable
 from dataclasses import replace
 from fractions import Fraction
+from typing import Any
 
 from .defs import CycleError, Definitions
 from .model import (
@@ -357,11 +358,7 @@ class Algebra:
 
     def _array_complement(self, b: ArrayNode, a: ArrayNode) -> list[Node]:
         """Arrays breaking some constraint of ``b`` that ``a`` does not already imply."""
-        parts: list[Node] = []
-        if b.min_items > a.min_items:
-            parts.append(ArrayNode(max_items=b.min_items - 1))
-        if b.max_items is not None and (a.max_items is None or a.max_items > b.max_items):
-            parts.append(ArrayNode(min_items=b.max_items + 1))
+        parts = _sizes_outside(a, b, "items")
         with self.defs.descend():
             for index, item in enumerate(b.prefix):
                 mine = a.prefix[index] if index < len(a.prefix) else a.items
@@ -391,11 +388,7 @@ class Algebra:
 
     def _object_complement(self, b: ObjectNode, a: ObjectNode) -> list[Node]:
         """Objects breaking some constraint of ``b`` that ``a`` does not already imply."""
-        parts: list[Node] = []
-        if b.min_properties > a.min_properties:
-            parts.append(ObjectNode(max_properties=b.min_properties - 1))
-        if b.max_properties is not None and (a.max_properties is None or a.max_properties > b.max_properties):
-            parts.append(ObjectNode(min_properties=b.max_properties + 1))
+        parts = _sizes_outside(a, b, "properties")
         mine = dict(a.properties)
         declared_b = dict(b.properties)
         with self.defs.descend():
@@ -428,6 +421,20 @@ class Algebra:
                         make_object(ObjectNode(properties=((name, negated),), required=frozenset({name})))
                     )
         return parts
+
+
+def _sizes_outside(a: ArrayNode | ObjectNode, b: ArrayNode | ObjectNode, size: str) -> list[Node]:
+    """Arrays or objects (the kind of ``a``) whose ``size`` (``items``, ``properties``) is outside ``b``'s
+    bounds, where ``a``'s bounds do not already exclude it."""
+    low_a, high_a = getattr(a, "min_" + size), getattr(a, "max_" + size)
+    low_b, high_b = getattr(b, "min_" + size), getattr(b, "max_" + size)
+    kind: Any = type(a)
+    parts: list[Node] = []
+    if low_b > low_a:
+        parts.append(kind(**{"max_" + size: low_b - 1}))
+    if high_b is not None and (high_a is None or high_a > high_b):
+        parts.append(kind(**{"min_" + size: high_b + 1}))
+    return parts
 
 
 def _loose_extras(node: ObjectNode) -> tuple[tuple[StringNode, Node], ...]:
@@ -467,26 +474,17 @@ def extras_unconstrained(node: ObjectNode) -> bool:
 
 
 # ---------------------------------------------------------------------- numbers
-def tighter_minimum(a: NumberNode, b: NumberNode) -> tuple[Fraction | None, bool]:
-    """The higher lower bound of ``a`` and ``b`` and whether it is exclusive."""
-    if a.minimum is None:
-        return b.minimum, b.exclusive_minimum
-    if b.minimum is None:
-        return a.minimum, a.exclusive_minimum
-    if a.minimum != b.minimum:
-        return (a.minimum, a.exclusive_minimum) if a.minimum > b.minimum else (b.minimum, b.exclusive_minimum)
-    return a.minimum, a.exclusive_minimum or b.exclusive_minimum
-
-
-def tighter_maximum(a: NumberNode, b: NumberNode) -> tuple[Fraction | None, bool]:
-    """The lower upper bound of ``a`` and ``b`` and whether it is exclusive."""
-    if a.maximum is None:
-        return b.maximum, b.exclusive_maximum
-    if b.maximum is None:
-        return a.maximum, a.exclusive_maximum
-    if a.maximum != b.maximum:
-        return (a.maximum, a.exclusive_maximum) if a.maximum < b.maximum else (b.maximum, b.exclusive_maximum)
-    return a.maximum, a.exclusive_maximum or b.exclusive_maximum
+def tighter_bound(a: NumberNode, b: NumberNode, *, lower: bool) -> tuple[Fraction | None, bool]:
+    """The tighter of the lower (or upper) bounds of ``a`` and ``b`` and whether it is exclusive."""
+    x = (a.minimum, a.exclusive_minimum) if lower else (a.maximum, a.exclusive_maximum)
+    y = (b.minimum, b.exclusive_minimum) if lower else (b.maximum, b.exclusive_maximum)
+    if x[0] is None:
+        return y
+    if y[0] is None:
+        return x
+    if x[0] != y[0]:
+        return x if (x[0] > y[0]) == lower else y
+    return x[0], x[1] or y[1]
 
 
 def fraction_lcm(x: Fraction, y: Fraction) -> Fraction:
@@ -497,8 +495,8 @@ def fraction_lcm(x: Fraction, y: Fraction) -> Fraction:
 
 
 def intersect_numbers(a: NumberNode, b: NumberNode) -> Node:
-    lo, lo_excl = tighter_minimum(a, b)
-    hi, hi_excl = tighter_maximum(a, b)
+    lo, lo_excl = tighter_bound(a, b, lower=True)
+    hi, hi_excl = tighter_bound(a, b, lower=False)
     if a.multiple_of is None:
         step = b.multiple_of
     elif b.multiple_of is None:

@@ -9,11 +9,9 @@ a :class:`Context`, as python-jsonschema's keywords see only their validator's `
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
-from fractions import Fraction
 from typing import Any, Protocol
 
 from structgen.errors import InvalidSchemaError
@@ -24,8 +22,7 @@ from .intersect import (
     intersect_strings,
     is_never,
     tagged_apart,
-    tighter_maximum,
-    tighter_minimum,
+    tighter_bound,
 )
 from .model import (
     ANY,
@@ -33,15 +30,14 @@ from .model import (
     NEVER,
     AnyValue,
     ArrayNode,
-    BooleanNode,
     Contains,
     KeyClass,
     Never,
     Node,
-    NullNode,
     NumberNode,
     ObjectNode,
     Pattern,
+    Ref,
     StringNode,
     alternatives,
     everything_but,
@@ -50,7 +46,10 @@ from .model import (
     make_number,
     make_object,
     make_string,
+    to_fraction,
     union,
+    value_node,
+    values_node,
 )
 from .refs import Scope
 from .report import Inexpressible, Severity
@@ -218,7 +217,7 @@ class Fold:
             else:
                 nodes.append(full_type(name))
         if self.nullable:
-            nodes.append(NullNode())
+            nodes.append(full_type("null"))
         return union(nodes)
 
     def finish(self) -> Node:
@@ -270,12 +269,7 @@ class Fold:
         if isinstance(node, AnyValue):
             return None
         strings = [alt for alt in alternatives(node) if isinstance(alt, StringNode)]
-        others = [
-            alt
-            for alt in alternatives(node)
-            if not isinstance(alt, (StringNode, NullNode, BooleanNode, NumberNode, ArrayNode, ObjectNode))
-        ]
-        if others:
+        if any(isinstance(alt, Ref) for alt in alternatives(node)):
             self.loosened("propertyNames", "a reference in propertyNames is not expanded")
             return None
         if not strings:
@@ -354,54 +348,6 @@ def string_union(nodes: list[StringNode]) -> StringNode:
     return StringNode(negated=(StringNode(negated=tuple(nodes)),))
 
 
-# ---------------------------------------------------------------------- JSON values
-def to_fraction(value: Any, pointer: str, keyword: str) -> Fraction:
-    """An exact rational for a JSON number (floats through their shortest decimal form)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise InvalidSchemaError(f"{keyword} must be a number", pointer, keyword)
-    if isinstance(value, float):
-        if math.isnan(value) or math.isinf(value):
-            raise InvalidSchemaError(f"{keyword} must be finite", pointer, keyword)
-        return Fraction(repr(value))
-    return Fraction(value)
-
-
-def value_node(value: Any, pointer: str = "") -> Node:
-    """The node matching exactly the JSON value ``value`` (numbers by numeric equality)."""
-    if value is None:
-        return NullNode()
-    if isinstance(value, bool):
-        return BooleanNode(frozenset({value}))
-    if isinstance(value, (int, float)):
-        number = to_fraction(value, pointer, "const")
-        return NumberNode(minimum=number, maximum=number, pointer=pointer)
-    if isinstance(value, str):
-        return StringNode(literals=frozenset({value}), pointer=pointer)
-    if isinstance(value, list):
-        return ArrayNode(
-            prefix=tuple(value_node(item, pointer) for item in value),
-            items=NEVER,
-            min_items=len(value),
-            max_items=len(value),
-            pointer=pointer,
-        )
-    if isinstance(value, Mapping):
-        return ObjectNode(
-            properties=tuple((str(key), value_node(item, pointer)) for key, item in value.items()),
-            required=frozenset(str(key) for key in value),
-            extras=(),
-            pointer=pointer,
-        )
-    raise InvalidSchemaError(f"not a JSON value: {value!r}", pointer)
-
-
-def values_node(values: list[Any], pointer: str) -> Node:
-    strings = frozenset(value for value in values if isinstance(value, str))
-    nodes: list[Node] = [StringNode(literals=strings)] if strings else []
-    nodes.extend(value_node(value, pointer) for value in values if not isinstance(value, str))
-    return union(nodes)
-
-
 def _non_negative(value: Any, pointer: str, keyword: str) -> int:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
@@ -446,17 +392,24 @@ def nullable(fold: Fold, value: Any) -> None:
 
 
 # ---------------------------------------------------------------------- strings
-def min_length(fold: Fold, value: Any) -> None:
-    fold.touched.add("string")
-    n = _non_negative(value, fold.at("minLength"), "minLength")
-    fold.string = replace(fold.string, min_length=max(fold.string.min_length, n))
+def _size(keyword: str, kind: str, name: str) -> KeywordFunction:
+    """The function of ``keyword``: a bound on the size ``name`` of the fold's ``kind`` (``string``, ``array``)."""
+    lower = name.startswith("min")
+
+    def function(fold: Fold, value: Any) -> None:
+        fold.touched.add(kind)
+        n = _non_negative(value, fold.at(keyword), keyword)
+        node = getattr(fold, kind)
+        current = getattr(node, name)
+        if current is not None:
+            n = max(current, n) if lower else min(current, n)
+        setattr(fold, kind, replace(node, **{name: n}))
+
+    return function
 
 
-def max_length(fold: Fold, value: Any) -> None:
-    fold.touched.add("string")
-    n = _non_negative(value, fold.at("maxLength"), "maxLength")
-    current = fold.string.max_length
-    fold.string = replace(fold.string, max_length=n if current is None else min(current, n))
+min_length = _size("minLength", "string", "min_length")
+max_length = _size("maxLength", "string", "max_length")
 
 
 def pattern(fold: Fold, value: Any) -> None:
@@ -501,10 +454,10 @@ def _bound(fold: Fold, keyword: str, value: Any, lower: bool, exclusive: bool) -
         else NumberNode(maximum=bound, exclusive_maximum=exclusive)
     )
     if lower:
-        lo, lo_excl = tighter_minimum(current, probe)
+        lo, lo_excl = tighter_bound(current, probe, lower=True)
         fold.number = replace(current, minimum=lo, exclusive_minimum=lo_excl)
     else:
-        hi, hi_excl = tighter_maximum(current, probe)
+        hi, hi_excl = tighter_bound(current, probe, lower=False)
         fold.number = replace(current, maximum=hi, exclusive_maximum=hi_excl)
 
 
@@ -565,17 +518,8 @@ def prefix_items(fold: Fold, value: Any) -> None:
     fold.array = replace(fold.array, prefix=prefix)
 
 
-def min_items(fold: Fold, value: Any) -> None:
-    fold.touched.add("array")
-    n = _non_negative(value, fold.at("minItems"), "minItems")
-    fold.array = replace(fold.array, min_items=max(fold.array.min_items, n))
-
-
-def max_items(fold: Fold, value: Any) -> None:
-    fold.touched.add("array")
-    n = _non_negative(value, fold.at("maxItems"), "maxItems")
-    current = fold.array.max_items
-    fold.array = replace(fold.array, max_items=n if current is None else min(current, n))
+min_items = _size("minItems", "array", "min_items")
+max_items = _size("maxItems", "array", "max_items")
 
 
 def unique_items(fold: Fold, value: Any) -> None:
@@ -924,4 +868,4 @@ DRAFT_KEYWORDS: dict[int, frozenset[str]] = {
 }
 SIBLING_KEYWORDS = frozenset({"additionalItems", "minContains", "maxContains", "then", "else"})
 
-__all__ = ["DRAFT_KEYWORDS", "KEYWORDS", "SIBLING_KEYWORDS", "Fold", "value_node"]
+__all__ = ["DRAFT_KEYWORDS", "KEYWORDS", "SIBLING_KEYWORDS", "Context", "Fold"]

@@ -8,9 +8,12 @@ Constraints on strings stay symbolic (:class:`StringNode`) and become a regular 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import TypeVar, Union
+from typing import Any, TypeVar, Union
+
+from structgen.errors import InvalidSchemaError
 
 from .strings import string_matches
 
@@ -454,3 +457,51 @@ def _empty_keys(keys: StringNode) -> bool:
     if keys.literals is not None:
         return not keys.literals
     return False
+
+
+def to_fraction(value: Any, pointer: str, keyword: str) -> Fraction:
+    """An exact rational for a JSON number (floats through their shortest decimal form)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InvalidSchemaError(f"{keyword} must be a number", pointer, keyword)
+    if isinstance(value, float):
+        if math.isnan(value) or math.isinf(value):
+            raise InvalidSchemaError(f"{keyword} must be finite", pointer, keyword)
+        return Fraction(repr(value))
+    return Fraction(value)
+
+
+def value_node(value: Any, pointer: str = "") -> Node:
+    """The node matching exactly the JSON value ``value`` (numbers by numeric equality)."""
+    if value is None:
+        return NullNode()
+    if isinstance(value, bool):
+        return BooleanNode(frozenset({value}))
+    if isinstance(value, (int, float)):
+        number = to_fraction(value, pointer, "const")
+        return NumberNode(minimum=number, maximum=number, pointer=pointer)
+    if isinstance(value, str):
+        return StringNode(literals=frozenset({value}), pointer=pointer)
+    if isinstance(value, list):
+        return ArrayNode(
+            prefix=tuple(value_node(item, pointer) for item in value),
+            items=NEVER,
+            min_items=len(value),
+            max_items=len(value),
+            pointer=pointer,
+        )
+    if isinstance(value, Mapping):
+        return ObjectNode(
+            properties=tuple((str(key), value_node(item, pointer)) for key, item in value.items()),
+            required=frozenset(str(key) for key in value),
+            extras=(),
+            pointer=pointer,
+        )
+    raise InvalidSchemaError(f"not a JSON value: {value!r}", pointer)
+
+
+def values_node(values: list[Any], pointer: str) -> Node:
+    """The node matching exactly the JSON values ``values`` (``enum``)."""
+    strings = frozenset(value for value in values if isinstance(value, str))
+    nodes: list[Node] = [StringNode(literals=strings)] if strings else []
+    nodes.extend(value_node(value, pointer) for value in values if not isinstance(value, str))
+    return union(nodes)
