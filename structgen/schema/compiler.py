@@ -212,7 +212,7 @@ def _check_schema(schema: Any, draft: int, report: Report) -> None:
     """InvalidSchemaError (with the pointer of the worst problem) when ``schema`` breaks its metaschema.
 
     Repeated values in ``enum``/``required``/``type`` change no meaning: they are reported, not refused.
-    jsonschema-rs (when installed) answers first; python-jsonschema finds and explains the problems of a
+    jsonschema-rs answers first; python-jsonschema finds and explains the problems of a
     schema it refuses, and checks schemas too deep for it. Schemas found valid are not checked again.
     """
     from jsonschema.exceptions import best_match  # type: ignore[import-untyped]
@@ -292,11 +292,9 @@ def _deeper_than(value: Any, limit: int) -> bool:
 
 @functools.cache
 def _fast_validator(cls: Any) -> Any:
-    """A jsonschema-rs validator for the metaschema of ``cls`` (None when it is not installed)."""
-    try:
-        import jsonschema_rs
-    except ImportError:
-        return None
+    """A jsonschema-rs validator for the metaschema of ``cls`` (None when it has none)."""
+    import jsonschema_rs
+
     rust = getattr(jsonschema_rs, cls.__name__, None)
     return None if rust is None else rust(cls.META_SCHEMA)
 

@@ -5,18 +5,11 @@ from __future__ import annotations
 import re
 from collections import deque
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass
 
 from structgen.errors import InvalidSchemaError
 
 from .model import Node
 from .regular.deadline import TimeLimitExceeded, check_time
-
-
-@dataclass
-class _Frame:
-    name: str
-    depth: int
 
 
 class CycleError(Exception):
@@ -46,7 +39,6 @@ class Definitions:
         self.pending: deque[tuple[str, Callable[[], Node]]] = deque()
         self.memo: dict[Hashable, str] = {}
         self._names: set[str] = set()
-        self._frames: list[_Frame] = []
         self._active: dict[str, int] = {}
         self.depth = 0
         self.budget = budget
@@ -93,11 +85,9 @@ class Definitions:
     def compute(self, name: str, thunk: Callable[[], Node]) -> Node:
         """Compute and store the content of ``name``."""
         self._active[name] = self.depth
-        self._frames.append(_Frame(name, self.depth))
         try:
             node = thunk()
         finally:
-            self._frames.pop()
             del self._active[name]
         self.nodes[name] = node
         return node

@@ -128,14 +128,6 @@ class Algebra:
             return known
         return self._intersect_typed(a, b)
 
-    def intersect_all(self, nodes: list[Node]) -> Node:
-        result: Node = ANY
-        for node in nodes:
-            result = self.intersect(result, node)
-            if isinstance(result, Never):
-                break
-        return result
-
     def _intersect_ref(self, a: Node, b: Node) -> Node:
         if isinstance(b, Ref) and not isinstance(a, Ref):
             a, b = b, a

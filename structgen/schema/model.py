@@ -35,9 +35,6 @@ def _cached_hash(cls: type[_T]) -> type[_T]:
     return cls
 
 
-JSONValue = Union[None, bool, int, float, str, list["JSONValue"], dict[str, "JSONValue"]]  # noqa: UP007
-
-
 class _Unit:
     """A node without fields: its instances are all equal."""
 
