@@ -183,8 +183,18 @@ class Fold:
         """Like :meth:`sub`, also telling whether the node is enforced exactly."""
         return self.ctx.sub(schema, self.scope.child(*tokens))
 
+    def add_late_step(self, keyword: str, step: Step, *, first: bool = False) -> None:
+        """Like :meth:`add_step`, after every other step (``first``: before the other late ones)."""
+        self.late_steps.insert(0 if first else len(self.late_steps), (keyword, step))
+
     def loosened(self, keyword: str, reason: str, *tokens: str | int) -> None:
         self.ctx.note("loosened", self.at(keyword, *tokens), keyword, reason)
+
+    def ignored(self, keyword: str, reason: str) -> None:
+        self.ctx.note("ignored", self.at(keyword), keyword, reason)
+
+    def restricted(self, keyword: str, reason: str) -> None:
+        self.ctx.note("restricted", self.at(keyword), keyword, reason)
 
     # ------------------------------------------------------------------ building
     def own_node(self) -> Node:
@@ -427,7 +437,7 @@ def format_(fold: Fold, value: Any) -> None:
     if not isinstance(value, str):
         return
     if not fold.ctx.formats:
-        fold.ctx.note("ignored", fold.at("format"), "format", "formats are annotations (formats=False)")
+        fold.ignored("format", "formats are annotations (formats=False)")
         return
     if format_known(value):
         fold.touched.add("string")
@@ -436,11 +446,11 @@ def format_(fold: Fold, value: Any) -> None:
             if "not enforced" in note:
                 fold.loosened("format", f"{value}: {note}")
             else:
-                fold.ctx.note("restricted", fold.at("format"), "format", f"{value}: {note}")
+                fold.restricted("format", f"{value}: {note}")
     elif value in STANDARD_FORMATS:
         fold.loosened("format", f"format {value!r} is not checked by the grammar")
     else:
-        fold.ctx.note("ignored", fold.at("format"), "format", f"unknown format {value!r} is not checked")
+        fold.ignored("format", f"unknown format {value!r} is not checked")
 
 
 # ---------------------------------------------------------------------- numbers
@@ -576,9 +586,7 @@ def pattern_properties(fold: Fold, value: Any) -> None:
         node = fold.child(schema, "patternProperties", source)
         problem = check_pattern(source, pointer)
         if problem is not None:
-            fold.ctx.note(
-                "loosened", pointer, "patternProperties", f"{problem}; keys it would match are not checked"
-            )
+            fold.loosened("patternProperties", f"{problem}; keys it would match are not checked", source)
             fold.patterns.append((Pattern("", pointer), ANY))
             continue
         fold.patterns.append((Pattern(source, pointer), node))
@@ -733,10 +741,11 @@ def not_(fold: Fold, value: Any) -> None:
 
     def step(current: Node) -> Node:
         if not exact:
-            raise Inexpressible("its schema is not fully enforced, so it cannot be negated")
+            fold.loosened("not", "its schema is not fully enforced, so it cannot be negated")
+            return current
         return fold.ctx.difference(current, node, NEGATION_BUDGET)
 
-    fold.late_steps.append(("not", step))
+    fold.add_late_step("not", step)
 
 
 def if_(fold: Fold, value: Any) -> None:
@@ -760,7 +769,7 @@ def if_(fold: Fold, value: Any) -> None:
                 no = union(everything_but(set()))
         return union([yes, no])
 
-    fold.late_steps.insert(0, ("if", step))
+    fold.add_late_step("if", step, first=True)
 
 
 def _unevaluated(keyword: str) -> KeywordFunction:
@@ -769,9 +778,7 @@ def _unevaluated(keyword: str) -> KeywordFunction:
     def function(fold: Fold, value: Any) -> None:
         node = fold.child(value, keyword)
         pointer = fold.at(keyword)
-        fold.late_steps.append(
-            (keyword, lambda current: fold.ctx.unevaluated(keyword, current, node, pointer))
-        )
+        fold.add_late_step(keyword, lambda current: fold.ctx.unevaluated(keyword, current, node, pointer))
 
     return function
 

@@ -61,6 +61,6 @@ def emit(
             return None, {}, None
         expression, rules = emit_dfa_gbnf(lang, rule_prefix)
     except RegularTooLarge as error:
-        keyword = "multipleOf" if node.multiple_of is not None or node.not_multiple_of else "minimum"
-        raise Inexpressible(str(error), keyword) from None
+        multiple = node.multiple_of is not None or node.not_multiple_of
+        raise Inexpressible(str(error), "multipleOf" if multiple else "minimum") from None
     return expression, dict(rules), "; ".join(dict.fromkeys(notes)) or None
