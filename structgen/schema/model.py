@@ -44,7 +44,7 @@ class _Unit:
         return type(other) is type(self)
 
     def __hash__(self) -> int:
-        return hash(type(self).__name__)
+        return hash(())  # as a frozen dataclass without fields: the same in every process
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
