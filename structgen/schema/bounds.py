@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import replace
 
 from . import strings
-from .emit import MAX_BOUNDED_LENGTH, MAX_STRING_STATES
+from .emit.strings import MAX_BOUNDED_LENGTH, MAX_STRING_STATES
 from .model import AnyOf, ArrayNode, Contains, KeyClass, Never, Node, ObjectNode, Ref, StringNode
-from .report import Report
+from .report import Inexpressible, Report
 
 SHORTEST_LANGUAGE_BOUND = 32
 """A patterned string is not bounded below this many characters (its language is left unbounded)."""
@@ -96,7 +96,7 @@ def language_bound(node: StringNode, limit: int) -> int | None:
     at most :data:`MAX_STRING_STATES` states; None when its language needs no bound or none fits."""
     try:
         lengths: tuple[int, int | None] | None = strings.realize(node).length_bounds()
-    except strings.StringTooComplex:
+    except Inexpressible:
         return None
     if lengths is None or (lengths[1] is not None and lengths[1] <= limit):
         return None
@@ -116,7 +116,7 @@ def language_bound(node: StringNode, limit: int) -> int | None:
 def _fits(node: StringNode, length: int) -> bool:
     try:
         return bool(strings.realize(replace(node, max_length=length)).state_count <= MAX_STRING_STATES)
-    except strings.StringTooComplex:
+    except Inexpressible:
         return False
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -15,7 +14,7 @@ from structgen.errors import InvalidSchemaError, SchemaError, UnsupportedSchemaE
 
 from . import openapi
 from .bounds import bound_sizes
-from .defs import CycleError, cycle_error
+from .defs import CycleError, WorkBudgetExceeded, cycle_error
 from .emit import Emitter, Options, Whitespace
 from .lint import name_present_keywords, report_misspellings
 from .model import AnyOf, ArrayNode, Contains, KeyClass, Node, ObjectNode, Ref
@@ -24,8 +23,6 @@ from .refs import Document, RemoteResolver, draft_of
 from .regular.deadline import DEADLINE, TimeLimitExceeded, check_time
 from .report import Report, ReportItem
 from .types import is_type_like, schema_for_type
-
-RECURSION_LIMIT = 20_000
 
 
 class CompileTimeLimit(UnsupportedSchemaError):
@@ -97,7 +94,9 @@ def compile(
     format gets the longest bound up to that which keeps its grammar small, or none.
     ``formats=False`` treats ``format`` as an annotation (the 2019-09/2020-12 default) instead of
     enforcing it.  ``check_schema=False`` skips validation against the metaschema.  A schema needing
-    more than ``time_limit`` seconds is refused (UnsupportedSchemaError); None: no limit.
+    more than ``time_limit`` seconds is refused (UnsupportedSchemaError); None: no limit. So is a schema
+    nested deeper than the caller's recursion limit allows (``compile`` leaves ``sys.setrecursionlimit``
+    alone, so that compiles in several threads cannot disturb one another).
     """
     bounds = {"max_digits": max_digits, "max_string_length": max_string_length, "max_items": max_items}
     for name, bound in bounds.items():
@@ -112,8 +111,6 @@ def compile(
     report = Report(strict=strict)
     bounds_report = Report()  # kept apart: its keywords name bounds the schema does not have
     options = Options(whitespace=whitespace, any_order=any_order, max_digits=max_digits)
-    previous = sys.getrecursionlimit()
-    sys.setrecursionlimit(max(previous, RECURSION_LIMIT))
     deadline = None if time_limit is None else started + time_limit
     token = DEADLINE.set(deadline)
     try:
@@ -144,6 +141,10 @@ def compile(
         satisfiable = emitter.satisfiable
     except RecursionError:
         raise UnsupportedSchemaError("the schema is nested too deeply to compile", "") from None
+    except WorkBudgetExceeded:
+        raise UnsupportedSchemaError(
+            "the schema is too complex to compile (work budget exhausted)", ""
+        ) from None
     except TimeLimitExceeded:
         raise CompileTimeLimit(
             f"the schema is too complex to compile within the time limit ({time_limit:g} s;"
@@ -152,7 +153,6 @@ def compile(
         ) from None
     finally:
         DEADLINE.reset(token)
-        sys.setrecursionlimit(previous)
     return CompiledSchema(
         grammar=grammar,
         report=name_present_keywords(report.items, schema) + tuple(bounds_report.items),
@@ -177,8 +177,6 @@ def to_gbnf(schema_or_type: Any, **options: Any) -> str:
 
 def _load(schema_or_type: Any) -> Any:
     if isinstance(schema_or_type, (str, bytes)):
-        previous = sys.getrecursionlimit()
-        sys.setrecursionlimit(max(previous, RECURSION_LIMIT))
         try:
             schema_or_type = json.loads(schema_or_type)
         except json.JSONDecodeError as error:
@@ -187,8 +185,6 @@ def _load(schema_or_type: Any) -> Any:
             ) from None
         except RecursionError:
             raise InvalidSchemaError("the JSON is nested too deeply to read", "") from None
-        finally:
-            sys.setrecursionlimit(previous)
         if not isinstance(schema_or_type, (bool, Mapping)):
             raise InvalidSchemaError(
                 f"a schema must be an object or a boolean, not {json.dumps(schema_or_type)[:40]}", ""
@@ -217,7 +213,7 @@ def _check_schema(schema: Any, draft: int, report: Report) -> None:
     """InvalidSchemaError (with the pointer of the worst problem) when ``schema`` breaks its metaschema.
 
     Repeated values in ``enum``/``required``/``type`` change no meaning: they are reported, not refused.
-    jsonschema-rs (when installed) answers first; python-jsonschema finds and explains the problems of a
+    jsonschema-rs answers first; python-jsonschema finds and explains the problems of a
     schema it refuses, and checks schemas too deep for it. Schemas found valid are not checked again.
     """
     from jsonschema.exceptions import best_match  # type: ignore[import-untyped]
@@ -297,11 +293,9 @@ def _deeper_than(value: Any, limit: int) -> bool:
 
 @functools.cache
 def _fast_validator(cls: Any) -> Any:
-    """A jsonschema-rs validator for the metaschema of ``cls`` (None when it is not installed)."""
-    try:
-        import jsonschema_rs
-    except ImportError:
-        return None
+    """A jsonschema-rs validator for the metaschema of ``cls`` (None when it has none)."""
+    import jsonschema_rs
+
     rust = getattr(jsonschema_rs, cls.__name__, None)
     return None if rust is None else rust(cls.META_SCHEMA)
 

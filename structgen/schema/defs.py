@@ -5,18 +5,11 @@ from __future__ import annotations
 import re
 from collections import deque
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass
 
-from structgen.errors import InvalidSchemaError, UnsupportedSchemaError
+from structgen.errors import InvalidSchemaError
 
 from .model import Node
-from .regular.deadline import check_time
-
-
-@dataclass
-class _Frame:
-    name: str
-    depth: int
+from .regular.deadline import TimeLimitExceeded, check_time
 
 
 class CycleError(Exception):
@@ -25,6 +18,10 @@ class CycleError(Exception):
     def __init__(self, name: str):
         super().__init__(name)
         self.name = name
+
+
+class WorkBudgetExceeded(TimeLimitExceeded):
+    """Internal: the compile spent its work budget (refused, like the time limit, by ``compile``)."""
 
 
 class Definitions:
@@ -42,7 +39,6 @@ class Definitions:
         self.pending: deque[tuple[str, Callable[[], Node]]] = deque()
         self.memo: dict[Hashable, str] = {}
         self._names: set[str] = set()
-        self._frames: list[_Frame] = []
         self._active: dict[str, int] = {}
         self.depth = 0
         self.budget = budget
@@ -51,7 +47,7 @@ class Definitions:
         """Spend work; a schema that needs too much work or time is refused instead of hanging."""
         self.budget -= cost
         if self.budget < 0:
-            raise UnsupportedSchemaError("the schema is too complex to compile (work budget exhausted)", "")
+            raise WorkBudgetExceeded()
         self._ticks += 1
         if self._ticks % 8 == 0:
             self.check_time()
@@ -89,11 +85,9 @@ class Definitions:
     def compute(self, name: str, thunk: Callable[[], Node]) -> Node:
         """Compute and store the content of ``name``."""
         self._active[name] = self.depth
-        self._frames.append(_Frame(name, self.depth))
         try:
             node = thunk()
         finally:
-            self._frames.pop()
             del self._active[name]
         self.nodes[name] = node
         return node

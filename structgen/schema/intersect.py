@@ -11,6 +11,7 @@ import math
 from collections.abc import Callable
 from dataclasses import replace
 from fractions import Fraction
+from typing import Any
 
 from .defs import CycleError, Definitions
 from .model import (
@@ -33,17 +34,18 @@ from .model import (
     alternatives,
     everything_but,
     kind_of,
+    make_array,
+    make_number,
+    make_object,
+    make_string,
     union,
 )
+from .report import Inexpressible
 from .strings import is_empty as string_is_empty
-from .strings import string_matches
+from .strings import realize, string_matches
 
 MAX_PRODUCT = 256
 NEGATION_BUDGET = 1500
-
-
-class Inexpressible(Exception):
-    """A difference the grammar cannot express."""
 
 
 class Algebra:
@@ -126,38 +128,38 @@ class Algebra:
             return known
         return self._intersect_typed(a, b)
 
-    def intersect_all(self, nodes: list[Node]) -> Node:
-        result: Node = ANY
-        for node in nodes:
-            result = self.intersect(result, node)
-            if isinstance(result, Never):
-                break
-        return result
-
     def _intersect_ref(self, a: Node, b: Node) -> Node:
         if isinstance(b, Ref) and not isinstance(a, Ref):
             a, b = b, a
         assert isinstance(a, Ref)
         key = ("and", b, a) if isinstance(b, Ref) and repr(b) < repr(a) else ("and", a, b)
         hint = a.name + ("-and-" + b.name if isinstance(b, Ref) else "-and")
-        content_a = self.deref(a)
-        content_b = self.deref(b) if isinstance(b, Ref) else b
-        if content_a is None or content_b is None:
-            return self._memo(
-                key,
-                hint,
-                lambda: self._later("allOf", lambda: self.intersect(self._force(a), self._force(b)), a),
-                True,
-            )
-        return self._memo(key, hint, lambda: self.intersect(content_a, content_b), False)
+        return self._through_refs(key, hint, "allOf", self.intersect, a, b)
 
-    def _later(self, keyword: str, compute: Callable[[], Node], fallback: Node) -> Node:
-        """A deferred computation; when inexpressible, ``fallback`` (reported as loosened)."""
-        try:
-            return compute()
-        except Inexpressible as error:
-            self.on_loosened(keyword, f"through a recursive $ref: {error}")
-            return self._force(fallback)
+    def _through_refs(
+        self,
+        key: tuple[object, ...],
+        hint: str,
+        keyword: str,
+        combine: Callable[[Node, Node], Node],
+        a: Node,
+        b: Node,
+    ) -> Node:
+        """``combine(a, b)`` as a memoized definition; deferred while ``a`` or ``b`` is being computed
+        (then, when inexpressible, ``a``, reported as loosened)."""
+        content_a = self.deref(a) if isinstance(a, Ref) else a
+        content_b = self.deref(b) if isinstance(b, Ref) else b
+        if content_a is not None and content_b is not None:
+            return self._memo(key, hint, lambda: combine(content_a, content_b), False)
+
+        def later() -> Node:
+            try:
+                return combine(self._force(a), self._force(b))
+            except Inexpressible as error:
+                self.on_loosened(keyword, f"through a recursive $ref: {error}")
+                return self._force(a)
+
+        return self._memo(key, hint, later, True)
 
     def _force(self, node: Node) -> Node:
         if isinstance(node, Ref):
@@ -312,16 +314,7 @@ class Algebra:
             + "-not"
             + ("-" + b.name if isinstance(b, Ref) else "")
         )
-        content_a = self.deref(a) if isinstance(a, Ref) else a
-        content_b = self.deref(b) if isinstance(b, Ref) else b
-        if content_a is None or content_b is None:
-            return self._memo(
-                key,
-                hint,
-                lambda: self._later("not", lambda: self.difference(self._force(a), self._force(b)), a),
-                True,
-            )
-        return self._memo(key, hint, lambda: self.difference(content_a, content_b), False)
+        return self._through_refs(key, hint, "not", self.difference, a, b)
 
     def _difference_typed(self, a: TypedNode, b: TypedNode) -> Node:
         if isinstance(a, NullNode):
@@ -357,11 +350,7 @@ class Algebra:
 
     def _array_complement(self, b: ArrayNode, a: ArrayNode) -> list[Node]:
         """Arrays breaking some constraint of ``b`` that ``a`` does not already imply."""
-        parts: list[Node] = []
-        if b.min_items > a.min_items:
-            parts.append(ArrayNode(max_items=b.min_items - 1))
-        if b.max_items is not None and (a.max_items is None or a.max_items > b.max_items):
-            parts.append(ArrayNode(min_items=b.max_items + 1))
+        parts = _sizes_outside(a, b, "items")
         with self.defs.descend():
             for index, item in enumerate(b.prefix):
                 mine = a.prefix[index] if index < len(a.prefix) else a.items
@@ -391,11 +380,7 @@ class Algebra:
 
     def _object_complement(self, b: ObjectNode, a: ObjectNode) -> list[Node]:
         """Objects breaking some constraint of ``b`` that ``a`` does not already imply."""
-        parts: list[Node] = []
-        if b.min_properties > a.min_properties:
-            parts.append(ObjectNode(max_properties=b.min_properties - 1))
-        if b.max_properties is not None and (a.max_properties is None or a.max_properties > b.max_properties):
-            parts.append(ObjectNode(min_properties=b.max_properties + 1))
+        parts = _sizes_outside(a, b, "properties")
         mine = dict(a.properties)
         declared_b = dict(b.properties)
         with self.defs.descend():
@@ -430,6 +415,20 @@ class Algebra:
         return parts
 
 
+def _sizes_outside(a: ArrayNode | ObjectNode, b: ArrayNode | ObjectNode, size: str) -> list[Node]:
+    """Arrays or objects (the kind of ``a``) whose ``size`` (``items``, ``properties``) is outside ``b``'s
+    bounds, where ``a``'s bounds do not already exclude it."""
+    low_a, high_a = getattr(a, "min_" + size), getattr(a, "max_" + size)
+    low_b, high_b = getattr(b, "min_" + size), getattr(b, "max_" + size)
+    kind: Any = type(a)
+    parts: list[Node] = []
+    if low_b > low_a:
+        parts.append(kind(**{"max_" + size: low_b - 1}))
+    if high_b is not None and (high_a is None or high_a > high_b):
+        parts.append(kind(**{"min_" + size: high_b + 1}))
+    return parts
+
+
 def _loose_extras(node: ObjectNode) -> tuple[tuple[StringNode, Node], ...]:
     """The key classes of ``node`` without the exclusion of its declared names and evaluation marks."""
     declared = frozenset(name for name, _ in node.properties)
@@ -457,36 +456,27 @@ def extras_unconstrained(node: ObjectNode) -> bool:
     if not node.extras:
         return False
     try:
-        from .strings import StringTooComplex, realize
-
         covered = realize(node.extras[0].keys)
         for cls in node.extras[1:]:
             covered = covered | realize(cls.keys)
         missing = realize(StringNode(excluded=declared)) - covered
         return bool(missing.is_empty())
-    except StringTooComplex:
+    except Inexpressible:
         return False
 
 
 # ---------------------------------------------------------------------- numbers
-def _lower(a: NumberNode, b: NumberNode) -> tuple[Fraction | None, bool]:
-    if a.minimum is None:
-        return b.minimum, b.exclusive_minimum
-    if b.minimum is None:
-        return a.minimum, a.exclusive_minimum
-    if a.minimum != b.minimum:
-        return (a.minimum, a.exclusive_minimum) if a.minimum > b.minimum else (b.minimum, b.exclusive_minimum)
-    return a.minimum, a.exclusive_minimum or b.exclusive_minimum
-
-
-def _upper(a: NumberNode, b: NumberNode) -> tuple[Fraction | None, bool]:
-    if a.maximum is None:
-        return b.maximum, b.exclusive_maximum
-    if b.maximum is None:
-        return a.maximum, a.exclusive_maximum
-    if a.maximum != b.maximum:
-        return (a.maximum, a.exclusive_maximum) if a.maximum < b.maximum else (b.maximum, b.exclusive_maximum)
-    return a.maximum, a.exclusive_maximum or b.exclusive_maximum
+def tighter_bound(a: NumberNode, b: NumberNode, *, lower: bool) -> tuple[Fraction | None, bool]:
+    """The tighter of the lower (or upper) bounds of ``a`` and ``b`` and whether it is exclusive."""
+    x = (a.minimum, a.exclusive_minimum) if lower else (a.maximum, a.exclusive_maximum)
+    y = (b.minimum, b.exclusive_minimum) if lower else (b.maximum, b.exclusive_maximum)
+    if x[0] is None:
+        return y
+    if y[0] is None:
+        return x
+    if x[0] != y[0]:
+        return x if (x[0] > y[0]) == lower else y
+    return x[0], x[1] or y[1]
 
 
 def fraction_lcm(x: Fraction, y: Fraction) -> Fraction:
@@ -497,8 +487,8 @@ def fraction_lcm(x: Fraction, y: Fraction) -> Fraction:
 
 
 def intersect_numbers(a: NumberNode, b: NumberNode) -> Node:
-    lo, lo_excl = _lower(a, b)
-    hi, hi_excl = _upper(a, b)
+    lo, lo_excl = tighter_bound(a, b, lower=True)
+    hi, hi_excl = tighter_bound(a, b, lower=False)
     if a.multiple_of is None:
         step = b.multiple_of
     elif b.multiple_of is None:
@@ -518,65 +508,6 @@ def intersect_numbers(a: NumberNode, b: NumberNode) -> Node:
         not_multiple_of=a.not_multiple_of | b.not_multiple_of,
     )
     return make_number(node)
-
-
-def make_number(node: NumberNode) -> Node:
-    """``node`` in canonical form (integer bounds tightened, multiples of integers as integers), or Never."""
-    lo, hi = node.minimum, node.maximum
-    lo_excl, hi_excl = node.exclusive_minimum, node.exclusive_maximum
-    integer = node.integer
-    step = node.multiple_of
-    if step is not None and step.denominator == 1:
-        integer = True
-    if step is not None and step == 1:
-        step = None
-    if integer:
-        if lo is not None:
-            if lo.denominator == 1:
-                lo = lo + 1 if lo_excl else lo
-            else:
-                lo = Fraction(math.ceil(lo))
-            lo_excl = False
-        if hi is not None:
-            if hi.denominator == 1:
-                hi = hi - 1 if hi_excl else hi
-            else:
-                hi = Fraction(math.floor(hi))
-            hi_excl = False
-    if step is not None:
-        if lo is not None:
-            k = math.ceil(lo / step)
-            if lo_excl and k * step == lo:
-                k += 1
-            lo, lo_excl = k * step, False
-        if hi is not None:
-            k = math.floor(hi / step)
-            if hi_excl and k * step == hi:
-                k -= 1
-            hi, hi_excl = k * step, False
-    if lo is not None and hi is not None and (lo > hi or (lo == hi and (lo_excl or hi_excl))):
-        return NEVER
-    if integer and node.non_integer:
-        return NEVER
-    if node.non_integer and lo is not None and lo == hi and lo.denominator == 1:
-        return NEVER
-    for other in node.not_multiple_of:
-        if step is not None and (step / other).denominator == 1:
-            return NEVER
-        if integer and other.denominator == 1 and other == 1:
-            return NEVER
-    return NumberNode(
-        integer,
-        lo,
-        hi,
-        lo_excl,
-        hi_excl,
-        step,
-        node.integer_zero_fraction,
-        node.pointer,
-        node.non_integer,
-        node.not_multiple_of,
-    )
 
 
 def number_complement(context: NumberNode, b: NumberNode) -> list[NumberNode]:
@@ -648,18 +579,6 @@ def intersect_strings(a: StringNode, b: StringNode) -> StringNode | Never:
     return make_string(node)
 
 
-def make_string(node: StringNode) -> StringNode | Never:
-    """``node`` with literal sets filtered by the other constraints, or Never when empty."""
-    if node.max_length is not None and node.min_length > node.max_length:
-        return NEVER
-    if node.literals is not None:
-        kept = frozenset(text for text in node.literals if string_matches(node, text))
-        if not kept:
-            return NEVER
-        return StringNode(literals=kept, pointer=node.pointer)
-    return node
-
-
 def string_complement(b: StringNode) -> StringNode:
     """The strings ``b`` rejects."""
     if b.literals is not None and not (b.patterns or b.formats or b.negated or b.excluded):
@@ -672,106 +591,6 @@ def string_complement(b: StringNode) -> StringNode:
     if len(b.negated) == 1 and b == StringNode(negated=b.negated):
         return b.negated[0]
     return StringNode(negated=(b,))
-
-
-# ---------------------------------------------------------------------- canonical forms
-def make_array(node: ArrayNode) -> Node:
-    """``node`` with impossible items turned into length limits, or Never when empty."""
-    max_items = node.max_items
-    for index, item in enumerate(node.prefix):
-        if isinstance(item, Never):
-            max_items = index if max_items is None else min(max_items, index)
-            break
-    if isinstance(node.items, Never):
-        limit = len(node.prefix)
-        max_items = limit if max_items is None else min(max_items, limit)
-    if max_items is not None and node.min_items > max_items:
-        return NEVER
-    for contains in node.contains:
-        if contains.maximum is not None and contains.minimum > contains.maximum:
-            return NEVER
-        if max_items is not None and contains.minimum > max_items:
-            return NEVER
-        if isinstance(contains.node, Never) and contains.minimum > 0:
-            return NEVER
-    prefix = node.prefix
-    if max_items is not None and len(prefix) > max_items:
-        prefix = prefix[:max_items]
-    while (
-        prefix
-        and prefix[-1] == node.items
-        and len(prefix) >= node.min_items
-        and (node.items_evaluated or len(prefix) > node.evaluated_prefix)
-    ):
-        prefix = prefix[:-1]
-    unique = node.unique and (max_items is None or max_items > 1)
-    min_items = node.min_items
-    for contains in node.contains:
-        min_items = max(min_items, contains.minimum)
-    if max_items is not None and min_items > max_items:
-        return NEVER
-    return ArrayNode(
-        prefix,
-        node.items,
-        min_items,
-        max_items,
-        node.contains,
-        unique,
-        node.items_evaluated,
-        node.pointer,
-        node.evaluated_prefix,
-    )
-
-
-def make_object(node: ObjectNode, order: list[str] | None = None) -> Node:
-    """``node`` with required-but-impossible keys detected (Never) and required keys declared."""
-    declared = dict(node.properties)
-    props = list(node.properties)
-    implicit = set(node.implicit)
-    evaluated = set(node.evaluated)
-    missing = node.required - declared.keys()
-    for name in [n for n in (order or []) if n in missing] + sorted(missing - set(order or [])):
-        if name in declared:
-            continue
-        implicit.add(name)
-        value: Node = NEVER
-        for cls in node.extras:
-            if string_matches(cls.keys, name):
-                value = cls.value
-                if cls.evaluated:
-                    evaluated.add(name)
-                break
-        props.append((name, value))
-        declared[name] = value
-    for name in node.required:
-        if isinstance(declared[name], Never):
-            return NEVER
-    if node.max_properties is not None and (
-        node.min_properties > node.max_properties or len(node.required) > node.max_properties
-    ):
-        return NEVER
-    possible = sum(1 for _, value in props if not isinstance(value, Never))
-    if not node.extras and node.min_properties > possible:
-        return NEVER
-    extras = tuple(
-        cls for cls in node.extras if not isinstance(cls.value, Never) and not _empty_keys(cls.keys)
-    )
-    return ObjectNode(
-        tuple(props),
-        node.required,
-        extras,
-        node.min_properties,
-        node.max_properties,
-        node.pointer,
-        frozenset(implicit),
-        frozenset(evaluated),
-    )
-
-
-def _empty_keys(keys: StringNode) -> bool:
-    if keys.literals is not None:
-        return not keys.literals
-    return False
 
 
 def is_never(node: Node) -> bool:

@@ -3,27 +3,26 @@
 Like python-jsonschema's ``_keywords.py``: :data:`KEYWORDS` maps each keyword to its function and
 :data:`DRAFT_KEYWORDS` says which keywords each draft knows.  Type-specific keywords update the
 per-type node of a :class:`Fold`; applicators (``allOf``, ``$ref``, ``not``...) add steps that combine
-whole nodes, run in order by :meth:`Fold.finish`.
+whole nodes, run in order by :meth:`Fold.finish`.  A keyword sees the rest of the compiler only through
+a :class:`Context`, as python-jsonschema's keywords see only their validator's ``descend``/``evolve``.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
-from fractions import Fraction
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from structgen.errors import InvalidSchemaError
 
 from .intersect import (
-    Inexpressible,
+    NEGATION_BUDGET,
+    fraction_lcm,
     intersect_strings,
     is_never,
-    make_array,
-    make_object,
-    make_string,
     tagged_apart,
+    tighter_bound,
 )
 from .model import (
     ANY,
@@ -31,26 +30,30 @@ from .model import (
     NEVER,
     AnyValue,
     ArrayNode,
-    BooleanNode,
     Contains,
     KeyClass,
     Never,
     Node,
-    NullNode,
     NumberNode,
     ObjectNode,
     Pattern,
+    Ref,
     StringNode,
     alternatives,
     everything_but,
     full_type,
+    make_array,
+    make_number,
+    make_object,
+    make_string,
+    to_fraction,
     union,
+    value_node,
+    values_node,
 )
 from .refs import Scope
+from .report import Inexpressible, Severity
 from .strings import check_pattern, format_known, format_notes, string_matches
-
-if TYPE_CHECKING:
-    from .normalize import Normalizer
 
 Step = Callable[[Node], Node]
 KeywordFunction = Callable[["Fold", Any], None]
@@ -82,23 +85,60 @@ MAX_PATTERN_SUBSETS = 4
 ONE_OF_BUDGET = 4000
 
 
+class Context(Protocol):
+    """What keyword functions may ask of the compiler: sub-schemas, references, the set algebra, the report."""
+
+    @property
+    def formats(self) -> bool:
+        """Whether ``format`` is enforced (else an annotation)."""
+
+    @property
+    def uses_unevaluated(self) -> bool:
+        """Whether the document uses ``unevaluatedProperties``/``unevaluatedItems`` anywhere."""
+
+    @property
+    def last_spent(self) -> int:
+        """The steps the last top-level :meth:`difference` took."""
+
+    def descend(self) -> AbstractContextManager[None]:
+        """One level of structure (array items, property values) for what is computed inside."""
+
+    def sub(self, schema: Any, scope: Scope) -> tuple[Node, bool]:
+        """The node of the sub-schema at ``scope`` (not yet entered) and whether it is enforced exactly."""
+
+    def ref(self, value: str, scope: Scope, keyword: str) -> Node:
+        """The node of the target of the reference ``value`` made at ``scope``."""
+
+    def target(self, value: str, scope: Scope, keyword: str) -> Any:
+        """The schema the reference ``value`` made at ``scope`` resolves to."""
+
+    def intersect(self, a: Node, b: Node) -> Node:
+        """The values matching both nodes."""
+
+    def difference(self, a: Node, b: Node, budget: int) -> Node:
+        """The values matching ``a`` but not ``b``; raises :class:`Inexpressible`."""
+
+    def unevaluated(self, keyword: str, current: Node, rest: Node, pointer: str) -> Node:
+        """``current`` where what no keyword evaluated (properties or items) must also match ``rest``."""
+
+    def rank(self, names: Iterable[str]) -> None:
+        """Remember the order in which property names first appear (it orders merged objects)."""
+
+    def note(self, severity: Severity, pointer: str, keyword: str, reason: str) -> None:
+        """Report a keyword the grammar does not enforce exactly."""
+
+
 @dataclass
 class Fold:
     """The node of one schema object under construction."""
 
-    n: Normalizer
+    ctx: Context
     schema: Mapping[str, Any]
     scope: Scope
     types: set[str] | None = None
     string: StringNode = ANY_STRING
     number: NumberNode = field(default_factory=NumberNode)
-    prefix: tuple[Node, ...] = ()
-    items: Node = ANY
-    items_evaluated: bool = False
-    min_items: int = 0
-    max_items: int | None = None
-    contains: tuple[Contains, ...] = ()
-    unique: bool = False
+    array: ArrayNode = field(default_factory=ArrayNode)
     properties: dict[str, Node] = field(default_factory=dict)
     required: dict[str, None] = field(default_factory=dict)
     patterns: list[tuple[Pattern, Node]] = field(default_factory=list)
@@ -108,13 +148,20 @@ class Fold:
     max_properties: int | None = None
     nullable: bool = False
     touched: set[str] = field(default_factory=set)
-    steps: list[tuple[int, Step]] = field(default_factory=list)
-    late_steps: list[Step] = field(default_factory=list)
+    steps: list[tuple[int, str, Step]] = field(default_factory=list)
+    late_steps: list[tuple[str, Step]] = field(default_factory=list)
     priority: int = 0
 
-    def add_step(self, step: Step) -> None:
-        """Combine the node with another one (applicators), after the type keywords."""
-        self.steps.append((self.priority, step))
+    def add_step(self, keyword: str, step: Step) -> None:
+        """Combine the node with another one (applicators), after the type keywords.
+
+        A step raising :class:`Inexpressible` leaves the node as it was and loosens ``keyword``.
+        """
+        self.steps.append((self.priority, keyword, step))
+
+    def add_constraint(self, keyword: str, node: Node) -> None:
+        """Intersect the node with ``node``, after the type keywords."""
+        self.add_step(keyword, lambda current: self.ctx.intersect(current, node))
 
     @property
     def draft(self) -> int:
@@ -125,19 +172,29 @@ class Fold:
 
     def child(self, schema: Any, *tokens: str | int) -> Node:
         """The node of a sub-schema that describes a part of the value (an item, a property)."""
-        with self.n.defs.descend():
-            return self.n.node(schema, self.n.doc.enter(self.scope.child(*tokens), schema))
+        with self.ctx.descend():
+            return self.sub(schema, *tokens)
 
     def sub(self, schema: Any, *tokens: str | int) -> Node:
         """The node of a sub-schema that applies to the value itself (``allOf``, ``not``...)."""
-        return self.n.node(schema, self.n.doc.enter(self.scope.child(*tokens), schema))
+        return self.ctx.sub(schema, self.scope.child(*tokens))[0]
 
     def exact_sub(self, schema: Any, *tokens: str | int) -> tuple[Node, bool]:
         """Like :meth:`sub`, also telling whether the node is enforced exactly."""
-        return self.n.exact_node(schema, self.n.doc.enter(self.scope.child(*tokens), schema))
+        return self.ctx.sub(schema, self.scope.child(*tokens))
+
+    def add_late_step(self, keyword: str, step: Step, *, first: bool = False) -> None:
+        """Like :meth:`add_step`, after every other step (``first``: before the other late ones)."""
+        self.late_steps.insert(0 if first else len(self.late_steps), (keyword, step))
 
     def loosened(self, keyword: str, reason: str, *tokens: str | int) -> None:
-        self.n.report.loosened(self.at(keyword, *tokens), keyword, reason)
+        self.ctx.note("loosened", self.at(keyword, *tokens), keyword, reason)
+
+    def ignored(self, keyword: str, reason: str) -> None:
+        self.ctx.note("ignored", self.at(keyword), keyword, reason)
+
+    def restricted(self, keyword: str, reason: str) -> None:
+        self.ctx.note("restricted", self.at(keyword), keyword, reason)
 
     # ------------------------------------------------------------------ building
     def own_node(self) -> Node:
@@ -160,7 +217,7 @@ class Fold:
                     pointer=self.scope.pointer,
                     integer_zero_fraction=self.draft > 4,
                 )
-                nodes.append(_make_number(number))
+                nodes.append(make_number(number))
             elif name == "string":
                 nodes.append(make_string(replace(self.string, pointer=self.scope.pointer)))
             elif name == "array":
@@ -170,46 +227,38 @@ class Fold:
             else:
                 nodes.append(full_type(name))
         if self.nullable:
-            nodes.append(NullNode())
+            nodes.append(full_type("null"))
         return union(nodes)
 
     def finish(self) -> Node:
         node = self.own_node()
-        ordered = [step for _, step in sorted(self.steps, key=lambda pair: pair[0])]
-        for step in ordered + self.late_steps:
+        ordered = [(keyword, step) for _, keyword, step in sorted(self.steps, key=lambda entry: entry[0])]
+        for keyword, step in ordered + self.late_steps:
             if isinstance(node, Never):
                 break
-            node = step(node)
+            try:
+                node = step(node)
+            except Inexpressible as error:
+                self.loosened(keyword, str(error))
         return node
 
     def _array(self) -> Node:
         if "array" not in self.touched:
             return ArrayNode()
-        node = ArrayNode(
-            prefix=self.prefix,
-            items=self.items,
-            min_items=self.min_items,
-            max_items=self.max_items,
-            contains=self.contains,
-            unique=self.unique,
-            items_evaluated=self.items_evaluated,
-            pointer=self.scope.pointer,
-            evaluated_prefix=len(self.prefix),
-        )
-        return make_array(node)
+        array = self.array
+        return make_array(replace(array, pointer=self.scope.pointer, evaluated_prefix=len(array.prefix)))
 
     def _object(self) -> Node:
         if "object" not in self.touched:
             return ObjectNode()
-        algebra = self.n.algebra
         names = self._key_language()
         extras = self._extras(names)
         props: list[tuple[str, Node]] = []
-        with self.n.defs.descend():
+        with self.ctx.descend():
             for name, value in self.properties.items():
                 for pattern, pattern_value in self.patterns:
                     if _pattern_matches(pattern, name):
-                        value = algebra.intersect(value, pattern_value)
+                        value = self.ctx.intersect(value, pattern_value)
                 if names is not None and not string_matches(names, name):
                     value = NEVER
                 props.append((name, value))
@@ -230,12 +279,7 @@ class Fold:
         if isinstance(node, AnyValue):
             return None
         strings = [alt for alt in alternatives(node) if isinstance(alt, StringNode)]
-        others = [
-            alt
-            for alt in alternatives(node)
-            if not isinstance(alt, (StringNode, NullNode, BooleanNode, NumberNode, ArrayNode, ObjectNode))
-        ]
-        if others:
+        if any(isinstance(alt, Ref) for alt in alternatives(node)):
             self.loosened("propertyNames", "a reference in propertyNames is not expanded")
             return None
         if not strings:
@@ -243,7 +287,6 @@ class Fold:
         return string_union(strings)
 
     def _extras(self, names: StringNode | None) -> list[KeyClass]:
-        algebra = self.n.algebra
         additional = ANY if self.additional is None else self.additional
         evaluated = self.additional is not None
         declared = frozenset(self.properties)
@@ -256,7 +299,7 @@ class Fold:
         if not patterns:
             return [KeyClass(base_keys, additional, evaluated)]
         languages = [StringNode(patterns=(pattern,)) for pattern, _ in patterns]
-        with self.n.defs.descend():
+        with self.ctx.descend():
             if len(patterns) <= MAX_PATTERN_SUBSETS:
                 for mask in range(1, 1 << len(patterns)):
                     keys: StringNode | Never = base_keys
@@ -269,7 +312,7 @@ class Fold:
                                 if isinstance(keys, StringNode)
                                 else keys
                             )
-                            value = algebra.intersect(value, pattern_value)
+                            value = self.ctx.intersect(value, pattern_value)
                         else:
                             outside.append(languages[index])
                     if isinstance(keys, Never) or isinstance(value, Never):
@@ -301,12 +344,6 @@ def _pattern_matches(pattern: Pattern, text: str) -> bool:
     return string_matches(StringNode(patterns=(pattern,)), text)
 
 
-def _make_number(node: NumberNode) -> Node:
-    from .intersect import make_number
-
-    return make_number(node)
-
-
 def string_union(nodes: list[StringNode]) -> StringNode:
     """One string node accepting what any of ``nodes`` accepts."""
     if len(nodes) == 1:
@@ -319,54 +356,6 @@ def string_union(nodes: list[StringNode]) -> StringNode:
     if any(node.is_unconstrained() for node in nodes):
         return ANY_STRING
     return StringNode(negated=(StringNode(negated=tuple(nodes)),))
-
-
-# ---------------------------------------------------------------------- JSON values
-def to_fraction(value: Any, pointer: str, keyword: str) -> Fraction:
-    """An exact rational for a JSON number (floats through their shortest decimal form)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise InvalidSchemaError(f"{keyword} must be a number", pointer, keyword)
-    if isinstance(value, float):
-        if math.isnan(value) or math.isinf(value):
-            raise InvalidSchemaError(f"{keyword} must be finite", pointer, keyword)
-        return Fraction(repr(value))
-    return Fraction(value)
-
-
-def value_node(value: Any, pointer: str = "") -> Node:
-    """The node matching exactly the JSON value ``value`` (numbers by numeric equality)."""
-    if value is None:
-        return NullNode()
-    if isinstance(value, bool):
-        return BooleanNode(frozenset({value}))
-    if isinstance(value, (int, float)):
-        number = to_fraction(value, pointer, "const")
-        return NumberNode(minimum=number, maximum=number, pointer=pointer)
-    if isinstance(value, str):
-        return StringNode(literals=frozenset({value}), pointer=pointer)
-    if isinstance(value, list):
-        return ArrayNode(
-            prefix=tuple(value_node(item, pointer) for item in value),
-            items=NEVER,
-            min_items=len(value),
-            max_items=len(value),
-            pointer=pointer,
-        )
-    if isinstance(value, Mapping):
-        return ObjectNode(
-            properties=tuple((str(key), value_node(item, pointer)) for key, item in value.items()),
-            required=frozenset(str(key) for key in value),
-            extras=(),
-            pointer=pointer,
-        )
-    raise InvalidSchemaError(f"not a JSON value: {value!r}", pointer)
-
-
-def values_node(values: list[Any], pointer: str) -> Node:
-    strings = frozenset(value for value in values if isinstance(value, str))
-    nodes: list[Node] = [StringNode(literals=strings)] if strings else []
-    nodes.extend(value_node(value, pointer) for value in values if not isinstance(value, str))
-    return union(nodes)
 
 
 def _non_negative(value: Any, pointer: str, keyword: str) -> int:
@@ -400,12 +389,11 @@ def enum(fold: Fold, value: Any) -> None:
     if not isinstance(value, list):
         raise InvalidSchemaError("enum must be an array", fold.at("enum"), "enum")
     node = values_node(value, fold.at("enum"))
-    fold.add_step(lambda current: fold.n.algebra.intersect(current, node))
+    fold.add_constraint("enum", node)
 
 
 def const(fold: Fold, value: Any) -> None:
-    node = value_node(value, fold.at("const"))
-    fold.add_step(lambda current: fold.n.algebra.intersect(current, node))
+    fold.add_constraint("const", value_node(value, fold.at("const")))
 
 
 def nullable(fold: Fold, value: Any) -> None:
@@ -414,17 +402,24 @@ def nullable(fold: Fold, value: Any) -> None:
 
 
 # ---------------------------------------------------------------------- strings
-def min_length(fold: Fold, value: Any) -> None:
-    fold.touched.add("string")
-    n = _non_negative(value, fold.at("minLength"), "minLength")
-    fold.string = replace(fold.string, min_length=max(fold.string.min_length, n))
+def _size(keyword: str, kind: str, name: str) -> KeywordFunction:
+    """The function of ``keyword``: a bound on the size ``name`` of the fold's ``kind`` (``string``, ``array``)."""
+    lower = name.startswith("min")
+
+    def function(fold: Fold, value: Any) -> None:
+        fold.touched.add(kind)
+        n = _non_negative(value, fold.at(keyword), keyword)
+        node = getattr(fold, kind)
+        current = getattr(node, name)
+        if current is not None:
+            n = max(current, n) if lower else min(current, n)
+        setattr(fold, kind, replace(node, **{name: n}))
+
+    return function
 
 
-def max_length(fold: Fold, value: Any) -> None:
-    fold.touched.add("string")
-    n = _non_negative(value, fold.at("maxLength"), "maxLength")
-    current = fold.string.max_length
-    fold.string = replace(fold.string, max_length=n if current is None else min(current, n))
+min_length = _size("minLength", "string", "min_length")
+max_length = _size("maxLength", "string", "max_length")
 
 
 def pattern(fold: Fold, value: Any) -> None:
@@ -441,8 +436,8 @@ def pattern(fold: Fold, value: Any) -> None:
 def format_(fold: Fold, value: Any) -> None:
     if not isinstance(value, str):
         return
-    if not fold.n.formats:
-        fold.n.report.ignored(fold.at("format"), "format", "formats are annotations (formats=False)")
+    if not fold.ctx.formats:
+        fold.ignored("format", "formats are annotations (formats=False)")
         return
     if format_known(value):
         fold.touched.add("string")
@@ -451,11 +446,11 @@ def format_(fold: Fold, value: Any) -> None:
             if "not enforced" in note:
                 fold.loosened("format", f"{value}: {note}")
             else:
-                fold.n.report.restricted(fold.at("format"), "format", f"{value}: {note}")
+                fold.restricted("format", f"{value}: {note}")
     elif value in STANDARD_FORMATS:
         fold.loosened("format", f"format {value!r} is not checked by the grammar")
     else:
-        fold.n.report.ignored(fold.at("format"), "format", f"unknown format {value!r} is not checked")
+        fold.ignored("format", f"unknown format {value!r} is not checked")
 
 
 # ---------------------------------------------------------------------- numbers
@@ -468,13 +463,11 @@ def _bound(fold: Fold, keyword: str, value: Any, lower: bool, exclusive: bool) -
         if lower
         else NumberNode(maximum=bound, exclusive_maximum=exclusive)
     )
-    from .intersect import _lower, _upper
-
     if lower:
-        lo, lo_excl = _lower(current, probe)
+        lo, lo_excl = tighter_bound(current, probe, lower=True)
         fold.number = replace(current, minimum=lo, exclusive_minimum=lo_excl)
     else:
-        hi, hi_excl = _upper(current, probe)
+        hi, hi_excl = tighter_bound(current, probe, lower=False)
         fold.number = replace(current, maximum=hi, exclusive_maximum=hi_excl)
 
 
@@ -507,8 +500,6 @@ def multiple_of(fold: Fold, value: Any) -> None:
     fold.touched.add("number")
     current = fold.number.multiple_of
     if current is not None:
-        from .intersect import fraction_lcm
-
         step = fraction_lcm(current, step)
     fold.number = replace(fold.number, multiple_of=step)
 
@@ -519,37 +510,32 @@ def items(fold: Fold, value: Any) -> None:
     if isinstance(value, list):
         if fold.draft >= 2020:
             raise InvalidSchemaError("items must be a schema in draft 2020-12", fold.at("items"), "items")
-        fold.prefix = tuple(fold.child(item, "items", index) for index, item in enumerate(value))
+        fold.array = replace(
+            fold.array, prefix=tuple(fold.child(item, "items", index) for index, item in enumerate(value))
+        )
         if "additionalItems" in fold.schema:
-            fold.items = fold.child(fold.schema["additionalItems"], "additionalItems")
-            fold.items_evaluated = True
+            additional = fold.child(fold.schema["additionalItems"], "additionalItems")
+            fold.array = replace(fold.array, items=additional, items_evaluated=True)
         return
-    fold.items = fold.child(value, "items")
-    fold.items_evaluated = True
+    fold.array = replace(fold.array, items=fold.child(value, "items"), items_evaluated=True)
 
 
 def prefix_items(fold: Fold, value: Any) -> None:
     if not isinstance(value, list):
         raise InvalidSchemaError("prefixItems must be an array", fold.at("prefixItems"), "prefixItems")
     fold.touched.add("array")
-    fold.prefix = tuple(fold.child(item, "prefixItems", index) for index, item in enumerate(value))
+    prefix = tuple(fold.child(item, "prefixItems", index) for index, item in enumerate(value))
+    fold.array = replace(fold.array, prefix=prefix)
 
 
-def min_items(fold: Fold, value: Any) -> None:
-    fold.touched.add("array")
-    fold.min_items = max(fold.min_items, _non_negative(value, fold.at("minItems"), "minItems"))
-
-
-def max_items(fold: Fold, value: Any) -> None:
-    fold.touched.add("array")
-    n = _non_negative(value, fold.at("maxItems"), "maxItems")
-    fold.max_items = n if fold.max_items is None else min(fold.max_items, n)
+min_items = _size("minItems", "array", "min_items")
+max_items = _size("maxItems", "array", "max_items")
 
 
 def unique_items(fold: Fold, value: Any) -> None:
     if value is True:
         fold.touched.add("array")
-        fold.unique = True
+        fold.array = replace(fold.array, unique=True)
 
 
 def contains(fold: Fold, value: Any) -> None:
@@ -561,7 +547,7 @@ def contains(fold: Fold, value: Any) -> None:
             low = _non_negative(fold.schema["minContains"], fold.at("minContains"), "minContains")
         if "maxContains" in fold.schema:
             high = _non_negative(fold.schema["maxContains"], fold.at("maxContains"), "maxContains")
-    fold.contains = fold.contains + (Contains(node, low, high),)
+    fold.array = replace(fold.array, contains=fold.array.contains + (Contains(node, low, high),))
 
 
 # ---------------------------------------------------------------------- objects
@@ -569,18 +555,18 @@ def properties(fold: Fold, value: Any) -> None:
     if not isinstance(value, Mapping):
         raise InvalidSchemaError("properties must be an object", fold.at("properties"), "properties")
     fold.touched.add("object")
-    fold.n.rank_names(str(name) for name in value)
+    fold.ctx.rank(str(name) for name in value)
     for name, schema in value.items():
         fold.properties[str(name)] = fold.child(schema, "properties", str(name))
 
 
 def required(fold: Fold, value: Any) -> None:
-    if fold.draft <= 3 or isinstance(value, bool):
+    if isinstance(value, bool):  # draft 3's spelling, in schemas not checked against their metaschema
         return
     if not isinstance(value, list) or not all(isinstance(name, str) for name in value):
         raise InvalidSchemaError("required must be an array of strings", fold.at("required"), "required")
     fold.touched.add("object")
-    fold.n.rank_names(value)
+    fold.ctx.rank(value)
     fold.required.update(dict.fromkeys(value))
 
 
@@ -600,9 +586,7 @@ def pattern_properties(fold: Fold, value: Any) -> None:
         node = fold.child(schema, "patternProperties", source)
         problem = check_pattern(source, pointer)
         if problem is not None:
-            fold.n.report.loosened(
-                pointer, "patternProperties", f"{problem}; keys it would match are not checked"
-            )
+            fold.loosened("patternProperties", f"{problem}; keys it would match are not checked", source)
             fold.patterns.append((Pattern("", pointer), ANY))
             continue
         fold.patterns.append((Pattern(source, pointer), node))
@@ -631,95 +615,58 @@ def _dependent_required(name: str, needed: list[str]) -> Node:
 
 def _dependent_schema(fold: Fold, name: str, schema: Any, *tokens: str) -> Node:
     absent = make_object(ObjectNode(properties=((name, NEVER),)))
-    present = fold.n.algebra.intersect(
+    present = fold.ctx.intersect(
         make_object(ObjectNode(required=frozenset([name]))), fold.sub(schema, *tokens)
     )
     return union([_only("object", [absent]), present])
 
 
-def _add_constraint(fold: Fold, node: Node, keyword: str) -> None:
-    def step(current: Node) -> Node:
-        try:
-            return fold.n.algebra.intersect(current, node)
-        except Inexpressible as error:
-            fold.loosened(keyword, str(error))
-            return current
-
-    fold.add_step(step)
+def _dependencies(fold: Fold, keyword: str, value: Any) -> None:
+    """``dependentRequired``, ``dependentSchemas`` and ``dependencies`` (each may hold either kind)."""
+    if not isinstance(value, Mapping):
+        raise InvalidSchemaError(f"{keyword} must be an object", fold.at(keyword), keyword)
+    fold.ctx.rank(str(name) for name in value)
+    for name, dependency in value.items():
+        if isinstance(dependency, list) and keyword != "dependentSchemas":
+            if dependency:
+                fold.add_constraint(keyword, _dependent_required(str(name), [str(x) for x in dependency]))
+        elif keyword != "dependentRequired":
+            fold.add_constraint(keyword, _dependent_schema(fold, str(name), dependency, keyword, str(name)))
 
 
 def dependent_required(fold: Fold, value: Any) -> None:
-    if not isinstance(value, Mapping):
-        raise InvalidSchemaError(
-            "dependentRequired must be an object", fold.at("dependentRequired"), "dependentRequired"
-        )
-    fold.n.rank_names(str(name) for name in value)
-    for name, needed in value.items():
-        if isinstance(needed, list) and needed:
-            _add_constraint(
-                fold, _dependent_required(str(name), [str(x) for x in needed]), "dependentRequired"
-            )
+    _dependencies(fold, "dependentRequired", value)
 
 
 def dependent_schemas(fold: Fold, value: Any) -> None:
-    if not isinstance(value, Mapping):
-        raise InvalidSchemaError(
-            "dependentSchemas must be an object", fold.at("dependentSchemas"), "dependentSchemas"
-        )
-    fold.n.rank_names(str(name) for name in value)
-    for name, schema in value.items():
-        node = _dependent_schema(fold, str(name), schema, "dependentSchemas", str(name))
-        _add_constraint(fold, node, "dependentSchemas")
+    _dependencies(fold, "dependentSchemas", value)
 
 
 def dependencies(fold: Fold, value: Any) -> None:
-    if not isinstance(value, Mapping):
-        raise InvalidSchemaError("dependencies must be an object", fold.at("dependencies"), "dependencies")
-    fold.n.rank_names(str(name) for name in value)
-    for name, dependency in value.items():
-        if isinstance(dependency, list):
-            if dependency:
-                _add_constraint(
-                    fold, _dependent_required(str(name), [str(x) for x in dependency]), "dependencies"
-                )
-        elif isinstance(dependency, str) and fold.draft <= 3:
-            _add_constraint(fold, _dependent_required(str(name), [dependency]), "dependencies")
-        else:
-            node = _dependent_schema(fold, str(name), dependency, "dependencies", str(name))
-            _add_constraint(fold, node, "dependencies")
+    _dependencies(fold, "dependencies", value)
 
 
 # ---------------------------------------------------------------------- applicators
-def ref(fold: Fold, value: Any) -> None:
-    if not isinstance(value, str):
-        raise InvalidSchemaError("$ref must be a string", fold.at("$ref"), "$ref")
-    node = fold.n.ref(value, fold.scope, "$ref")
-    fold.add_step(lambda current: fold.n.algebra.intersect(current, node))
+def _reference(keyword: str, anchor: str | None) -> KeywordFunction:
+    """The function of ``keyword`` (``$ref``, ``$dynamicRef``, ``$recursiveRef`` with its ``anchor``)."""
+
+    def function(fold: Fold, value: Any) -> None:
+        if not isinstance(value, str):
+            raise InvalidSchemaError(f"{keyword} must be a string", fold.at(keyword), keyword)
+        if anchor is not None:  # resolved statically: the target could change with the dynamic scope
+            contents = fold.ctx.target(value, fold.scope, keyword)
+            if isinstance(contents, Mapping) and anchor in contents:
+                fold.loosened(
+                    keyword, "resolved statically, to its initial target (the dynamic scope is not followed)"
+                )
+        fold.add_constraint(keyword, fold.ctx.ref(value, fold.scope, keyword))
+
+    return function
 
 
-def dynamic_ref(fold: Fold, value: Any) -> None:
-    if not isinstance(value, str):
-        raise InvalidSchemaError("$dynamicRef must be a string", fold.at("$dynamicRef"), "$dynamicRef")
-    _static_dynamic(fold, value, "$dynamicRef", "$dynamicAnchor")
-    node = fold.n.ref(value, fold.scope, "$dynamicRef")
-    fold.add_step(lambda current: fold.n.algebra.intersect(current, node))
-
-
-def recursive_ref(fold: Fold, value: Any) -> None:
-    if not isinstance(value, str):
-        raise InvalidSchemaError("$recursiveRef must be a string", fold.at("$recursiveRef"), "$recursiveRef")
-    _static_dynamic(fold, value, "$recursiveRef", "$recursiveAnchor")
-    node = fold.n.ref(value, fold.scope, "$recursiveRef")
-    fold.add_step(lambda current: fold.n.algebra.intersect(current, node))
-
-
-def _static_dynamic(fold: Fold, value: str, keyword: str, anchor: str) -> None:
-    """Report a dynamic reference whose target could change with the dynamic scope."""
-    contents, _ = fold.n.doc.lookup(fold.scope, value, keyword)
-    if isinstance(contents, Mapping) and anchor in contents:
-        fold.loosened(
-            keyword, "resolved statically, to its initial target (the dynamic scope is not followed)"
-        )
+ref = _reference("$ref", None)
+dynamic_ref = _reference("$dynamicRef", "$dynamicAnchor")
+recursive_ref = _reference("$recursiveRef", "$recursiveAnchor")
 
 
 def _schema_list(fold: Fold, keyword: str, value: Any) -> list[Any]:
@@ -729,11 +676,8 @@ def _schema_list(fold: Fold, keyword: str, value: Any) -> list[Any]:
 
 
 def all_of(fold: Fold, value: Any) -> None:
-    nodes = [
-        fold.sub(schema, "allOf", index) for index, schema in enumerate(_schema_list(fold, "allOf", value))
-    ]
-    for node in nodes:
-        _add_constraint(fold, node, "allOf")
+    for index, schema in enumerate(_schema_list(fold, "allOf", value)):
+        fold.add_constraint("allOf", fold.sub(schema, "allOf", index))
 
 
 def _apart(fold: Fold, nodes: list[Node]) -> list[Node]:
@@ -741,7 +685,7 @@ def _apart(fold: Fold, nodes: list[Node]) -> list[Node]:
 
     Alternatives carry different annotations, so "any value" must not swallow the others.
     """
-    if not fold.n.doc.uses_unevaluated:
+    if not fold.ctx.uses_unevaluated:
         return nodes
     return [union(everything_but(set())) if isinstance(node, AnyValue) else node for node in nodes]
 
@@ -750,15 +694,9 @@ def any_of(fold: Fold, value: Any) -> None:
     nodes = [
         fold.sub(schema, "anyOf", index) for index, schema in enumerate(_schema_list(fold, "anyOf", value))
     ]
-
-    def step(current: Node) -> Node:
-        try:
-            return union(_apart(fold, [fold.n.algebra.intersect(current, node) for node in nodes]))
-        except Inexpressible as error:
-            fold.loosened("anyOf", str(error))
-            return current
-
-    fold.add_step(step)
+    fold.add_step(
+        "anyOf", lambda current: union(_apart(fold, [fold.ctx.intersect(current, n) for n in nodes]))
+    )
 
 
 def one_of(fold: Fold, value: Any) -> None:
@@ -768,12 +706,8 @@ def one_of(fold: Fold, value: Any) -> None:
     exact = [flag for _, flag in pairs]
 
     def step(current: Node) -> Node:
-        algebra = fold.n.algebra
-        try:
-            options = [algebra.intersect(current, node) for node in nodes]
-        except Inexpressible as error:
-            fold.loosened("oneOf", str(error))
-            return current
+        ctx = fold.ctx
+        options = [ctx.intersect(current, node) for node in nodes]
         live = [(i, node) for i, node in enumerate(options) if not is_never(node)]
         exclusive: list[Node] = []
         budget = ONE_OF_BUDGET
@@ -783,7 +717,7 @@ def one_of(fold: Fold, value: Any) -> None:
                 if i == j or isinstance(result, Never) or tagged_apart(result, other):
                     continue
                 try:
-                    if isinstance(algebra.intersect(result, other), Never):
+                    if isinstance(ctx.intersect(result, other), Never):
                         continue
                     if not exact[j]:
                         raise Inexpressible(
@@ -791,15 +725,15 @@ def one_of(fold: Fold, value: Any) -> None:
                         )
                     if budget <= 0:
                         raise Inexpressible("the exclusions are too large")
-                    result = algebra.difference(result, other, budget)
-                    budget -= algebra.last_spent
+                    result = ctx.difference(result, other, budget)
+                    budget -= ctx.last_spent
                 except Inexpressible as error:
-                    budget -= algebra.last_spent
+                    budget -= ctx.last_spent
                     fold.loosened("oneOf", f"alternatives {i} and {j} may overlap: {error}")
             exclusive.append(result)
         return union(_apart(fold, exclusive))
 
-    fold.add_step(step)
+    fold.add_step("oneOf", step)
 
 
 def not_(fold: Fold, value: Any) -> None:
@@ -809,55 +743,48 @@ def not_(fold: Fold, value: Any) -> None:
         if not exact:
             fold.loosened("not", "its schema is not fully enforced, so it cannot be negated")
             return current
-        try:
-            return fold.n.algebra.difference(current, node)
-        except Inexpressible as error:
-            fold.loosened("not", str(error))
-            return current
+        return fold.ctx.difference(current, node, NEGATION_BUDGET)
 
-    fold.late_steps.append(step)
+    fold.add_late_step("not", step)
 
 
 def if_(fold: Fold, value: Any) -> None:
-    if "then" not in fold.schema and "else" not in fold.schema and not fold.n.doc.uses_unevaluated:
+    if "then" not in fold.schema and "else" not in fold.schema and not fold.ctx.uses_unevaluated:
         return
     condition, exact = fold.exact_sub(value, "if")
     then = fold.sub(fold.schema["then"], "then") if "then" in fold.schema else ANY
     otherwise = fold.sub(fold.schema["else"], "else") if "else" in fold.schema else ANY
 
     def step(current: Node) -> Node:
-        algebra = fold.n.algebra
-        try:
-            yes = algebra.intersect(algebra.intersect(current, condition), then)
-            no = algebra.intersect(current, otherwise)
-        except Inexpressible as error:
-            fold.loosened("if", str(error))
-            return current
+        ctx = fold.ctx
+        yes = ctx.intersect(ctx.intersect(current, condition), then)
+        no = ctx.intersect(current, otherwise)
         try:
             if not exact:
                 raise Inexpressible("'if' is not fully enforced, so it cannot be negated")
-            no = algebra.difference(no, condition)
+            no = ctx.difference(no, condition, NEGATION_BUDGET)
         except Inexpressible as error:
             fold.loosened("if", f"'else' is also applied to values matching 'if': {error}")
             if isinstance(no, AnyValue):  # keep the alternatives apart: their annotations differ
                 no = union(everything_but(set()))
         return union([yes, no])
 
-    fold.late_steps.insert(0, step)
+    fold.add_late_step("if", step, first=True)
 
 
-def unevaluated_properties(fold: Fold, value: Any) -> None:
-    node = fold.child(value, "unevaluatedProperties")
-    fold.late_steps.append(
-        lambda current: fold.n.apply_unevaluated_properties(current, node, fold.at("unevaluatedProperties"))
-    )
+def _unevaluated(keyword: str) -> KeywordFunction:
+    """The function of ``unevaluatedProperties`` or ``unevaluatedItems``."""
+
+    def function(fold: Fold, value: Any) -> None:
+        node = fold.child(value, keyword)
+        pointer = fold.at(keyword)
+        fold.add_late_step(keyword, lambda current: fold.ctx.unevaluated(keyword, current, node, pointer))
+
+    return function
 
 
-def unevaluated_items(fold: Fold, value: Any) -> None:
-    node = fold.child(value, "unevaluatedItems")
-    fold.late_steps.append(
-        lambda current: fold.n.apply_unevaluated_items(current, node, fold.at("unevaluatedItems"))
-    )
+unevaluated_properties = _unevaluated("unevaluatedProperties")
+unevaluated_items = _unevaluated("unevaluatedItems")
 
 
 KEYWORDS: dict[str, KeywordFunction] = {
@@ -931,40 +858,21 @@ _COMMON = {
     "oneOf",
     "not",
 }
+_DRAFT6 = _COMMON | {"dependencies", "const", "contains", "propertyNames"}
+_DRAFT7 = _DRAFT6 | {"if"}
+_DRAFT2019 = (_DRAFT7 - {"dependencies"}) | {
+    "dependentRequired",
+    "dependentSchemas",
+    "unevaluatedProperties",
+    "unevaluatedItems",
+}
 DRAFT_KEYWORDS: dict[int, frozenset[str]] = {
     4: frozenset(_COMMON | {"dependencies"}),
-    6: frozenset(_COMMON | {"dependencies", "const", "contains", "propertyNames"}),
-    7: frozenset(_COMMON | {"dependencies", "const", "contains", "propertyNames", "if"}),
-    2019: frozenset(
-        _COMMON
-        | {
-            "const",
-            "contains",
-            "propertyNames",
-            "if",
-            "dependentRequired",
-            "dependentSchemas",
-            "unevaluatedProperties",
-            "unevaluatedItems",
-            "$recursiveRef",
-        }
-    ),
-    2020: frozenset(
-        _COMMON
-        | {
-            "const",
-            "contains",
-            "propertyNames",
-            "if",
-            "dependentRequired",
-            "dependentSchemas",
-            "unevaluatedProperties",
-            "unevaluatedItems",
-            "prefixItems",
-            "$dynamicRef",
-        }
-    ),
+    6: frozenset(_DRAFT6),
+    7: frozenset(_DRAFT7),
+    2019: frozenset(_DRAFT2019 | {"$recursiveRef"}),
+    2020: frozenset(_DRAFT2019 | {"prefixItems", "$dynamicRef"}),
 }
 SIBLING_KEYWORDS = frozenset({"additionalItems", "minContains", "maxContains", "then", "else"})
 
-__all__ = ["DRAFT_KEYWORDS", "KEYWORDS", "SIBLING_KEYWORDS", "Fold", "value_node"]
+__all__ = ["DRAFT_KEYWORDS", "KEYWORDS", "SIBLING_KEYWORDS", "Context", "Fold"]

@@ -7,9 +7,15 @@ Constraints on strings stay symbolic (:class:`StringNode`) and become a regular 
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import TypeVar, Union
+from typing import Any, TypeVar, Union
+
+from structgen.errors import InvalidSchemaError
+
+from .strings import string_matches
 
 _T = TypeVar("_T")
 
@@ -29,24 +35,30 @@ def _cached_hash(cls: type[_T]) -> type[_T]:
     return cls
 
 
-JSONValue = Union[None, bool, int, float, str, list["JSONValue"], dict[str, "JSONValue"]]  # noqa: UP007
+class _Unit:
+    """A node without fields: its instances are all equal."""
+
+    __slots__ = ()
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self)
+
+    def __hash__(self) -> int:
+        return hash(())  # as a frozen dataclass without fields: the same in every process
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
 
 
-@_cached_hash
-@dataclass(frozen=True)
-class Never:
+class Never(_Unit):
     """No value at all (the schema ``false``, or an unsatisfiable combination)."""
 
 
-@_cached_hash
-@dataclass(frozen=True)
-class AnyValue:
+class AnyValue(_Unit):
     """Every JSON value (the schema ``true`` or ``{}``)."""
 
 
-@_cached_hash
-@dataclass(frozen=True)
-class NullNode:
+class NullNode(_Unit):
     """The value ``null``."""
 
 
@@ -280,3 +292,213 @@ def alternatives(node: Node) -> tuple[Node, ...]:
 def everything_but(kinds: set[str]) -> list[Node]:
     """The unconstrained nodes of every JSON type not in ``kinds``."""
     return [full_type(name) for name in TYPE_NAMES if name not in kinds]
+
+
+# ---------------------------------------------------------------------- canonical forms
+def make_number(node: NumberNode) -> Node:
+    """``node`` in canonical form (integer bounds tightened, multiples of integers as integers), or Never."""
+    step = node.multiple_of
+    integer = node.integer or (step is not None and step.denominator == 1)
+    if step == 1:
+        step = None
+    lo, lo_excl = _snap(node.minimum, node.exclusive_minimum, integer, step, up=True)
+    hi, hi_excl = _snap(node.maximum, node.exclusive_maximum, integer, step, up=False)
+    if lo is not None and hi is not None and (lo > hi or (lo == hi and (lo_excl or hi_excl))):
+        return NEVER
+    if node.non_integer and (integer or (lo is not None and lo == hi and lo.denominator == 1)):
+        return NEVER
+    for other in node.not_multiple_of:
+        if (step is not None and (step / other).denominator == 1) or (integer and other == 1):
+            return NEVER
+    return NumberNode(
+        integer,
+        lo,
+        hi,
+        lo_excl,
+        hi_excl,
+        step,
+        node.integer_zero_fraction,
+        node.pointer,
+        node.non_integer,
+        node.not_multiple_of,
+    )
+
+
+def _snap(
+    bound: Fraction | None, exclusive: bool, integer: bool, step: Fraction | None, *, up: bool
+) -> tuple[Fraction | None, bool]:
+    """A bound moved inward to the nearest integer and multiple of ``step`` (then inclusive)."""
+    if bound is None:
+        return None, exclusive
+    direction, round_ = (1, math.ceil) if up else (-1, math.floor)
+    if integer:
+        if bound.denominator == 1:
+            bound = bound + direction if exclusive else bound
+        else:
+            bound = Fraction(round_(bound))
+        exclusive = False
+    if step is not None:
+        k = round_(bound / step)
+        if exclusive and k * step == bound:
+            k += direction
+        bound, exclusive = k * step, False
+    return bound, exclusive
+
+
+def make_string(node: StringNode) -> StringNode | Never:
+    """``node`` with literal sets filtered by the other constraints, or Never when empty."""
+    if node.max_length is not None and node.min_length > node.max_length:
+        return NEVER
+    if node.literals is not None:
+        kept = frozenset(text for text in node.literals if string_matches(node, text))
+        if not kept:
+            return NEVER
+        return StringNode(literals=kept, pointer=node.pointer)
+    return node
+
+
+def make_array(node: ArrayNode) -> Node:
+    """``node`` with impossible items turned into length limits, or Never when empty."""
+    max_items = node.max_items
+    for index, item in enumerate(node.prefix):
+        if isinstance(item, Never):
+            max_items = index if max_items is None else min(max_items, index)
+            break
+    if isinstance(node.items, Never):
+        limit = len(node.prefix)
+        max_items = limit if max_items is None else min(max_items, limit)
+    if max_items is not None and node.min_items > max_items:
+        return NEVER
+    for contains in node.contains:
+        if contains.maximum is not None and contains.minimum > contains.maximum:
+            return NEVER
+        if max_items is not None and contains.minimum > max_items:
+            return NEVER
+        if isinstance(contains.node, Never) and contains.minimum > 0:
+            return NEVER
+    prefix = node.prefix
+    if max_items is not None and len(prefix) > max_items:
+        prefix = prefix[:max_items]
+    while (
+        prefix
+        and prefix[-1] == node.items
+        and len(prefix) >= node.min_items
+        and (node.items_evaluated or len(prefix) > node.evaluated_prefix)
+    ):
+        prefix = prefix[:-1]
+    unique = node.unique and (max_items is None or max_items > 1)
+    min_items = node.min_items
+    for contains in node.contains:
+        min_items = max(min_items, contains.minimum)
+    if max_items is not None and min_items > max_items:
+        return NEVER
+    return ArrayNode(
+        prefix,
+        node.items,
+        min_items,
+        max_items,
+        node.contains,
+        unique,
+        node.items_evaluated,
+        node.pointer,
+        node.evaluated_prefix,
+    )
+
+
+def make_object(node: ObjectNode, order: list[str] | None = None) -> Node:
+    """``node`` with required-but-impossible keys detected (Never) and required keys declared."""
+    declared = dict(node.properties)
+    props = list(node.properties)
+    implicit = set(node.implicit)
+    evaluated = set(node.evaluated)
+    missing = node.required - declared.keys()
+    for name in [n for n in (order or []) if n in missing] + sorted(missing - set(order or [])):
+        if name in declared:
+            continue
+        implicit.add(name)
+        value: Node = NEVER
+        for cls in node.extras:
+            if string_matches(cls.keys, name):
+                value = cls.value
+                if cls.evaluated:
+                    evaluated.add(name)
+                break
+        props.append((name, value))
+        declared[name] = value
+    for name in node.required:
+        if isinstance(declared[name], Never):
+            return NEVER
+    if node.max_properties is not None and (
+        node.min_properties > node.max_properties or len(node.required) > node.max_properties
+    ):
+        return NEVER
+    possible = sum(1 for _, value in props if not isinstance(value, Never))
+    if not node.extras and node.min_properties > possible:
+        return NEVER
+    extras = tuple(
+        cls for cls in node.extras if not isinstance(cls.value, Never) and not _empty_keys(cls.keys)
+    )
+    return ObjectNode(
+        tuple(props),
+        node.required,
+        extras,
+        node.min_properties,
+        node.max_properties,
+        node.pointer,
+        frozenset(implicit),
+        frozenset(evaluated),
+    )
+
+
+def _empty_keys(keys: StringNode) -> bool:
+    if keys.literals is not None:
+        return not keys.literals
+    return False
+
+
+def to_fraction(value: Any, pointer: str, keyword: str) -> Fraction:
+    """An exact rational for a JSON number (floats through their shortest decimal form)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InvalidSchemaError(f"{keyword} must be a number", pointer, keyword)
+    if isinstance(value, float):
+        if math.isnan(value) or math.isinf(value):
+            raise InvalidSchemaError(f"{keyword} must be finite", pointer, keyword)
+        return Fraction(repr(value))
+    return Fraction(value)
+
+
+def value_node(value: Any, pointer: str = "") -> Node:
+    """The node matching exactly the JSON value ``value`` (numbers by numeric equality)."""
+    if value is None:
+        return NullNode()
+    if isinstance(value, bool):
+        return BooleanNode(frozenset({value}))
+    if isinstance(value, (int, float)):
+        number = to_fraction(value, pointer, "const")
+        return NumberNode(minimum=number, maximum=number, pointer=pointer)
+    if isinstance(value, str):
+        return StringNode(literals=frozenset({value}), pointer=pointer)
+    if isinstance(value, list):
+        return ArrayNode(
+            prefix=tuple(value_node(item, pointer) for item in value),
+            items=NEVER,
+            min_items=len(value),
+            max_items=len(value),
+            pointer=pointer,
+        )
+    if isinstance(value, Mapping):
+        return ObjectNode(
+            properties=tuple((str(key), value_node(item, pointer)) for key, item in value.items()),
+            required=frozenset(str(key) for key in value),
+            extras=(),
+            pointer=pointer,
+        )
+    raise InvalidSchemaError(f"not a JSON value: {value!r}", pointer)
+
+
+def values_node(values: list[Any], pointer: str) -> Node:
+    """The node matching exactly the JSON values ``values`` (``enum``)."""
+    strings = frozenset(value for value in values if isinstance(value, str))
+    nodes: list[Node] = [StringNode(literals=strings)] if strings else []
+    nodes.extend(value_node(value, pointer) for value in values if not isinstance(value, str))
+    return union(nodes)

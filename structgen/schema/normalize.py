@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import replace
 from typing import Any
 
 from structgen.errors import InvalidSchemaError
 
 from .defs import Definitions
-from .intersect import Algebra, intersect_strings, is_never, make_array, make_object
+from .intersect import Algebra, intersect_strings, is_never
 from .keywords import DRAFT_KEYWORDS, KEYWORDS, SIBLING_KEYWORDS, Fold
 from .model import (
     ANY,
@@ -24,10 +25,12 @@ from .model import (
     StringNode,
     alternatives,
     everything_but,
+    make_array,
+    make_object,
     union,
 )
 from .refs import Document, Scope
-from .report import Report
+from .report import Report, Severity
 from .strings import string_matches
 
 # Applicators run after the type keywords, in this order (``not`` and ``if`` run last on their own).
@@ -57,7 +60,10 @@ _ORDER = {
 
 
 class Normalizer:
-    """Builds the node of every schema of a document; ``$ref`` targets become named definitions."""
+    """Builds the node of every schema of a document; ``$ref`` targets become named definitions.
+
+    It is the :class:`~structgen.schema.keywords.Context` of the keyword functions.
+    """
 
     def __init__(
         self,
@@ -112,7 +118,41 @@ class Normalizer:
             function(fold, schema[keyword])
         return fold.finish()
 
-    def rank_names(self, names: Iterable[str]) -> None:
+    # ------------------------------------------------------------------ the keywords' context
+    @property
+    def uses_unevaluated(self) -> bool:
+        return self.doc.uses_unevaluated  # remote documents are read (and indexed) on first use
+
+    @property
+    def last_spent(self) -> int:
+        return self.algebra.last_spent
+
+    def descend(self) -> AbstractContextManager[None]:
+        return self.defs.descend()
+
+    def sub(self, schema: Any, scope: Scope) -> tuple[Node, bool]:
+        before = self.report.loosenings
+        node = self.node(schema, self.doc.enter(scope, schema))
+        return node, self.report.loosenings == before
+
+    def target(self, value: str, scope: Scope, keyword: str) -> Any:
+        return self.doc.lookup(scope, value, keyword)[0]
+
+    def intersect(self, a: Node, b: Node) -> Node:
+        return self.algebra.intersect(a, b)
+
+    def difference(self, a: Node, b: Node, budget: int) -> Node:
+        return self.algebra.difference(a, b, budget)
+
+    def unevaluated(self, keyword: str, current: Node, rest: Node, pointer: str) -> Node:
+        if keyword == "unevaluatedItems":
+            return self._unevaluated_items(current, rest, pointer)
+        return self._unevaluated_properties(current, rest, pointer)
+
+    def note(self, severity: Severity, pointer: str, keyword: str, reason: str) -> None:
+        self.report.add(severity, pointer, keyword, reason)
+
+    def rank(self, names: Iterable[str]) -> None:
         """Remember the order in which property names first appear (it orders merged objects)."""
         rank = self.algebra.rank
         for name in names:
@@ -144,13 +184,7 @@ class Normalizer:
             self.report.loosenings += 1  # whoever uses this definition is not exact either
         return Ref(name)
 
-    def exact_node(self, schema: Any, scope: Scope) -> tuple[Node, bool]:
-        """The node of ``schema`` and whether it is enforced exactly (so that it may be negated)."""
-        before = self.report.loosenings
-        node = self.node(schema, scope)
-        return node, self.report.loosenings == before
-
-    def apply_unevaluated_properties(self, current: Node, rest: Node, pointer: str) -> Node:
+    def _unevaluated_properties(self, current: Node, rest: Node, pointer: str) -> Node:
         """``current`` where keys no keyword evaluated must also match ``rest``."""
         objects = [
             alt
@@ -200,7 +234,7 @@ class Normalizer:
             out.append(alt)
         return union(out)
 
-    def apply_unevaluated_items(self, current: Node, rest: Node, pointer: str) -> Node:
+    def _unevaluated_items(self, current: Node, rest: Node, pointer: str) -> Node:
         """``current`` where items no keyword evaluated must also match ``rest``."""
         arrays = [
             alt for alt in self._expand(current, pointer, "unevaluatedItems") if isinstance(alt, ArrayNode)

@@ -6,6 +6,8 @@ from functools import lru_cache
 from typing import Any
 
 from .model import NumberNode
+from .regular import Regular, RegularTooLarge, emit_dfa_gbnf, number_gbnf, number_language
+from .report import Inexpressible
 
 # Spellings of numbers that are certainly not integers: a non-zero fraction digit (then only a
 # negative exponent), or one leading digit and a negative exponent (a value below 1).
@@ -15,25 +17,13 @@ NON_INTEGER_PATTERN = (
 )
 
 
-class NotExpressible(Exception):
-    """The numeric constraints of a node cannot be put in a grammar (``keyword`` names the culprit)."""
-
-    def __init__(self, message: str, keyword: str):
-        super().__init__(message)
-        self.keyword = keyword
-
-
 @lru_cache(maxsize=1)
-def _non_integer() -> Any:
-    from .regular import Regular
-
+def _non_integer() -> Regular:
     return Regular.pattern(NON_INTEGER_PATTERN)
 
 
 @lru_cache(maxsize=8)
-def _short(max_digits: int) -> Any:
-    from .regular import Regular
-
+def _short(max_digits: int) -> Regular:
     n = max_digits
     return Regular.pattern(rf"^-?(0|[1-9][0-9]{{0,{n - 1}}})(\.[0-9]{{1,{n}}})?([eE][-+]?[0-9]{{1,3}})?$")
 
@@ -44,35 +34,19 @@ def emit(
     """(expression, rules, note) for the JSON numbers of ``node``; ``note`` names spellings left out.
 
     ``max_digits`` bounds integer and fraction digits (and exponents to 3 digits) so that a model's
-    number ends; it is a restriction the caller asked for, not noted."""
-    try:
-        from .regular import RegularTooLarge, emit_dfa_gbnf, number_gbnf, number_language
-    except ImportError:  # pragma: no cover - the layer ships with the package
-        raise NotExpressible("numeric bounds need the regular-language layer", "minimum") from None
-    zero_fraction = node.integer and node.integer_zero_fraction
+    number ends; it is a restriction the caller asked for, not noted.  Raises
+    :class:`~structgen.schema.report.Inexpressible` (naming the keyword) when the automaton is too large."""
+    bounds = (node.minimum, node.maximum, node.exclusive_minimum, node.exclusive_maximum)
+    kind: dict[str, Any] = {
+        "integer": node.integer,
+        "zero_fraction": node.integer and node.integer_zero_fraction,
+        "multiple_of": node.multiple_of,
+    }
     try:
         if not node.non_integer and not node.not_multiple_of and max_digits is None:
-            grammar = number_gbnf(
-                rule_prefix,
-                node.minimum,
-                node.maximum,
-                node.exclusive_minimum,
-                node.exclusive_maximum,
-                integer=node.integer,
-                zero_fraction=zero_fraction,
-                multiple_of=node.multiple_of,
-            )
+            grammar = number_gbnf(rule_prefix, *bounds, **kind)
             return grammar.expression, dict(grammar.rules), grammar.note
-        lang, notes = number_language(
-            node.minimum,
-            node.maximum,
-            node.exclusive_minimum,
-            node.exclusive_maximum,
-            integer=node.integer,
-            zero_fraction=zero_fraction,
-            multiple_of=node.multiple_of,
-            exponents=not node.not_multiple_of,
-        )
+        lang, notes = number_language(*bounds, **kind, exponents=not node.not_multiple_of)
         notes = list(notes)
         if node.non_integer:
             lang = lang & _non_integer()
@@ -87,6 +61,6 @@ def emit(
             return None, {}, None
         expression, rules = emit_dfa_gbnf(lang, rule_prefix)
     except RegularTooLarge as error:
-        keyword = "multipleOf" if node.multiple_of is not None or node.not_multiple_of else "minimum"
-        raise NotExpressible(str(error), keyword) from None
+        multiple = node.multiple_of is not None or node.not_multiple_of
+        raise Inexpressible(str(error), "multipleOf" if multiple else "minimum") from None
     return expression, dict(rules), "; ".join(dict.fromkeys(notes)) or None

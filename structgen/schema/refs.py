@@ -166,10 +166,8 @@ class Document:
 
 
 def _bundled_metaschema(uri: str) -> Any:
-    try:
-        import jsonschema_specifications  # type: ignore[import-untyped]
-    except ImportError:  # pragma: no cover - installed with jsonschema
-        return None
+    import jsonschema_specifications  # type: ignore[import-untyped]
+
     try:
         return jsonschema_specifications.REGISTRY.contents(uri)
     except Exception:  # noqa: BLE001 - not a bundled metaschema

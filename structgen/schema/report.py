@@ -10,6 +10,17 @@ from structgen.errors import UnsupportedSchemaError
 Severity = Literal["loosened", "ignored", "restricted"]
 
 
+class Inexpressible(Exception):
+    """Internal: a grammar cannot express this constraint; whoever tried it reports the keyword as loosened.
+
+    ``keyword`` names the culprit when the raiser knows it better than the catcher.
+    """
+
+    def __init__(self, reason: str, keyword: str = ""):
+        super().__init__(reason)
+        self.keyword = keyword
+
+
 @dataclass(frozen=True)
 class ReportItem:
     """One keyword at ``pointer`` that the grammar does not enforce.
@@ -61,6 +72,13 @@ class Report:
     def restricted(self, pointer: str, keyword: str, reason: str) -> None:
         """Record that the grammar leaves out some valid spellings (never some values' only spelling)."""
         self._add(ReportItem(pointer, keyword, reason, "restricted"))
+
+    def add(self, severity: Severity, pointer: str, keyword: str, reason: str) -> None:
+        """Record ``keyword`` at ``pointer`` with ``severity`` (see :class:`ReportItem`)."""
+        if severity == "loosened":
+            self.loosened(pointer, keyword, reason)
+        else:
+            self._add(ReportItem(pointer, keyword, reason, severity))
 
     def _add(self, item: ReportItem) -> None:
         key = (item.pointer, item.keyword, item.reason)

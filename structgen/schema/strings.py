@@ -10,43 +10,28 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING
 
 from structgen.errors import InvalidSchemaError, UnsupportedSchemaError
 
-from .model import StringNode
+from . import regular
+from .regular import Regular, RegularTooLarge
 from .regular.deadline import check_time, untimed
-from .report import Report
+from .report import Inexpressible
 
-try:  # the regular-language layer is a sibling package
-    from . import regular as _regular
-
-    _regular.Regular  # noqa: B018 - fails while the layer is incomplete
-except (ImportError, AttributeError):  # pragma: no cover
-    _regular = None  # type: ignore[assignment]
-
-Regular = Any
-
-
-def available() -> bool:
-    return _regular is not None
-
+if TYPE_CHECKING:
+    from .model import StringNode
 
 LARGE_LENGTH = 256
 
 
-class StringTooComplex(Exception):
-    """The language of a string node could not be built (too large, or unsupported syntax)."""
-
-
 def emit_content(lang: Regular, rule_prefix: str) -> tuple[str, dict[str, str]]:
     """GBNF for the text between the quotes of JSON strings whose value is in ``lang``."""
-    assert _regular is not None
     check_time()
     try:
-        return _regular.emit_json_string_content(lang, rule_prefix)
-    except _regular.RegularTooLarge as error:
-        raise StringTooComplex(str(error)) from None
+        return regular.emit_json_string_content(lang, rule_prefix)
+    except RegularTooLarge as error:
+        raise Inexpressible(str(error)) from None
 
 
 def pattern_language(source: str) -> Regular:
@@ -62,25 +47,22 @@ def pattern_language(source: str) -> Regular:
 
 
 @lru_cache(maxsize=4096)
-def _pattern_cached(source: str) -> Any:
-    assert _regular is not None
+def _pattern_cached(source: str) -> Regular | Exception:
     try:
-        return _regular.Regular.pattern(source, "")
-    except (InvalidSchemaError, UnsupportedSchemaError, _regular.RegularTooLarge) as error:  # re-raised later
+        return Regular.pattern(source, "")
+    except (InvalidSchemaError, UnsupportedSchemaError, RegularTooLarge) as error:  # re-raised later
         return error
 
 
 def check_pattern(source: str, pointer: str) -> str | None:
     """None when ``source`` can be compiled; else why not.  Raises InvalidSchemaError on bad syntax."""
-    if _regular is None:
-        return "no regular-language support"
     try:
         pattern_language(source)
     except InvalidSchemaError as error:
         raise InvalidSchemaError(error.message, pointer, "pattern") from None
     except UnsupportedSchemaError as error:
         return error.message
-    except _regular.RegularTooLarge as error:
+    except RegularTooLarge as error:
         return f"the pattern's automaton is too large ({error})"
     return None
 
@@ -88,82 +70,65 @@ def check_pattern(source: str, pointer: str) -> str | None:
 @lru_cache(maxsize=256)
 def format_language(name: str) -> Regular | None:
     """The language of ``format`` name, or None when the format is not regular or unknown."""
-    assert _regular is not None
     try:
         with untimed():  # built once per process
-            return _regular.format_language(name)
-    except (UnsupportedSchemaError, KeyError, ValueError, ImportError):
+            return regular.format_language(name)
+    except (UnsupportedSchemaError, KeyError, ValueError):
         return None
 
 
 def format_notes(name: str) -> list[str]:
     """How the language of format ``name`` differs from the format (each note on its own)."""
-    if _regular is None:
-        return []
-    note = _regular.FORMAT_NOTES.get(name)
+    note = regular.FORMAT_NOTES.get(name)
     return [part.strip() for part in note.split(";")] if note else []
 
 
 def format_known(name: str) -> bool:
-    return _regular is not None and format_language(name) is not None
+    return format_language(name) is not None
 
 
-def realize(node: StringNode, report: Report | None = None, pointer: str = "") -> Regular:
+def realize(node: StringNode) -> Regular:
     """The regular language of ``node`` (cached).
 
-    Raises :class:`StringTooComplex` when the language is too large to build.
+    Raises :class:`~structgen.schema.report.Inexpressible` when the language is too large to build.
     """
-    if _regular is None:
-        raise StringTooComplex("no regular-language layer")
     result = _realize_cached(node)
     if isinstance(result, Exception):
-        raise StringTooComplex(str(result))
+        raise Inexpressible(str(result))
     return result
 
 
 @lru_cache(maxsize=4096)
-def _realize_cached(node: StringNode) -> Any:
-    assert _regular is not None
+def _realize_cached(node: StringNode) -> Regular | Exception:
     try:
-        return _realize(node, None, "")
-    except (_regular.RegularTooLarge, StringTooComplex, UnsupportedSchemaError, InvalidSchemaError) as error:
+        return _realize(node)
+    except (RegularTooLarge, Inexpressible, UnsupportedSchemaError, InvalidSchemaError) as error:
         return error
 
 
-def _realize(node: StringNode, report: Report | None, pointer: str) -> Regular:
-    R = _regular.Regular
+def _realize(node: StringNode) -> Regular:
     if node.literals is not None:
-        lang = R.literals(sorted(node.literals))
+        lang = Regular.literals(sorted(node.literals))
     else:
         # length bounds come last: a length counter multiplies the states of every later product
         parts: list[Regular] = []
         for pattern in node.patterns:
             check_time()
-            try:
-                parts.append(pattern_language(pattern.source))
-            except UnsupportedSchemaError as error:
-                if report is None:
-                    raise StringTooComplex(str(error)) from None
-                report.loosened(pattern.pointer, "pattern", error.message)
+            parts.append(pattern_language(pattern.source))
         for name in node.formats:
             fmt = format_language(name)
             if fmt is not None:
                 parts.append(fmt)
         parts.sort(key=lambda part: part.state_count)
-        lang = parts[0] if parts else R.any_string()
+        lang = parts[0] if parts else Regular.any_string()
         for part in parts[1:]:
             check_time()
             lang = lang & part
     if node.excluded:
-        lang = lang - R.literals(sorted(node.excluded))
+        lang = lang - Regular.literals(sorted(node.excluded))
     for negated in node.negated:
         check_time()
-        try:
-            lang = lang - realize(negated)
-        except (StringTooComplex, UnsupportedSchemaError) as error:
-            if report is None:
-                raise StringTooComplex(str(error)) from None
-            report.loosened(pointer, "not", f"string complement dropped: {error}")
+        lang = lang - realize(negated)
     if node.literals is None and (node.min_length or node.max_length is not None):
         check_time()
         lang = lang.with_length(node.min_length, node.max_length)
@@ -183,19 +148,17 @@ def string_matches(node: StringNode, text: str) -> bool:
         if not _pattern_search(pattern.source, text):
             return False
     for name in node.formats:
-        if _regular is not None:
-            fmt = format_language(name)
-            if fmt is not None and not fmt.matches(text):
-                return False
+        fmt = format_language(name)
+        if fmt is not None and not fmt.matches(text):
+            return False
     return not any(string_matches(negated, text) for negated in node.negated)
 
 
 def _pattern_search(source: str, text: str) -> bool:
-    if _regular is not None:
-        try:
-            return bool(pattern_language(source).matches(text))
-        except (InvalidSchemaError, UnsupportedSchemaError, _regular.RegularTooLarge):
-            pass  # Python's re decides below
+    try:
+        return bool(pattern_language(source).matches(text))
+    except (InvalidSchemaError, UnsupportedSchemaError, RegularTooLarge):
+        pass  # Python's re decides below
     compiled = _python_pattern(source)
     return compiled is None or compiled.search(text) is not None
 
@@ -223,7 +186,7 @@ def is_empty(node: StringNode) -> bool:
         # building long length counters is slow: compare the length range instead (unsure: not empty)
         try:
             bounds = realize(replace(node, min_length=0, max_length=None)).length_bounds()
-        except StringTooComplex:
+        except Inexpressible:
             return False
         if bounds is None:
             return True
@@ -231,5 +194,5 @@ def is_empty(node: StringNode) -> bool:
         return shortest > node.max_length or (longest is not None and longest < node.min_length)
     try:
         return bool(realize(node).is_empty())
-    except StringTooComplex:
+    except Inexpressible:
         return False

@@ -18,18 +18,13 @@ def is_type_like(value: Any) -> bool:
 
 def schema_for_type(tp: Any) -> dict[str, Any]:
     """The JSON schema pydantic validates ``tp`` against."""
-    try:
-        from pydantic import TypeAdapter
-        from pydantic.errors import PydanticUserError
-    except ImportError:  # pragma: no cover - pydantic is a dependency
-        raise UnsupportedSchemaError("compiling Python types needs pydantic", "") from None
+    from pydantic import TypeAdapter  # imported on first use: it takes a while
+    from pydantic.errors import PydanticUserError
+
     try:
         adapter: TypeAdapter[Any] = TypeAdapter(tp)
-        schema = adapter.json_schema(mode="validation")
+        return adapter.json_schema(mode="validation")
     except PydanticUserError as error:
         raise UnsupportedSchemaError(f"pydantic cannot describe {tp!r}: {error.message}", "") from None
     except (TypeError, ValueError, AttributeError, NameError) as error:
         raise UnsupportedSchemaError(f"pydantic cannot describe {tp!r}: {error}", "") from None
-    if not isinstance(schema, dict):  # pragma: no cover
-        raise UnsupportedSchemaError(f"pydantic produced no schema for {tp!r}", "")
-    return schema

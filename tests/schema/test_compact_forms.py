@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import json
 import random
+import sys
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from structgen.errors import InvalidSchemaError
+from structgen.errors import InvalidSchemaError, UnsupportedSchemaError
 from structgen.gbnf import Matcher
 from structgen.schema import compile
 from structgen.schema import compiler as compiler_module
@@ -128,9 +130,37 @@ def test_the_python_metaschema_check_finds_the_same_problems(monkeypatch: pytest
     assert compile({"$schema": "http://json-schema.org/draft-04/schema#", "enum": [1, 1]}).report
 
 
-def test_a_very_deep_schema_is_refused_by_the_time_limit() -> None:
+def _nested(levels: int) -> dict[str, Any]:
     schema: dict[str, Any] = {"type": "string"}
-    for _ in range(5000):
-        schema = {"type": "object", "properties": {"a": schema}}
-    with pytest.raises(CompileTimeLimit):
-        compile(schema, time_limit=0.5)
+    for _ in range(levels):
+        schema = {"type": "object", "properties": {"a": schema}, "required": ["a"]}
+    return schema
+
+
+def test_a_very_deep_schema_is_refused_with_a_typed_error() -> None:
+    with pytest.raises(UnsupportedSchemaError, match="nested too deeply"):
+        compile(_nested(5000), time_limit=0.5)
+
+
+def test_compiles_in_threads_leave_the_recursion_limit_alone() -> None:
+    limit = sys.getrecursionlimit()
+    schemas = [_nested(5000), _nested(60), _nested(3), _nested(60)]
+
+    def outcome(schema: dict[str, Any]) -> str:
+        try:
+            return compile(schema, time_limit=None).grammar
+        except UnsupportedSchemaError as error:
+            return error.message
+
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(outcome, schemas * 3))
+    assert sys.getrecursionlimit() == limit
+    assert all("nested too deeply" in result for result in results[::4])
+    alone = [outcome(schema) for schema in schemas[1:]]
+    assert [r for i, r in enumerate(results) if i % 4] == alone * 3
+
+
+def test_a_schema_needing_more_than_the_time_limit_is_refused_by_it() -> None:
+    properties = {f"p{i}": {"type": "string", "pattern": f"^[a-z]{{{i}}}-[0-9]+x{i}$"} for i in range(40)}
+    with pytest.raises(CompileTimeLimit, match="time limit"):
+        compile({"type": "object", "properties": properties}, time_limit=1e-6)

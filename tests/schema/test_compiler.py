@@ -239,3 +239,11 @@ def test_string_escapes_follow_json() -> None:
     assert not accepts_text(schema, r'"\ud83d"')  # a lone surrogate
     assert not accepts_text(schema, '"\\x41"')
     assert not accepts_text(schema, '"a\tb"')  # raw control character
+
+
+def test_an_enum_too_large_to_combine_with_its_types_is_reported_not_a_crash() -> None:
+    compiled = compile({"type": ["number", "string"], "enum": list(range(300))}, time_limit=None)
+    assert [(item.pointer, item.keyword, item.severity) for item in compiled.report] == [
+        ("/enum", "enum", "loosened")
+    ]
+    assert Matcher(compiled.grammar).fullmatch("299")

@@ -94,8 +94,11 @@ class Site:
 
 _SEVERITY = {
     "loosened": "loosened",
-    "_add_constraint": "loosened",
-    "NotExpressible": "loosened",
+    "add_constraint": "loosened",  # a step raising Inexpressible loosens its keyword
+    "_dependencies": "loosened",
+    "Inexpressible": "loosened",
+    "add_step": "loosened",
+    "add_late_step": "loosened",
     "restricted": "restricted",
     "ignored": "ignored",
 }
@@ -143,7 +146,7 @@ def report_sites(known: frozenset[str]) -> tuple[Site, ...]:
                 if text is not None:
                     reasons.append(text)
             where = f"{path.relative_to(ROOT)}:{node.lineno}"
-            if name == "_add_constraint":
+            if name in ("add_constraint", "_dependencies"):
                 fallback = "when the combination cannot be expressed (see below)"
             else:
                 fallback = "for a reason worked out while compiling (see the examples)"

@@ -6,8 +6,8 @@ from dataclasses import replace
 from typing import Any
 
 from ..gbnftext import RepeatTooLarge, seq
-from ..intersect import Inexpressible
 from ..model import ArrayNode, BooleanNode, Contains, Node, NullNode, NumberNode, StringNode, alternatives
+from ..report import Inexpressible
 from . import states
 from .primitives import Primitives
 

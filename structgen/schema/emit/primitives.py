@@ -7,6 +7,7 @@ from collections.abc import Callable
 from .. import numeric
 from ..gbnftext import MAX_REPEAT, group, repeat, seq
 from ..model import Node, NumberNode
+from ..report import Inexpressible
 from .rules import Atom, Rules, atom_if
 
 FLEXIBLE_INDENT = 40
@@ -106,7 +107,7 @@ class Primitives(Rules):
             return base
         try:
             expr, rules, note = numeric.emit(node, self.fresh(hint + "-n"), self.options.max_digits)
-        except numeric.NotExpressible as error:
+        except Inexpressible as error:
             self.report.loosened(node.pointer, error.keyword, str(error))
             return self.primitive("integer" if node.integer else "number")
         if expr is None:

@@ -8,6 +8,7 @@ from ..model import StringNode
 from ..regular.deadline import untimed
 from ..regular.excluded import excluded_content
 from ..regular.to_gbnf import shared_rules as excluded_rules
+from ..report import Inexpressible
 from .primitives import Primitives
 from .rules import Atom, either
 
@@ -74,9 +75,6 @@ class Strings(Primitives):
 
     def _string_language(self, node: StringNode, hint: str) -> str | None:
         pointer = node.pointer
-        if not strings.available():
-            self.report.loosened(pointer, "pattern", "no regular-language support")
-            return self._string_length(node.min_length, node.max_length, pointer)
         if len(node.formats) == 1 and node == StringNode(formats=node.formats):
             cached = self._format_rules(node.formats[0])
             if cached is not None:
@@ -96,13 +94,13 @@ class Strings(Primitives):
             )
         for attempt in attempts:
             try:
-                lang = strings.realize(attempt, self.report, pointer)
+                lang = strings.realize(attempt)
                 if lang.is_empty():
                     return None
                 if lang.state_count > MAX_STRING_STATES and attempt is not attempts[-1]:
                     continue
                 expr, rules = strings.emit_content(lang, self.fresh(hint + "-s"))
-            except strings.StringTooComplex:
+            except Inexpressible:
                 continue
             if attempt is not node:
                 self.report.loosened(pointer, "maxLength", "length bounds dropped: the language is too large")
@@ -122,7 +120,7 @@ class Strings(Primitives):
                 with untimed():  # kept for the whole process
                     lang = strings.realize(StringNode(formats=(name,)))
                     content, rules = strings.emit_content(lang, prefix + "-s")
-            except strings.StringTooComplex:
+            except Inexpressible:
                 return None
             built = _FORMAT_RULES[name] = (content, rules)
         content, rules = built
