@@ -34,6 +34,13 @@ class Dfa:
     edges: tuple[tuple[Edge, ...], ...]
     finals: frozenset[int]
 
+    def __hash__(self) -> int:  # automata are memo keys: hash once
+        cached: int | None = self.__dict__.get("_hash")
+        if cached is None:
+            cached = hash((self.edges, self.finals))
+            object.__setattr__(self, "_hash", cached)
+        return cached
+
     @property
     def size(self) -> int:
         return len(self.edges)
@@ -117,71 +124,132 @@ def _trim(edges: list[list[Edge]], finals: set[int]) -> tuple[list[list[Edge]], 
     return new_edges, {index[q] for q in finals if live[q]}
 
 
+MOORE_ROUNDS = 12
+"""Signature rounds tried before Hopcroft's refinement takes over (chains need one round per state)."""
+
+
 def minimize(edges_in: Iterable[Iterable[Edge]], finals_in: Iterable[int]) -> Dfa:
     """The minimal, canonically numbered DFA of a partial DFA given as edge lists (state 0 initial).
 
-    Hopcroft's partition refinement adapted to incomplete automata (both initial blocks are splitters);
-    splitting uses the intervals of the edges into each splitter, so no global alphabet is built.
+    Characters are first split into the classes that no edge tells apart. A few rounds of Moore's
+    refinement (each state's signature: its block and its blocks per class) settle most automata;
+    when they do not, Hopcroft's partition refinement (adapted to incomplete automata: every block is
+    a splitter) finishes from the partition reached.
     """
     trimmed = _trim([list(e) for e in edges_in], set(finals_in))
     if trimmed is None:
         return EMPTY_DFA
     edges, finals = trimmed
     check_time()
-    n = len(edges)
-    # Characters split into classes that no edge tells apart; inverse[t] lists (class, source) pairs.
-    starts = sorted({lo for row in edges for lo, _, _ in row} | {hi + 1 for row in edges for _, hi, _ in row})
-    class_of = {start: index for index, start in enumerate(starts)}
+    rows = _class_rows(edges)
+    block_of = [0 if q in finals else 1 for q in range(len(edges))]
+    if not _moore(rows, block_of):
+        _hopcroft(rows, block_of)
+    return _canonical(edges, finals, block_of)
+
+
+Rows = tuple[list[tuple[int, ...]], list[list[int]]]
+
+
+def _class_rows(edges: list[list[Edge]]) -> Rows:
+    """Per state, the character classes it has a transition on and the target for each of them."""
+    bounds: set[int] = set()
+    for row in edges:
+        for lo, hi, _ in row:
+            bounds.add(lo)
+            bounds.add(hi + 1)
+    class_of = {start: index for index, start in enumerate(sorted(bounds))}
+    labels: list[tuple[int, ...]] = []
+    targets: list[list[int]] = []
+    for row in edges:
+        cs: list[int] = []
+        ts: list[int] = []
+        for lo, hi, t in row:
+            first, last = class_of[lo], class_of[hi + 1]
+            if last == first + 1:
+                cs.append(first)
+                ts.append(t)
+            else:
+                cs.extend(range(first, last))
+                ts.extend([t] * (last - first))
+        labels.append(tuple(cs))
+        targets.append(ts)
+    check_time()
+    return labels, targets
+
+
+def _moore(rows: Rows, block_of: list[int]) -> bool:
+    """Refine the partition ``block_of`` in place by signature rounds; whether it became stable
+    within :data:`MOORE_ROUNDS` rounds."""
+    labels, targets = rows
+    count = len(set(block_of))
+    for _ in range(MOORE_ROUNDS):
+        check_time()
+        get = block_of.__getitem__
+        ids: dict[tuple[int, tuple[int, ...], tuple[int, ...]], int] = {}
+        new = [
+            ids.setdefault((b, label, tuple(map(get, ts))), len(ids))
+            for b, label, ts in zip(block_of, labels, targets, strict=True)
+        ]
+        block_of[:] = new
+        if len(ids) == count:
+            return True
+        count = len(ids)
+    return False
+
+
+def _hopcroft(rows: Rows, block_of: list[int]) -> None:
+    """Refine the partition ``block_of`` in place to the coarsest stable one (Hopcroft; every block
+    starts as a splitter)."""
+    labels, targets = rows
+    n = len(labels)
     inverse: list[list[tuple[int, int]]] = [[] for _ in range(n)]
     for q in range(n):
-        for lo, hi, t in edges[q]:
-            into = inverse[t]
-            for c in range(class_of[lo], class_of[hi + 1]):
-                into.append((c, q))
-    check_time()
-
-    block_of = [0 if q in finals else 1 for q in range(n)]
-    blocks: list[set[int]] = [set(), set()]
+        for c, t in zip(labels[q], targets[q], strict=True):
+            inverse[t].append((c, q))
+    blocks: list[set[int]] = [set() for _ in range(max(block_of) + 1)]
     for q in range(n):
         blocks[block_of[q]].add(q)
-    if not blocks[1]:
-        blocks.pop()
     work = set(range(len(blocks)))
     while work:
         check_time()
-        by_class: dict[int, set[int]] = {}
+        by_class: dict[int, list[int]] = {}
         for t in blocks[work.pop()]:
             for c, q in inverse[t]:
-                sources = by_class.get(c)
-                if sources is None:
-                    by_class[c] = {q}
-                else:
-                    sources.add(q)
+                by_class.setdefault(c, []).append(q)
         seen_sets: set[frozenset[int]] = set()
         for sources in by_class.values():
             xs = frozenset(sources)
-            if xs in seen_sets:
-                continue
-            seen_sets.add(xs)
-            touched: dict[int, list[int]] = {}
-            for q in xs:
-                touched.setdefault(block_of[q], []).append(q)
-            for b, qs in touched.items():
-                if len(qs) == len(blocks[b]):
-                    continue
-                part = set(qs)
-                blocks[b] -= part
-                nb = len(blocks)
-                blocks.append(part)
-                for q in part:
-                    block_of[q] = nb
-                if b in work or len(part) <= len(blocks[b]):
-                    work.add(nb)
-                else:
-                    work.add(b)
+            if xs not in seen_sets:
+                seen_sets.add(xs)
+                _split(xs, blocks, block_of, work)
 
-    # Canonical numbering: breadth-first from the initial block, edges in code-point order.
-    rep = [min(b) for b in blocks]
+
+def _split(xs: frozenset[int], blocks: list[set[int]], block_of: list[int], work: set[int]) -> None:
+    """Split every block by whether its states are in ``xs``; queue the smaller halves."""
+    touched: dict[int, list[int]] = {}
+    for q in xs:
+        touched.setdefault(block_of[q], []).append(q)
+    for b, qs in touched.items():
+        if len(qs) == len(blocks[b]):
+            continue
+        part = set(qs)
+        blocks[b] -= part
+        nb = len(blocks)
+        blocks.append(part)
+        for q in part:
+            block_of[q] = nb
+        if b in work or len(part) <= len(blocks[b]):
+            work.add(nb)
+        else:
+            work.add(b)
+
+
+def _canonical(edges: list[list[Edge]], finals: set[int], block_of: list[int]) -> Dfa:
+    """The quotient automaton, numbered breadth-first from the initial block, edges in code-point order."""
+    rep: dict[int, int] = {}
+    for q, b in enumerate(block_of):
+        rep.setdefault(b, q)
     order = {block_of[0]: 0}
     queue = deque([block_of[0]])
     out_edges: list[tuple[Edge, ...]] = []
@@ -191,13 +259,14 @@ def minimize(edges_in: Iterable[Iterable[Edge]], finals_in: Iterable[int]) -> Df
         q = rep[b]
         if q in finals:
             out_finals.add(order[b])
-        mapped: list[Edge] = []
-        for lo, hi, t in merge_edges((lo, hi, block_of[t]) for lo, hi, t in edges[q]):
-            if t not in order:
-                order[t] = len(order)
-                queue.append(t)
-            mapped.append((lo, hi, order[t]))
-        out_edges.append(merge_edges(mapped))
+        mapped: list[Edge] = []  # blocks are numbered one to one, so merged edges stay merged
+        for lo, hi, b in merge_edges((lo, hi, block_of[t]) for lo, hi, t in edges[q]):
+            t = order.get(b)
+            if t is None:
+                t = order[b] = len(order)
+                queue.append(b)
+            mapped.append((lo, hi, t))
+        out_edges.append(tuple(mapped))
     check_budget(len(out_edges))
     return Dfa(tuple(out_edges), frozenset(out_finals))
 
