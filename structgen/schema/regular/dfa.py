@@ -7,7 +7,7 @@ Every construction counts the states it creates and raises :class:`RegularTooLar
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -125,7 +125,9 @@ def _trim(edges: list[list[Edge]], finals: set[int]) -> tuple[list[list[Edge]], 
 
 
 MOORE_ROUNDS = 12
-"""Signature rounds tried before Hopcroft's refinement takes over (chains need one round per state)."""
+"""Most signature rounds tried before Hopcroft's refinement takes over (chains need one round per
+state); a round that adds fewer than one block per :data:`MOORE_SLOW` states also hands over."""
+MOORE_SLOW = 64
 
 
 def minimize(edges_in: Iterable[Iterable[Edge]], finals_in: Iterable[int]) -> Dfa:
@@ -194,6 +196,8 @@ def _moore(rows: Rows, block_of: list[int]) -> bool:
         block_of[:] = new
         if len(ids) == count:
             return True
+        if (len(ids) - count) * MOORE_SLOW < len(new):
+            return False
         count = len(ids)
     return False
 
@@ -271,26 +275,46 @@ def _canonical(edges: list[list[Edge]], finals: set[int], block_of: list[int]) -
     return Dfa(tuple(out_edges), frozenset(out_finals))
 
 
-def _segments(a: tuple[Edge, ...], b: tuple[Edge, ...]) -> Iterator[tuple[int, int, int, int]]:
-    """Split the code-point line by both edge lists: (lo, hi, target in a or -1, target in b or -1)."""
-    points = {0, MAX_CP + 1}
-    for lo, hi, _ in a:
-        points.add(lo)
-        points.add(hi + 1)
-    for lo, hi, _ in b:
-        points.add(lo)
-        points.add(hi + 1)
-    bounds = sorted(points)
+_END = MAX_CP + 2
+_SENTINEL: tuple[Edge, ...] = ((_END, _END, -1),)
+
+
+def _segments(a: tuple[Edge, ...], b: tuple[Edge, ...]) -> list[tuple[int, int, int, int]]:
+    """Split the code points leaving by either edge list into pieces that both lists treat alike:
+    (lo, hi, target in a or -1, target in b or -1), in order; code points of neither are left out."""
+    out: list[tuple[int, int, int, int]] = []
+    a += _SENTINEL
+    b += _SENTINEL
     i = j = 0
-    for k in range(len(bounds) - 1):
-        lo, hi = bounds[k], bounds[k + 1] - 1
-        while i < len(a) and a[i][1] < lo:
+    alo, ahi, ta = a[0]
+    blo, bhi, tb = b[0]
+    while alo < _END or blo < _END:
+        if ahi < blo:
+            out.append((alo, ahi, ta, -1))
             i += 1
-        while j < len(b) and b[j][1] < lo:
+            alo, ahi, ta = a[i]
+        elif bhi < alo:
+            out.append((blo, bhi, -1, tb))
             j += 1
-        ta = a[i][2] if i < len(a) and a[i][0] <= lo else -1
-        tb = b[j][2] if j < len(b) and b[j][0] <= lo else -1
-        yield lo, hi, ta, tb
+            blo, bhi, tb = b[j]
+        elif alo != blo:
+            first = min(alo, blo)
+            if first == alo:
+                out.append((alo, blo - 1, ta, -1))
+            else:
+                out.append((blo, alo - 1, -1, tb))
+            alo = blo = max(alo, blo)
+        else:
+            hi = min(ahi, bhi)
+            out.append((alo, hi, ta, tb))
+            alo = blo = hi + 1
+            if ahi == hi:
+                i += 1
+                alo, ahi, ta = a[i]
+            if bhi == hi:
+                j += 1
+                blo, bhi, tb = b[j]
+    return out
 
 
 Op = Literal["and", "or", "sub"]
@@ -353,6 +377,7 @@ def complement(d: Dfa) -> Dfa:
 def with_length(d: Dfa, low: int, high: int | None) -> Dfa:
     """The strings of ``d`` with ``low`` to ``high`` code points (``high`` None: no upper bound)."""
     cap = low if high is None else high
+    slack = _to_final(d) if high is not None else [0] * d.size  # shortest way on to a final state
     index: dict[tuple[int, int], int] = {(0, 0): 0}
     pairs = [(0, 0)]
     edges: list[list[Edge]] = []
@@ -366,6 +391,8 @@ def with_length(d: Dfa, low: int, high: int | None) -> Dfa:
         if high is None or n < high:
             n2 = min(n + 1, cap) if high is None else n + 1
             for lo, hi, t in d.edges[q]:
+                if n2 + slack[t] > cap and high is not None:
+                    continue  # too long before it could end
                 key = (t, n2)
                 target = index.get(key)
                 if target is None:
@@ -376,6 +403,25 @@ def with_length(d: Dfa, low: int, high: int | None) -> Dfa:
         edges.append(out)
         k += 1
     return minimize(edges, finals)
+
+
+def _to_final(d: Dfa) -> list[int]:
+    """Per state of a trimmed DFA, the length of the shortest string leading from it to a final state."""
+    preds: list[list[int]] = [[] for _ in range(d.size)]
+    for q, row in enumerate(d.edges):
+        for _, _, t in row:
+            preds[t].append(q)
+    dist = [-1] * d.size
+    queue = deque(d.finals)
+    for q in d.finals:
+        dist[q] = 0
+    while queue:
+        q = queue.popleft()
+        for p in preds[q]:
+            if dist[p] < 0:
+                dist[p] = dist[q] + 1
+                queue.append(p)
+    return dist
 
 
 def from_literals(values: Iterable[str]) -> Dfa:
