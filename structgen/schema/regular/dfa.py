@@ -6,10 +6,12 @@ Every construction counts the states it creates and raises :class:`RegularTooLar
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Literal
+from operator import itemgetter
+from typing import Generic, Literal, TypeVar
 
 from .charset import MAX_CP
 from .deadline import check_time
@@ -47,17 +49,8 @@ class Dfa:
 
     def step(self, state: int, cp: int) -> int | None:
         edges = self.edges[state]
-        lo_i, hi_i = 0, len(edges)
-        while lo_i < hi_i:
-            mid = (lo_i + hi_i) // 2
-            lo, hi, target = edges[mid]
-            if cp < lo:
-                hi_i = mid
-            elif cp > hi:
-                lo_i = mid + 1
-            else:
-                return target
-        return None
+        i = bisect_right(edges, cp, key=itemgetter(0)) - 1
+        return edges[i][2] if i >= 0 and cp <= edges[i][1] else None
 
     def accepts(self, text: str) -> bool:
         state = 0
@@ -78,6 +71,28 @@ def check_budget(count: int, what: str = "automaton") -> None:
         check_time()
     if count > MAX_STATES:
         raise RegularTooLarge(f"{what} needs more than {MAX_STATES} states")
+
+
+K = TypeVar("K")
+
+
+class States(Generic[K]):
+    """The states of an automaton under construction, numbered as they are found (the first is 0);
+    iterate over ``keys`` while adding to it. Refuses past :data:`MAX_STATES` states."""
+
+    def __init__(self, first: K, what: str = "automaton") -> None:
+        self.keys = [first]
+        self._index = {first: 0}
+        self._what = what
+
+    def __call__(self, key: K) -> int:
+        """The number of the state ``key``, new or not."""
+        number = self._index.get(key)
+        if number is None:
+            number = self._index[key] = len(self.keys)
+            self.keys.append(key)
+            check_budget(number + 1, self._what)
+        return number
 
 
 def merge_edges(edges: Iterable[Edge]) -> tuple[Edge, ...]:
@@ -322,36 +337,21 @@ Op = Literal["and", "or", "sub"]
 
 def product(a: Dfa, b: Dfa, op: Op) -> Dfa:
     """The DFA of ``a & b``, ``a | b`` or ``a - b``."""
-    index: dict[tuple[int, int], int] = {(0, 0): 0}
-    pairs = [(0, 0)]
+    states = States((0, 0))
     edges: list[list[Edge]] = []
     finals: set[int] = set()
-    k = 0
-    while k < len(pairs):
-        if k & 63 == 0:
-            check_time()
-        qa, qb = pairs[k]
+    for k, (qa, qb) in enumerate(states.keys):
         fa = qa >= 0 and qa in a.finals
         fb = qb >= 0 and qb in b.finals
         if (fa and fb) if op == "and" else (fa or fb) if op == "or" else (fa and not fb):
             finals.add(k)
-        out: list[Edge] = []
-        ea = a.edges[qa] if qa >= 0 else ()
-        eb = b.edges[qb] if qb >= 0 else ()
-        for lo, hi, ta, tb in _segments(ea, eb):
-            if ta < 0 and (op != "or" or tb < 0):
-                continue
-            if op == "and" and tb < 0:
-                continue
-            key = (ta, tb)
-            t = index.get(key)
-            if t is None:
-                t = index[key] = len(pairs)
-                pairs.append(key)
-                check_budget(len(pairs))
-            out.append((lo, hi, t))
-        edges.append(out)
-        k += 1
+        pieces = _segments(a.edges[qa] if qa >= 0 else (), b.edges[qb] if qb >= 0 else ())
+        if op == "or":
+            edges.append([(lo, hi, states((ta, tb))) for lo, hi, ta, tb in pieces])
+        elif op == "and":
+            edges.append([(lo, hi, states((ta, tb))) for lo, hi, ta, tb in pieces if ta >= 0 and tb >= 0])
+        else:
+            edges.append([(lo, hi, states((ta, tb))) for lo, hi, ta, tb in pieces if ta >= 0])
     return minimize(edges, finals)
 
 
@@ -378,30 +378,18 @@ def with_length(d: Dfa, low: int, high: int | None) -> Dfa:
     """The strings of ``d`` with ``low`` to ``high`` code points (``high`` None: no upper bound)."""
     cap = low if high is None else high
     slack = _to_final(d) if high is not None else [0] * d.size  # shortest way on to a final state
-    index: dict[tuple[int, int], int] = {(0, 0): 0}
-    pairs = [(0, 0)]
+    states = States((0, 0), "length-bounded language")
     edges: list[list[Edge]] = []
     finals: set[int] = set()
-    k = 0
-    while k < len(pairs):
-        q, n = pairs[k]
+    for k, (q, n) in enumerate(states.keys):
         if q in d.finals and n >= low and (high is None or n <= high):
             finals.add(k)
-        out: list[Edge] = []
-        if high is None or n < high:
-            n2 = min(n + 1, cap) if high is None else n + 1
-            for lo, hi, t in d.edges[q]:
-                if n2 + slack[t] > cap and high is not None:
-                    continue  # too long before it could end
-                key = (t, n2)
-                target = index.get(key)
-                if target is None:
-                    target = index[key] = len(pairs)
-                    pairs.append(key)
-                    check_budget(len(pairs), "length-bounded language")
-                out.append((lo, hi, target))
-        edges.append(out)
-        k += 1
+        if high is not None and n >= high:
+            edges.append([])
+            continue
+        n2 = min(n + 1, cap) if high is None else n + 1
+        # a state that cannot reach a final one within the bound is left out
+        edges.append([(lo, hi, states((t, n2))) for lo, hi, t in d.edges[q] if n2 + slack[t] <= cap])
     return minimize(edges, finals)
 
 
