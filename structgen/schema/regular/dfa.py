@@ -121,16 +121,7 @@ def _trim(edges: list[list[Edge]], finals: set[int]) -> tuple[list[list[Edge]], 
                 reach[t] = True
                 stack.append(t)
     check_time()
-    live = [False] * n
-    stack = [q for q in finals if reach[q]]
-    for q in stack:
-        live[q] = True
-    while stack:
-        q = stack.pop()
-        for p in preds[q]:
-            if not live[p]:
-                live[p] = True
-                stack.append(p)
+    live = [dist >= 0 for dist in _distances(preds, [q for q in finals if reach[q]])]
     if not live[0]:
         return None
     keep = [q for q in range(n) if live[q]]
@@ -399,9 +390,14 @@ def _to_final(d: Dfa) -> list[int]:
     for q, row in enumerate(d.edges):
         for _, _, t in row:
             preds[t].append(q)
-    dist = [-1] * d.size
-    queue = deque(d.finals)
-    for q in d.finals:
+    return _distances(preds, d.finals)
+
+
+def _distances(preds: list[list[int]], seeds: Iterable[int]) -> list[int]:
+    """Per state, the fewest steps back along ``preds`` to it from a seed; -1 where there is none."""
+    dist = [-1] * len(preds)
+    queue = deque(seeds)
+    for q in queue:
         dist[q] = 0
     while queue:
         q = queue.popleft()
