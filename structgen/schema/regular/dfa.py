@@ -107,7 +107,8 @@ def merge_edges(edges: Iterable[Edge]) -> tuple[Edge, ...]:
 
 
 def _trim(edges: list[list[Edge]], finals: set[int]) -> tuple[list[list[Edge]], set[int]] | None:
-    """Drop unreachable and dead states; None when no string is accepted. State 0 stays initial."""
+    """Drop unreachable and dead states and sort the edges; None when no string is accepted. State 0
+    stays initial."""
     n = len(edges)
     reach = [False] * n
     reach[0] = True
@@ -126,7 +127,7 @@ def _trim(edges: list[list[Edge]], finals: set[int]) -> tuple[list[list[Edge]], 
         return None
     keep = [q for q in range(n) if live[q]]
     index = {q: i for i, q in enumerate(keep)}
-    new_edges = [[(lo, hi, index[t]) for lo, hi, t in edges[q] if live[t]] for q in keep]
+    new_edges = [sorted([(lo, hi, index[t]) for lo, hi, t in edges[q] if live[t]]) for q in keep]
     return new_edges, {index[q] for q in finals if live[q]}
 
 
@@ -265,17 +266,21 @@ def _canonical(edges: list[list[Edge]], finals: set[int], block_of: list[int]) -
     out_edges: list[tuple[Edge, ...]] = []
     out_finals: set[int] = set()
     while queue:
-        b = queue.popleft()
-        q = rep[b]
+        block = queue.popleft()
+        q = rep[block]
         if q in finals:
-            out_finals.add(order[b])
-        mapped: list[Edge] = []  # blocks are numbered one to one, so merged edges stay merged
-        for lo, hi, b in merge_edges((lo, hi, block_of[t]) for lo, hi, t in edges[q]):
-            t = order.get(b)
-            if t is None:
-                t = order[b] = len(order)
+            out_finals.add(order[block])
+        mapped: list[Edge] = []
+        for lo, hi, t in edges[q]:  # sorted by _trim
+            b = block_of[t]
+            number = order.get(b)
+            if number is None:
+                number = order[b] = len(order)
                 queue.append(b)
-            mapped.append((lo, hi, t))
+            if mapped and mapped[-1][2] == number and mapped[-1][1] + 1 == lo:
+                mapped[-1] = (mapped[-1][0], hi, number)
+            else:
+                mapped.append((lo, hi, number))
         out_edges.append(tuple(mapped))
     check_budget(len(out_edges))
     return Dfa(tuple(out_edges), frozenset(out_finals))
