@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
 from typing import Generic, Literal, TypeVar
@@ -131,10 +131,9 @@ def _trim(edges: list[list[Edge]], finals: set[int]) -> tuple[list[list[Edge]], 
     return new_edges, {index[q] for q in finals if live[q]}
 
 
-MOORE_ROUNDS = 12
-"""Most signature rounds tried before Hopcroft's refinement takes over (chains need one round per
-state); a round that adds fewer than one block per :data:`MOORE_SLOW` states also hands over."""
-MOORE_SLOW = 64
+MOORE_ROUNDS = 8
+"""Most signature rounds tried before Hopcroft's refinement takes over (a round costs little, but
+chains need one round per state)."""
 
 
 def minimize(edges_in: Iterable[Iterable[Edge]], finals_in: Iterable[int]) -> Dfa:
@@ -150,11 +149,33 @@ def minimize(edges_in: Iterable[Iterable[Edge]], finals_in: Iterable[int]) -> Df
         return EMPTY_DFA
     edges, finals = trimmed
     check_time()
+    order = _topological(edges)
+    if order is not None:
+        return _canonical(edges, finals, _acyclic_blocks(edges, finals, order))
     rows = _class_rows(edges)
     block_of = [0 if q in finals else 1 for q in range(len(edges))]
     if not _moore(rows, block_of):
         _hopcroft(rows, block_of)
     return _canonical(edges, finals, block_of)
+
+
+def _acyclic_blocks(edges: list[list[Edge]], finals: set[int], order: list[int]) -> list[int]:
+    """The equivalence classes of an acyclic automaton in one pass from its last states back
+    (Revuz): a state is equivalent to another when both are final or not and lead alike to classes
+    already known."""
+    block_of = [0] * len(edges)
+    ids: dict[tuple[bool, tuple[Edge, ...]], int] = {}
+    for q in reversed(order):
+        mapped: list[Edge] = []
+        for lo, hi, t in edges[q]:  # sorted by _trim
+            b = block_of[t]
+            if mapped and mapped[-1][2] == b and mapped[-1][1] + 1 == lo:
+                mapped[-1] = (mapped[-1][0], hi, b)
+            else:
+                mapped.append((lo, hi, b))
+        block_of[q] = ids.setdefault((q in finals, tuple(mapped)), len(ids))
+    check_time()
+    return block_of
 
 
 Rows = tuple[list[tuple[int, ...]], list[list[int]]]
@@ -203,8 +224,6 @@ def _moore(rows: Rows, block_of: list[int]) -> bool:
         block_of[:] = new
         if len(ids) == count:
             return True
-        if (len(ids) - count) * MOORE_SLOW < len(new):
-            return False
         count = len(ids)
     return False
 
@@ -432,31 +451,29 @@ def from_literals(values: Iterable[str]) -> Dfa:
     return minimize(([(cp, cp, t) for cp, t in e.items()] for e in edges), finals)
 
 
-def _topological(d: Dfa) -> list[int] | None:
+def _topological(edges: Sequence[Sequence[Edge]]) -> list[int] | None:
     """States in topological order, or None when the automaton has a cycle."""
-    indeg = [0] * d.size
-    for q in range(d.size):
-        for _, _, t in d.edges[q]:
+    indeg = [0] * len(edges)
+    for row in edges:
+        for _, _, t in row:
             indeg[t] += 1
-    order = [q for q in range(d.size) if indeg[q] == 0]
-    i = 0
-    while i < len(order):
-        for _, _, t in d.edges[order[i]]:
+    order = [q for q in range(len(edges)) if indeg[q] == 0]
+    for q in order:  # grows while it is read
+        for _, _, t in edges[q]:
             indeg[t] -= 1
             if indeg[t] == 0:
                 order.append(t)
-        i += 1
-    return order if len(order) == d.size else None
+    return order if len(order) == len(edges) else None
 
 
 def is_finite(d: Dfa) -> bool:
     """Whether a trimmed DFA accepts finitely many strings."""
-    return _topological(d) is not None
+    return _topological(d.edges) is not None
 
 
 def count_strings(d: Dfa, cap: int) -> int | None:
     """How many strings a trimmed DFA accepts, or None when more than ``cap`` (or infinitely many)."""
-    order = _topological(d)
+    order = _topological(d.edges)
     if order is None:
         return None
     counts = [0] * d.size
@@ -500,7 +517,7 @@ def length_bounds(d: Dfa) -> tuple[int, int | None] | None:
             if t not in dist:
                 dist[t] = dist[q] + 1
                 queue.append(t)
-    order = _topological(d)
+    order = _topological(d.edges)
     if order is None:
         return shortest, None
     longest = [-1] * d.size

@@ -14,6 +14,7 @@ import math
 from collections.abc import Callable
 from decimal import Decimal
 from fractions import Fraction
+from functools import lru_cache
 from typing import Concatenate, Literal, NamedTuple, ParamSpec
 
 from .charset import CharSet
@@ -51,6 +52,7 @@ def _lang(node: Node) -> Regular:
     return Regular.from_node(node)
 
 
+@lru_cache(maxsize=16)
 def _exponent(kind: str) -> Regular:
     zeros = rep("0", 1)
     if kind == "any":
@@ -134,6 +136,7 @@ class _Comparison:
         return None
 
 
+@lru_cache(maxsize=256)
 def _compare(c: Fraction, outcomes: frozenset[Outcome]) -> Regular:
     """Unsigned decimal literals (``0|[1-9][0-9]*`` then an optional fraction) whose value compares to
     ``c`` (a non-negative finite decimal) with one of ``outcomes``."""
@@ -155,6 +158,7 @@ def _compare(c: Fraction, outcomes: frozenset[Outcome]) -> Regular:
     return Regular(minimize(edges, finals))
 
 
+@lru_cache(maxsize=256)
 def _divisible(step: Fraction) -> Regular:
     """Unsigned digit strings with an optional fraction whose value is a multiple of ``step`` > 0."""
     rest = step.denominator
