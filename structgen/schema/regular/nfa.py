@@ -158,7 +158,8 @@ class _Determinizer:
             for nxt, allowed in contexts:
                 here = self.closure(nfa_states, at_start, prev_word, nxt)
                 for lo, hi, targets in self._moves(here, allowed):
-                    out.append((lo, hi, states((self.closure(targets, False, False, "-"), False, nxt == "w"))))
+                    key: Key = (self.closure(targets, False, False, "-"), False, nxt == "w")
+                    out.append((lo, hi, states(key)))
             edges.append(list(merge_edges(out)))
         return minimize(edges, finals)
 

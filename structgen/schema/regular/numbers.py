@@ -317,7 +317,9 @@ def number_language(
     if multiple_of is not None and (_infinite(multiple_of, 1) or Fraction(multiple_of) <= 0):
         raise ValueError("multiple_of must be positive and finite")
     step = None if multiple_of is None else Fraction(multiple_of)
-    low, high, lo_exclusive, hi_exclusive = _decimal_bounds(low, high, lo_exclusive, hi_exclusive, integer, notes)
+    low, high, lo_exclusive, hi_exclusive = _decimal_bounds(
+        low, high, lo_exclusive, hi_exclusive, integer, notes
+    )
     if (
         low is not None
         and high is not None
