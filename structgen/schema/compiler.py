@@ -21,7 +21,7 @@ from .lint import name_present_keywords, report_misspellings
 from .model import AnyOf, ArrayNode, Contains, KeyClass, Node, ObjectNode, Ref
 from .normalize import Normalizer
 from .refs import Document, RemoteResolver, draft_of
-from .regular.deadline import DEADLINE, TimeLimitExceeded, check_time
+from .regular.deadline import TimeLimitExceeded, check_time, enter_compile, leave_compile
 from .report import Report, ReportItem
 from .types import is_type_like, schema_for_type
 
@@ -114,7 +114,7 @@ def compile(
     previous = sys.getrecursionlimit()
     sys.setrecursionlimit(max(previous, RECURSION_LIMIT))
     deadline = None if time_limit is None else started + time_limit
-    token = DEADLINE.set(deadline)
+    token = enter_compile(deadline)
     try:
         if check_schema:
             _check_schema(schema, the_draft, report)
@@ -150,7 +150,7 @@ def compile(
             "",
         ) from None
     finally:
-        DEADLINE.reset(token)
+        leave_compile(token)
         sys.setrecursionlimit(previous)
     return CompiledSchema(
         grammar=grammar,
