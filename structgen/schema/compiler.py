@@ -20,7 +20,7 @@ from .lint import name_present_keywords, report_misspellings
 from .model import AnyOf, ArrayNode, Contains, KeyClass, Node, ObjectNode, Ref
 from .normalize import Normalizer
 from .refs import Document, RemoteResolver, draft_of
-from .regular.deadline import DEADLINE, TimeLimitExceeded, check_time
+from .regular.deadline import TimeLimitExceeded, check_time, enter_compile, leave_compile
 from .report import Report, ReportItem
 from .types import is_type_like, schema_for_type
 
@@ -112,7 +112,7 @@ def compile(
     bounds_report = Report()  # kept apart: its keywords name bounds the schema does not have
     options = Options(whitespace=whitespace, any_order=any_order, max_digits=max_digits)
     deadline = None if time_limit is None else started + time_limit
-    token = DEADLINE.set(deadline)
+    token = enter_compile(deadline)
     try:
         if check_schema:
             _check_schema(schema, the_draft, report)
@@ -152,7 +152,7 @@ def compile(
             "",
         ) from None
     finally:
-        DEADLINE.reset(token)
+        leave_compile(token)
     return CompiledSchema(
         grammar=grammar,
         report=name_present_keywords(report.items, schema) + tuple(bounds_report.items),

@@ -164,3 +164,39 @@ def test_a_schema_needing_more_than_the_time_limit_is_refused_by_it() -> None:
     properties = {f"p{i}": {"type": "string", "pattern": f"^[a-z]{{{i}}}-[0-9]+x{i}$"} for i in range(40)}
     with pytest.raises(CompileTimeLimit, match="time limit"):
         compile({"type": "object", "properties": properties}, time_limit=1e-6)
+
+
+def test_garbage_is_collected_less_often_only_while_compiling(monkeypatch: pytest.MonkeyPatch) -> None:
+    import gc
+    import threading
+
+    from structgen.schema.regular import deadline, language
+
+    before = gc.get_threshold()
+    during: list[int] = []
+    real = language._compile
+
+    def compile_node(node: Any) -> Any:
+        during.append(gc.get_threshold()[0])
+        return real(node)
+
+    monkeypatch.setattr(language, "_compile", compile_node)
+    patterns = {"pattern": "^(ab)+x-gc-test$", "minLength": 2}
+    compile(patterns)
+    assert during and min(during) >= deadline.COMPILE_THRESHOLD
+    assert gc.get_threshold() == before
+    with pytest.raises(InvalidSchemaError):
+        compile({"type": "strin"})
+    assert gc.get_threshold() == before
+    threads = [threading.Thread(target=compile, args=({"pattern": f"^{c}+$"},)) for c in "abcd"]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert gc.get_threshold() == before
+    gc.set_threshold(0)  # a caller's own choice is kept
+    try:
+        compile(patterns)
+        assert gc.get_threshold()[0] == 0
+    finally:
+        gc.set_threshold(*before)

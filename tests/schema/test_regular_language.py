@@ -95,3 +95,32 @@ def test_regular_is_immutable() -> None:
     lang = Regular.any_string()
     with pytest.raises(AttributeError):
         lang._dfa = None  # type: ignore[assignment]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.sets(st.text(alphabet="abc", max_size=6), min_size=1, max_size=25))
+def test_finite_languages_minimize_like_infinite_ones(words: set[str]) -> None:
+    """Finite languages take the one-pass (acyclic) minimization: from an unminimized trie it gives
+    the automaton that partition refinement gives."""
+    from structgen.schema.regular import dfa
+
+    trie: list[dict[str, int]] = [{}]
+    finals = set()
+    for word in words:
+        q = 0
+        for ch in word:
+            if ch not in trie[q]:
+                trie[q][ch] = len(trie)
+                trie.append({})
+            q = trie[q][ch]
+        finals.add(q)
+    edges = [[(ord(ch), ord(ch), t) for ch, t in sorted(row.items())] for row in trie]
+    one_pass = dfa.minimize(edges, finals)
+    real = dfa._topological
+    try:
+        dfa._topological = lambda edges: None  # type: ignore[assignment]
+        refined = dfa.minimize(edges, finals)
+    finally:
+        dfa._topological = real
+    assert one_pass == refined == Regular.literals(sorted(words)).automaton
+    assert one_pass.size <= len(trie)

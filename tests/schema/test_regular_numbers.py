@@ -13,10 +13,8 @@ from structgen.gbnf import Matcher
 from structgen.schema.regular import (
     RegularTooLarge,
     integer_range_gbnf,
-    multiple_of_gbnf,
     number_gbnf,
     number_language,
-    number_range_gbnf,
 )
 
 _INT_PART = st.one_of(st.just("0"), st.from_regex(r"[1-9][0-9]{0,3}", fullmatch=True))
@@ -100,7 +98,7 @@ def test_integer_range_with_huge_bounds(lo: int, hi: int, values: list[int]) -> 
 def test_number_range_is_sound_and_complete_without_exponents(
     lo: Decimal | None, hi: Decimal | None, lo_ex: bool, hi_ex: bool, literals: list[str]
 ) -> None:
-    expr, rules, note = number_range_gbnf(lo, hi, lo_ex, hi_ex, "num")
+    expr, rules, note = number_gbnf("num", lo, hi, lo_ex, hi_ex)
     matcher = _matcher(expr, rules)
     edges = [str(b) for b in (lo, hi) if b is not None]
     for text in [*literals, *edges, *(e + "0" if "." in e else e + ".0" for e in edges)]:
@@ -115,7 +113,7 @@ def test_number_range_is_sound_and_complete_without_exponents(
 
 
 def test_exclusive_minimum_zero_is_exact_at_the_boundary() -> None:
-    expr, rules, note = number_range_gbnf(Decimal(0), None, True, False, "pos")
+    expr, rules, note = number_gbnf("pos", Decimal(0), None, True, False)
     matcher = _matcher(expr, rules)
     for text in ["0", "0.0", "0e5", "-0", "-0.0", "0.000", "-1", "-0.0001"]:
         assert not matcher.fullmatch(text), text
@@ -125,19 +123,19 @@ def test_exclusive_minimum_zero_is_exact_at_the_boundary() -> None:
 
 
 def test_bounds_restrict_exponents_soundly_and_say_so() -> None:
-    expr, rules, note = number_range_gbnf(Decimal("1.5"), Decimal(10), False, False, "b")
+    expr, rules, note = number_gbnf("b", Decimal("1.5"), Decimal(10), False, False)
     matcher = _matcher(expr, rules)
     assert note is not None and "exponent" in note
     assert matcher.fullmatch("1.5e0") and matcher.fullmatch("10E-00")
     assert not matcher.fullmatch("1e1") and not matcher.fullmatch("0.15e1")
-    only_upper = _matcher(*number_range_gbnf(None, Decimal(1), False, False, "u")[:2])
+    only_upper = _matcher(*number_gbnf("u", None, Decimal(1), False, False)[:2])
     assert only_upper.fullmatch("1e-5") and only_upper.fullmatch("-3e7") and not only_upper.fullmatch("2e-1")
 
 
 def test_fraction_and_huge_bounds() -> None:
-    third = _matcher(*number_range_gbnf(Fraction(1, 3), None, False, False, "t")[:2])
+    third = _matcher(*number_gbnf("t", Fraction(1, 3), None, False, False)[:2])
     assert third.fullmatch("0.34") and not third.fullmatch("0.333")
-    expr, rules, note = number_range_gbnf(None, Decimal("1.7976931348623157e308"), False, False, "d")
+    expr, rules, note = number_gbnf("d", None, Decimal("1.7976931348623157e308"), False, False)
     assert note is not None and len(rules) < 200
     assert _matcher(expr, rules).fullmatch("123456789012345678901234567890.5")
 
@@ -149,7 +147,7 @@ def test_empty_ranges_match_nothing() -> None:
         (Decimal("0.5"), Decimal("0.5"), False, True),
     ]
     for lo, hi, lo_ex, hi_ex in cases:
-        matcher = _matcher(*number_range_gbnf(lo, hi, lo_ex, hi_ex, "e")[:2])
+        matcher = _matcher(*number_gbnf("e", lo, hi, lo_ex, hi_ex)[:2])
         assert not any(matcher.fullmatch(t) for t in ["0", "0.5", "1", "-1"])
     assert not _matcher(*integer_range_gbnf(3, 3 - 1, "i")).fullmatch("3")
     assert not _matcher(*number_gbnf("i", Decimal("0.2"), Decimal("0.8"), integer=True)[:2]).fullmatch("0")
@@ -165,7 +163,7 @@ def test_empty_ranges_match_nothing() -> None:
 def test_integer_multiple_of_agrees_with_modulo(
     step: int, lo: int | None, hi: int | None, values: list[int]
 ) -> None:
-    expr, rules, _ = multiple_of_gbnf(step, "m", lo=lo, hi=hi, integer=True)
+    expr, rules, _ = number_gbnf("m", lo=lo, hi=hi, integer=True, multiple_of=step)
     matcher = _matcher(expr, rules)
     for v in values:
         assert matcher.fullmatch(str(v)) == (v % step == 0 and _within(v, lo, hi)), (step, lo, hi, v)
@@ -177,7 +175,7 @@ def test_integer_multiple_of_agrees_with_modulo(
     st.lists(LITERALS, min_size=1, max_size=25),
 )
 def test_decimal_multiple_of_agrees_with_remainder(step: str, literals: list[str]) -> None:
-    expr, rules, note = multiple_of_gbnf(Decimal(step), "d")
+    expr, rules, note = number_gbnf("d", multiple_of=Decimal(step))
     matcher = _matcher(expr, rules)
     for text in literals:
         multiple = Fraction(Decimal(text)) % Fraction(Decimal(step)) == 0
@@ -189,12 +187,12 @@ def test_decimal_multiple_of_agrees_with_remainder(step: str, literals: list[str
 
 
 def test_multiple_of_with_non_decimal_step_and_limits() -> None:
-    thirds = _matcher(*multiple_of_gbnf(Fraction(1, 3), "t")[:2])
+    thirds = _matcher(*number_gbnf("t", multiple_of=Fraction(1, 3))[:2])
     assert thirds.fullmatch("3") and thirds.fullmatch("-1") and not thirds.fullmatch("0.5")
     with pytest.raises(RegularTooLarge):
-        multiple_of_gbnf(10_000_019, "big", integer=True)
+        number_gbnf("big", integer=True, multiple_of=10_000_019)
     with pytest.raises(ValueError):
-        multiple_of_gbnf(0, "zero")
+        number_gbnf("zero", multiple_of=0)
 
 
 def test_integers_may_accept_a_zero_fraction() -> None:

@@ -11,10 +11,8 @@ from .language import Regular
 from .numbers import (
     NumberGrammar,
     integer_range_gbnf,
-    multiple_of_gbnf,
     number_gbnf,
     number_language,
-    number_range_gbnf,
 )
 from .to_gbnf import emit_dfa_gbnf, emit_json_string_content
 
@@ -31,8 +29,6 @@ __all__ = [
     "emit_json_string_content",
     "format_language",
     "integer_range_gbnf",
-    "multiple_of_gbnf",
     "number_gbnf",
     "number_language",
-    "number_range_gbnf",
 ]

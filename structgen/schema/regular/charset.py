@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import unicodedata
+from bisect import bisect_right
 from collections.abc import Iterable
 from functools import lru_cache
+from operator import itemgetter
 
 MAX_CP = 0x10FFFF
 
@@ -53,17 +55,8 @@ class CharSet:
         return bool(self.ranges)
 
     def __contains__(self, cp: int) -> bool:
-        lo_i, hi_i = 0, len(self.ranges)
-        while lo_i < hi_i:
-            mid = (lo_i + hi_i) // 2
-            lo, hi = self.ranges[mid]
-            if cp < lo:
-                hi_i = mid
-            elif cp > hi:
-                lo_i = mid + 1
-            else:
-                return True
-        return False
+        i = bisect_right(self.ranges, cp, key=itemgetter(0)) - 1
+        return i >= 0 and cp <= self.ranges[i][1]
 
     def __or__(self, other: CharSet) -> CharSet:
         return CharSet(self.ranges + other.ranges)

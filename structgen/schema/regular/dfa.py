@@ -6,10 +6,12 @@ Every construction counts the states it creates and raises :class:`RegularTooLar
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from operator import itemgetter
+from typing import Generic, Literal, TypeVar
 
 from .charset import MAX_CP
 from .deadline import check_time
@@ -34,23 +36,21 @@ class Dfa:
     edges: tuple[tuple[Edge, ...], ...]
     finals: frozenset[int]
 
+    def __hash__(self) -> int:  # automata are memo keys: hash once
+        cached: int | None = self.__dict__.get("_hash")
+        if cached is None:
+            cached = hash((self.edges, self.finals))
+            object.__setattr__(self, "_hash", cached)
+        return cached
+
     @property
     def size(self) -> int:
         return len(self.edges)
 
     def step(self, state: int, cp: int) -> int | None:
         edges = self.edges[state]
-        lo_i, hi_i = 0, len(edges)
-        while lo_i < hi_i:
-            mid = (lo_i + hi_i) // 2
-            lo, hi, target = edges[mid]
-            if cp < lo:
-                hi_i = mid
-            elif cp > hi:
-                lo_i = mid + 1
-            else:
-                return target
-        return None
+        i = bisect_right(edges, cp, key=itemgetter(0)) - 1
+        return edges[i][2] if i >= 0 and cp <= edges[i][1] else None
 
     def accepts(self, text: str) -> bool:
         state = 0
@@ -73,6 +73,28 @@ def check_budget(count: int, what: str = "automaton") -> None:
         raise RegularTooLarge(f"{what} needs more than {MAX_STATES} states")
 
 
+K = TypeVar("K")
+
+
+class States(Generic[K]):
+    """The states of an automaton under construction, numbered as they are found (the first is 0);
+    iterate over ``keys`` while adding to it. Refuses past :data:`MAX_STATES` states."""
+
+    def __init__(self, first: K, what: str = "automaton") -> None:
+        self.keys = [first]
+        self._index = {first: 0}
+        self._what = what
+
+    def __call__(self, key: K) -> int:
+        """The number of the state ``key``, new or not."""
+        number = self._index.get(key)
+        if number is None:
+            number = self._index[key] = len(self.keys)
+            self.keys.append(key)
+            check_budget(number + 1, self._what)
+        return number
+
+
 def merge_edges(edges: Iterable[Edge]) -> tuple[Edge, ...]:
     """Sort edges and join adjacent intervals that lead to the same state."""
     out: list[Edge] = []
@@ -85,7 +107,8 @@ def merge_edges(edges: Iterable[Edge]) -> tuple[Edge, ...]:
 
 
 def _trim(edges: list[list[Edge]], finals: set[int]) -> tuple[list[list[Edge]], set[int]] | None:
-    """Drop unreachable and dead states; None when no string is accepted. State 0 stays initial."""
+    """Drop unreachable and dead states and sort the edges; None when no string is accepted. State 0
+    stays initial."""
     n = len(edges)
     reach = [False] * n
     reach[0] = True
@@ -99,129 +122,229 @@ def _trim(edges: list[list[Edge]], finals: set[int]) -> tuple[list[list[Edge]], 
                 reach[t] = True
                 stack.append(t)
     check_time()
-    live = [False] * n
-    stack = [q for q in finals if reach[q]]
-    for q in stack:
-        live[q] = True
-    while stack:
-        q = stack.pop()
-        for p in preds[q]:
-            if not live[p]:
-                live[p] = True
-                stack.append(p)
+    live = [dist >= 0 for dist in _distances(preds, [q for q in finals if reach[q]])]
     if not live[0]:
         return None
     keep = [q for q in range(n) if live[q]]
     index = {q: i for i, q in enumerate(keep)}
-    new_edges = [[(lo, hi, index[t]) for lo, hi, t in edges[q] if live[t]] for q in keep]
+    new_edges = [sorted([(lo, hi, index[t]) for lo, hi, t in edges[q] if live[t]]) for q in keep]
     return new_edges, {index[q] for q in finals if live[q]}
+
+
+MOORE_ROUNDS = 8
+"""Most signature rounds tried before Hopcroft's refinement takes over (a round costs little, but
+chains need one round per state)."""
 
 
 def minimize(edges_in: Iterable[Iterable[Edge]], finals_in: Iterable[int]) -> Dfa:
     """The minimal, canonically numbered DFA of a partial DFA given as edge lists (state 0 initial).
 
-    Hopcroft's partition refinement adapted to incomplete automata (both initial blocks are splitters);
-    splitting uses the intervals of the edges into each splitter, so no global alphabet is built.
+    Characters are first split into the classes that no edge tells apart. A few rounds of Moore's
+    refinement (each state's signature: its block and its blocks per class) settle most automata;
+    when they do not, Hopcroft's partition refinement (adapted to incomplete automata: every block is
+    a splitter) finishes from the partition reached.
     """
     trimmed = _trim([list(e) for e in edges_in], set(finals_in))
     if trimmed is None:
         return EMPTY_DFA
     edges, finals = trimmed
     check_time()
-    n = len(edges)
-    # Characters split into classes that no edge tells apart; inverse[t] lists (class, source) pairs.
-    starts = sorted({lo for row in edges for lo, _, _ in row} | {hi + 1 for row in edges for _, hi, _ in row})
-    class_of = {start: index for index, start in enumerate(starts)}
+    order = _topological(edges)
+    if order is not None:
+        return _canonical(edges, finals, _acyclic_blocks(edges, finals, order))
+    rows = _class_rows(edges)
+    block_of = [0 if q in finals else 1 for q in range(len(edges))]
+    if not _moore(rows, block_of):
+        _hopcroft(rows, block_of)
+    return _canonical(edges, finals, block_of)
+
+
+def _acyclic_blocks(edges: list[list[Edge]], finals: set[int], order: list[int]) -> list[int]:
+    """The equivalence classes of an acyclic automaton in one pass from its last states back
+    (Revuz): a state is equivalent to another when both are final or not and lead alike to classes
+    already known."""
+    block_of = [0] * len(edges)
+    ids: dict[tuple[bool, tuple[Edge, ...]], int] = {}
+    for q in reversed(order):
+        mapped: list[Edge] = []
+        for lo, hi, t in edges[q]:  # sorted by _trim
+            b = block_of[t]
+            if mapped and mapped[-1][2] == b and mapped[-1][1] + 1 == lo:
+                mapped[-1] = (mapped[-1][0], hi, b)
+            else:
+                mapped.append((lo, hi, b))
+        block_of[q] = ids.setdefault((q in finals, tuple(mapped)), len(ids))
+    check_time()
+    return block_of
+
+
+Rows = tuple[list[tuple[int, ...]], list[list[int]]]
+
+
+def _class_rows(edges: list[list[Edge]]) -> Rows:
+    """Per state, the character classes it has a transition on and the target for each of them."""
+    bounds: set[int] = set()
+    for row in edges:
+        for lo, hi, _ in row:
+            bounds.add(lo)
+            bounds.add(hi + 1)
+    class_of = {start: index for index, start in enumerate(sorted(bounds))}
+    labels: list[tuple[int, ...]] = []
+    targets: list[list[int]] = []
+    for row in edges:
+        cs: list[int] = []
+        ts: list[int] = []
+        for lo, hi, t in row:
+            first, last = class_of[lo], class_of[hi + 1]
+            if last == first + 1:
+                cs.append(first)
+                ts.append(t)
+            else:
+                cs.extend(range(first, last))
+                ts.extend([t] * (last - first))
+        labels.append(tuple(cs))
+        targets.append(ts)
+    check_time()
+    return labels, targets
+
+
+def _moore(rows: Rows, block_of: list[int]) -> bool:
+    """Refine the partition ``block_of`` in place by signature rounds; whether it became stable
+    within :data:`MOORE_ROUNDS` rounds."""
+    labels, targets = rows
+    count = len(set(block_of))
+    for _ in range(MOORE_ROUNDS):
+        check_time()
+        get = block_of.__getitem__
+        ids: dict[tuple[int, tuple[int, ...], tuple[int, ...]], int] = {}
+        new = [
+            ids.setdefault((b, label, tuple(map(get, ts))), len(ids))
+            for b, label, ts in zip(block_of, labels, targets, strict=True)
+        ]
+        block_of[:] = new
+        if len(ids) == count:
+            return True
+        count = len(ids)
+    return False
+
+
+def _hopcroft(rows: Rows, block_of: list[int]) -> None:
+    """Refine the partition ``block_of`` in place to the coarsest stable one (Hopcroft; every block
+    starts as a splitter)."""
+    labels, targets = rows
+    n = len(labels)
     inverse: list[list[tuple[int, int]]] = [[] for _ in range(n)]
     for q in range(n):
-        for lo, hi, t in edges[q]:
-            into = inverse[t]
-            for c in range(class_of[lo], class_of[hi + 1]):
-                into.append((c, q))
-    check_time()
-
-    block_of = [0 if q in finals else 1 for q in range(n)]
-    blocks: list[set[int]] = [set(), set()]
+        for c, t in zip(labels[q], targets[q], strict=True):
+            inverse[t].append((c, q))
+    blocks: list[set[int]] = [set() for _ in range(max(block_of) + 1)]
     for q in range(n):
         blocks[block_of[q]].add(q)
-    if not blocks[1]:
-        blocks.pop()
     work = set(range(len(blocks)))
     while work:
         check_time()
-        by_class: dict[int, set[int]] = {}
+        by_class: dict[int, list[int]] = {}
         for t in blocks[work.pop()]:
             for c, q in inverse[t]:
-                sources = by_class.get(c)
-                if sources is None:
-                    by_class[c] = {q}
-                else:
-                    sources.add(q)
+                by_class.setdefault(c, []).append(q)
         seen_sets: set[frozenset[int]] = set()
         for sources in by_class.values():
             xs = frozenset(sources)
-            if xs in seen_sets:
-                continue
-            seen_sets.add(xs)
-            touched: dict[int, list[int]] = {}
-            for q in xs:
-                touched.setdefault(block_of[q], []).append(q)
-            for b, qs in touched.items():
-                if len(qs) == len(blocks[b]):
-                    continue
-                part = set(qs)
-                blocks[b] -= part
-                nb = len(blocks)
-                blocks.append(part)
-                for q in part:
-                    block_of[q] = nb
-                if b in work or len(part) <= len(blocks[b]):
-                    work.add(nb)
-                else:
-                    work.add(b)
+            if xs not in seen_sets:
+                seen_sets.add(xs)
+                _split(xs, blocks, block_of, work)
 
-    # Canonical numbering: breadth-first from the initial block, edges in code-point order.
-    rep = [min(b) for b in blocks]
+
+def _split(xs: frozenset[int], blocks: list[set[int]], block_of: list[int], work: set[int]) -> None:
+    """Split every block by whether its states are in ``xs``; queue the smaller halves."""
+    touched: dict[int, list[int]] = {}
+    for q in xs:
+        touched.setdefault(block_of[q], []).append(q)
+    for b, qs in touched.items():
+        if len(qs) == len(blocks[b]):
+            continue
+        part = set(qs)
+        blocks[b] -= part
+        nb = len(blocks)
+        blocks.append(part)
+        for q in part:
+            block_of[q] = nb
+        if b in work or len(part) <= len(blocks[b]):
+            work.add(nb)
+        else:
+            work.add(b)
+
+
+def _canonical(edges: list[list[Edge]], finals: set[int], block_of: list[int]) -> Dfa:
+    """The quotient automaton, numbered breadth-first from the initial block, edges in code-point order."""
+    rep: dict[int, int] = {}
+    for q, b in enumerate(block_of):
+        rep.setdefault(b, q)
     order = {block_of[0]: 0}
     queue = deque([block_of[0]])
     out_edges: list[tuple[Edge, ...]] = []
     out_finals: set[int] = set()
     while queue:
-        b = queue.popleft()
-        q = rep[b]
+        block = queue.popleft()
+        q = rep[block]
         if q in finals:
-            out_finals.add(order[b])
+            out_finals.add(order[block])
         mapped: list[Edge] = []
-        for lo, hi, t in merge_edges((lo, hi, block_of[t]) for lo, hi, t in edges[q]):
-            if t not in order:
-                order[t] = len(order)
-                queue.append(t)
-            mapped.append((lo, hi, order[t]))
-        out_edges.append(merge_edges(mapped))
+        for lo, hi, t in edges[q]:  # sorted by _trim
+            b = block_of[t]
+            number = order.get(b)
+            if number is None:
+                number = order[b] = len(order)
+                queue.append(b)
+            if mapped and mapped[-1][2] == number and mapped[-1][1] + 1 == lo:
+                mapped[-1] = (mapped[-1][0], hi, number)
+            else:
+                mapped.append((lo, hi, number))
+        out_edges.append(tuple(mapped))
     check_budget(len(out_edges))
     return Dfa(tuple(out_edges), frozenset(out_finals))
 
 
-def _segments(a: tuple[Edge, ...], b: tuple[Edge, ...]) -> Iterator[tuple[int, int, int, int]]:
-    """Split the code-point line by both edge lists: (lo, hi, target in a or -1, target in b or -1)."""
-    points = {0, MAX_CP + 1}
-    for lo, hi, _ in a:
-        points.add(lo)
-        points.add(hi + 1)
-    for lo, hi, _ in b:
-        points.add(lo)
-        points.add(hi + 1)
-    bounds = sorted(points)
+_END = MAX_CP + 2
+_SENTINEL: tuple[Edge, ...] = ((_END, _END, -1),)
+
+
+def _segments(a: tuple[Edge, ...], b: tuple[Edge, ...]) -> list[tuple[int, int, int, int]]:
+    """Split the code points leaving by either edge list into pieces that both lists treat alike:
+    (lo, hi, target in a or -1, target in b or -1), in order; code points of neither are left out."""
+    out: list[tuple[int, int, int, int]] = []
+    a += _SENTINEL
+    b += _SENTINEL
     i = j = 0
-    for k in range(len(bounds) - 1):
-        lo, hi = bounds[k], bounds[k + 1] - 1
-        while i < len(a) and a[i][1] < lo:
+    alo, ahi, ta = a[0]
+    blo, bhi, tb = b[0]
+    while alo < _END or blo < _END:
+        if ahi < blo:
+            out.append((alo, ahi, ta, -1))
             i += 1
-        while j < len(b) and b[j][1] < lo:
+            alo, ahi, ta = a[i]
+        elif bhi < alo:
+            out.append((blo, bhi, -1, tb))
             j += 1
-        ta = a[i][2] if i < len(a) and a[i][0] <= lo else -1
-        tb = b[j][2] if j < len(b) and b[j][0] <= lo else -1
-        yield lo, hi, ta, tb
+            blo, bhi, tb = b[j]
+        elif alo != blo:
+            first = min(alo, blo)
+            if first == alo:
+                out.append((alo, blo - 1, ta, -1))
+            else:
+                out.append((blo, alo - 1, -1, tb))
+            alo = blo = max(alo, blo)
+        else:
+            hi = min(ahi, bhi)
+            out.append((alo, hi, ta, tb))
+            alo = blo = hi + 1
+            if ahi == hi:
+                i += 1
+                alo, ahi, ta = a[i]
+            if bhi == hi:
+                j += 1
+                blo, bhi, tb = b[j]
+    return out
 
 
 Op = Literal["and", "or", "sub"]
@@ -229,36 +352,21 @@ Op = Literal["and", "or", "sub"]
 
 def product(a: Dfa, b: Dfa, op: Op) -> Dfa:
     """The DFA of ``a & b``, ``a | b`` or ``a - b``."""
-    index: dict[tuple[int, int], int] = {(0, 0): 0}
-    pairs = [(0, 0)]
+    states = States((0, 0))
     edges: list[list[Edge]] = []
     finals: set[int] = set()
-    k = 0
-    while k < len(pairs):
-        if k & 63 == 0:
-            check_time()
-        qa, qb = pairs[k]
+    for k, (qa, qb) in enumerate(states.keys):
         fa = qa >= 0 and qa in a.finals
         fb = qb >= 0 and qb in b.finals
         if (fa and fb) if op == "and" else (fa or fb) if op == "or" else (fa and not fb):
             finals.add(k)
-        out: list[Edge] = []
-        ea = a.edges[qa] if qa >= 0 else ()
-        eb = b.edges[qb] if qb >= 0 else ()
-        for lo, hi, ta, tb in _segments(ea, eb):
-            if ta < 0 and (op != "or" or tb < 0):
-                continue
-            if op == "and" and tb < 0:
-                continue
-            key = (ta, tb)
-            t = index.get(key)
-            if t is None:
-                t = index[key] = len(pairs)
-                pairs.append(key)
-                check_budget(len(pairs))
-            out.append((lo, hi, t))
-        edges.append(out)
-        k += 1
+        pieces = _segments(a.edges[qa] if qa >= 0 else (), b.edges[qb] if qb >= 0 else ())
+        if op == "or":
+            edges.append([(lo, hi, states((ta, tb))) for lo, hi, ta, tb in pieces])
+        elif op == "and":
+            edges.append([(lo, hi, states((ta, tb))) for lo, hi, ta, tb in pieces if ta >= 0 and tb >= 0])
+        else:
+            edges.append([(lo, hi, states((ta, tb))) for lo, hi, ta, tb in pieces if ta >= 0])
     return minimize(edges, finals)
 
 
@@ -284,29 +392,44 @@ def complement(d: Dfa) -> Dfa:
 def with_length(d: Dfa, low: int, high: int | None) -> Dfa:
     """The strings of ``d`` with ``low`` to ``high`` code points (``high`` None: no upper bound)."""
     cap = low if high is None else high
-    index: dict[tuple[int, int], int] = {(0, 0): 0}
-    pairs = [(0, 0)]
+    slack = _to_final(d) if high is not None else [0] * d.size  # shortest way on to a final state
+    states = States((0, 0), "length-bounded language")
     edges: list[list[Edge]] = []
     finals: set[int] = set()
-    k = 0
-    while k < len(pairs):
-        q, n = pairs[k]
+    for k, (q, n) in enumerate(states.keys):
         if q in d.finals and n >= low and (high is None or n <= high):
             finals.add(k)
-        out: list[Edge] = []
-        if high is None or n < high:
-            n2 = min(n + 1, cap) if high is None else n + 1
-            for lo, hi, t in d.edges[q]:
-                key = (t, n2)
-                target = index.get(key)
-                if target is None:
-                    target = index[key] = len(pairs)
-                    pairs.append(key)
-                    check_budget(len(pairs), "length-bounded language")
-                out.append((lo, hi, target))
-        edges.append(out)
-        k += 1
+        if high is not None and n >= high:
+            edges.append([])
+            continue
+        n2 = min(n + 1, cap) if high is None else n + 1
+        # a state that cannot reach a final one within the bound is left out
+        edges.append([(lo, hi, states((t, n2))) for lo, hi, t in d.edges[q] if n2 + slack[t] <= cap])
     return minimize(edges, finals)
+
+
+def _to_final(d: Dfa) -> list[int]:
+    """Per state of a trimmed DFA, the length of the shortest string leading from it to a final state."""
+    preds: list[list[int]] = [[] for _ in range(d.size)]
+    for q, row in enumerate(d.edges):
+        for _, _, t in row:
+            preds[t].append(q)
+    return _distances(preds, d.finals)
+
+
+def _distances(preds: list[list[int]], seeds: Iterable[int]) -> list[int]:
+    """Per state, the fewest steps back along ``preds`` to it from a seed; -1 where there is none."""
+    dist = [-1] * len(preds)
+    queue = deque(seeds)
+    for q in queue:
+        dist[q] = 0
+    while queue:
+        q = queue.popleft()
+        for p in preds[q]:
+            if dist[p] < 0:
+                dist[p] = dist[q] + 1
+                queue.append(p)
+    return dist
 
 
 def from_literals(values: Iterable[str]) -> Dfa:
@@ -328,31 +451,29 @@ def from_literals(values: Iterable[str]) -> Dfa:
     return minimize(([(cp, cp, t) for cp, t in e.items()] for e in edges), finals)
 
 
-def _topological(d: Dfa) -> list[int] | None:
+def _topological(edges: Sequence[Sequence[Edge]]) -> list[int] | None:
     """States in topological order, or None when the automaton has a cycle."""
-    indeg = [0] * d.size
-    for q in range(d.size):
-        for _, _, t in d.edges[q]:
+    indeg = [0] * len(edges)
+    for row in edges:
+        for _, _, t in row:
             indeg[t] += 1
-    order = [q for q in range(d.size) if indeg[q] == 0]
-    i = 0
-    while i < len(order):
-        for _, _, t in d.edges[order[i]]:
+    order = [q for q in range(len(edges)) if indeg[q] == 0]
+    for q in order:  # grows while it is read
+        for _, _, t in edges[q]:
             indeg[t] -= 1
             if indeg[t] == 0:
                 order.append(t)
-        i += 1
-    return order if len(order) == d.size else None
+    return order if len(order) == len(edges) else None
 
 
 def is_finite(d: Dfa) -> bool:
     """Whether a trimmed DFA accepts finitely many strings."""
-    return _topological(d) is not None
+    return _topological(d.edges) is not None
 
 
 def count_strings(d: Dfa, cap: int) -> int | None:
     """How many strings a trimmed DFA accepts, or None when more than ``cap`` (or infinitely many)."""
-    order = _topological(d)
+    order = _topological(d.edges)
     if order is None:
         return None
     counts = [0] * d.size
@@ -396,7 +517,7 @@ def length_bounds(d: Dfa) -> tuple[int, int | None] | None:
             if t not in dist:
                 dist[t] = dist[q] + 1
                 queue.append(t)
-    order = _topological(d)
+    order = _topological(d.edges)
     if order is None:
         return shortest, None
     longest = [-1] * d.size

@@ -136,6 +136,24 @@ def _tail(low: int, high: int | None) -> str:
 
 
 @lru_cache(maxsize=4096)
+def _other_at(
+    cps: tuple[int, ...], depth: int, min_length: int, max_length: int | None, restricted: bool
+) -> str | None:
+    """A character not in ``cps`` at position ``depth`` of a key, then what may follow it."""
+    if max_length is not None and depth + 1 > max_length:
+        return None
+    low = max(min_length - depth - 1, 0)
+    if max_length is None and low == 0:
+        return _plain_other(cps) if restricted else _other(cps)
+    if not cps:
+        first = CHAR
+    elif restricted:
+        first = _one_char(~CharSet((cp, cp) for cp in cps), f"kq-{_label(cps)}", "", ~PLAIN)
+    else:
+        first = _one_char(~CharSet((cp, cp) for cp in cps), f"kn-{_label(cps)}", "")
+    return _seq(first, _tail(low, None if max_length is None else max_length - depth - 1))
+
+
 def excluded_content(
     keys: frozenset[str], min_length: int = 0, max_length: int | None = None
 ) -> tuple[str | None, tuple[str, ...], bool]:
@@ -160,21 +178,6 @@ def excluded_content(
     def fits(length: int) -> bool:
         return max_length is None or length <= max_length
 
-    def other(cps: tuple[int, ...], depth: int) -> str | None:
-        """A character not in ``cps`` at position ``depth``, then what may follow it."""
-        if not fits(depth + 1):
-            return None
-        low = max(min_length - depth - 1, 0)
-        if max_length is None and low == 0:
-            return _plain_other(cps) if restricted else _other(cps)
-        if not cps:
-            first = CHAR
-        elif restricted:
-            first = _one_char(~CharSet((cp, cp) for cp in cps), f"kq-{_label(cps)}", "", ~PLAIN)
-        else:
-            first = _one_char(~CharSet((cp, cp) for cp in cps), f"kn-{_label(cps)}", "")
-        return _seq(first, _tail(low, None if max_length is None else max_length - depth - 1))
-
     def expression(node: _Trie, depth: int) -> str | None:
         kids = sorted(node, key=ord) if fits(depth + 1) else []
         alternatives = []
@@ -182,7 +185,7 @@ def excluded_content(
             rest = expression(node[ch], depth + 1)
             if rest is not None:
                 alternatives.append(char(ord(ch)) if rest == '""' else f"{char(ord(ch))} {rest}")
-        last = other(tuple(ord(ch) for ch in kids), depth)
+        last = _other_at(tuple(ord(ch) for ch in kids), depth, min_length, max_length, restricted)
         if last is not None:
             alternatives.append(last)
         final = id(node) not in ends and min_length <= depth and fits(depth)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import lru_cache
 
 from . import dfa as _dfa
 from .charset import ANY
@@ -12,6 +13,33 @@ from .nfa import compile_node, concatenate
 from .rx import Chars, Node, Repeat, Seq, strip_anchor, trim_head, trim_tail
 
 _ANY_STAR: Node = Repeat(Chars(ANY), 0, None)
+
+# Schemas repeat the same languages (a pattern in many places, the same bounds under many keys, the
+# same pairs of alternatives): every construction is remembered per process by its operands.
+_memo = lru_cache(maxsize=2048)
+_compile = _memo(compile_node)
+_concatenate = _memo(concatenate)
+_complement = _memo(_dfa.complement)
+_with_length = _memo(_dfa.with_length)
+_from_literals = _memo(_dfa.from_literals)
+
+
+@_memo
+def _product(a: Dfa, b: Dfa, op: _dfa.Op) -> Dfa:
+    return _dfa.product(a, b, op)
+
+
+def _combine(a: Dfa, b: Dfa, op: _dfa.Op) -> Dfa:
+    """``a & b``, ``a | b`` or ``a - b``, answered without a product when an operand decides it."""
+    if a == b:
+        return _dfa.EMPTY_DFA if op == "sub" else a
+    if not a.finals:
+        return b if op == "or" else a
+    if not b.finals:
+        return _dfa.EMPTY_DFA if op == "and" else a
+    if op != "sub" and hash(b) < hash(a):
+        a, b = b, a
+    return _product(a, b, op)
 
 
 class Regular:
@@ -48,17 +76,17 @@ class Regular:
         parts.append(trim_tail(body) if anchored_end is None else anchored_end)
         if anchored_end is None:
             parts.append(_ANY_STAR)
-        return cls(compile_node(Seq(tuple(parts))))
+        return cls(_compile(Seq(tuple(parts))))
 
     @classmethod
     def from_node(cls, node: Node) -> Regular:
         """The strings that the syntax tree ``node`` matches in full."""
-        return cls(compile_node(node))
+        return cls(_compile(node))
 
     @classmethod
     def literals(cls, values: Iterable[str]) -> Regular:
         """Exactly the given strings."""
-        return cls(_dfa.from_literals(values))
+        return cls(_from_literals(tuple(values)))
 
     @classmethod
     def any_string(cls) -> Regular:
@@ -73,23 +101,23 @@ class Regular:
         """The strings of this language with ``min_len`` to ``max_len`` code points."""
         if max_len is not None and max_len < min_len:
             return Regular.nothing()
-        return Regular(_dfa.with_length(self._dfa, max(min_len, 0), max_len))
+        return Regular(_with_length(self._dfa, max(min_len, 0), max_len))
 
     def __and__(self, other: Regular) -> Regular:
-        return Regular(_dfa.product(self._dfa, other._dfa, "and"))
+        return Regular(_combine(self._dfa, other._dfa, "and"))
 
     def __or__(self, other: Regular) -> Regular:
-        return Regular(_dfa.product(self._dfa, other._dfa, "or"))
+        return Regular(_combine(self._dfa, other._dfa, "or"))
 
     def __sub__(self, other: Regular) -> Regular:
-        return Regular(_dfa.product(self._dfa, other._dfa, "sub"))
+        return Regular(_combine(self._dfa, other._dfa, "sub"))
 
     def __add__(self, other: Regular) -> Regular:
         """Concatenation: a string of ``self`` followed by a string of ``other``."""
-        return Regular(concatenate(self._dfa, other._dfa))
+        return Regular(_concatenate(self._dfa, other._dfa))
 
     def __invert__(self) -> Regular:
-        return Regular(_dfa.complement(self._dfa))
+        return Regular(_complement(self._dfa))
 
     # -- questions --------------------------------------------------------------------------------
     def is_empty(self) -> bool:
@@ -127,7 +155,7 @@ class Regular:
         return isinstance(other, Regular) and self._dfa == other._dfa
 
     def __hash__(self) -> int:
-        return hash((self._dfa.edges, self._dfa.finals))
+        return hash(self._dfa)
 
     def __repr__(self) -> str:
         return f"<Regular: {self._dfa.size} states>"

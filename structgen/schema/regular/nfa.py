@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from .charset import ANY, WORD, CharSet
 from .deadline import check_time
-from .dfa import MAX_STATES, Dfa, Edge, RegularTooLarge, check_budget, merge_edges, minimize
+from .dfa import MAX_STATES, Dfa, Edge, RegularTooLarge, States, merge_edges, minimize
 from .rx import Alt, Assert, AssertKind, Chars, Node, Repeat, Seq, uses_word_boundary
 
 MAX_NFA_STATES = 20 * MAX_STATES
@@ -145,31 +145,22 @@ class _Determinizer:
 
     def run(self, start: int) -> Dfa:
         first: Key = (self.closure(frozenset([start]), True, False, "-"), True, False)
-        index: dict[Key, int] = {first: 0}
-        keys = [first]
+        states = States(first, "regular expression")
         edges: list[list[Edge]] = []
         finals: set[int] = set()
-        k = 0
-        while k < len(keys):
+        contexts = [("w", WORD), ("n", NOT_WORD)] if self.word_sensitive else [("n", ANY)]
+        for k, (nfa_states, at_start, prev_word) in enumerate(states.keys):
             if k & 15 == 0:
                 check_time()
-            states, at_start, prev_word = keys[k]
-            if self.final in self.closure(states, at_start, prev_word, "end"):
+            if self.final in self.closure(nfa_states, at_start, prev_word, "end"):
                 finals.add(k)
             out: list[Edge] = []
-            contexts = [("w", WORD), ("n", NOT_WORD)] if self.word_sensitive else [("n", ANY)]
             for nxt, allowed in contexts:
-                here = self.closure(states, at_start, prev_word, nxt)
+                here = self.closure(nfa_states, at_start, prev_word, nxt)
                 for lo, hi, targets in self._moves(here, allowed):
                     key: Key = (self.closure(targets, False, False, "-"), False, nxt == "w")
-                    t = index.get(key)
-                    if t is None:
-                        t = index[key] = len(keys)
-                        keys.append(key)
-                        check_budget(len(keys), "regular expression")
-                    out.append((lo, hi, t))
+                    out.append((lo, hi, states(key)))
             edges.append(list(merge_edges(out)))
-            k += 1
         return minimize(edges, finals)
 
     def _moves(self, states: frozenset[int], allowed: CharSet) -> list[tuple[int, int, frozenset[int]]]:

@@ -11,17 +11,20 @@ never take an exponent or (unless ``zero_fraction``) a fraction.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from decimal import Decimal
 from fractions import Fraction
-from typing import Literal, NamedTuple
+from functools import lru_cache
+from typing import Concatenate, Literal, NamedTuple, ParamSpec
 
 from .charset import CharSet
-from .dfa import MAX_STATES, Edge, RegularTooLarge, check_budget, minimize
+from .dfa import MAX_STATES, Edge, RegularTooLarge, States, minimize
 from .language import Regular
 from .rx import Node, alt, cls, opt, rep, seq
 from .to_gbnf import emit_dfa_gbnf
 
 Bound = int | Decimal | Fraction
+P = ParamSpec("P")
 Outcome = Literal["<", "=", ">"]
 
 MAX_BOUND_DIGITS = 40
@@ -49,6 +52,7 @@ def _lang(node: Node) -> Regular:
     return Regular.from_node(node)
 
 
+@lru_cache(maxsize=16)
 def _exponent(kind: str) -> Regular:
     zeros = rep("0", 1)
     if kind == "any":
@@ -77,89 +81,84 @@ def _cmp(a: str, b: str) -> Outcome:
     return "<" if a < b else ">" if a > b else "="
 
 
-def _compare(c: Fraction, outcomes: frozenset[Outcome]) -> Regular:
-    """Unsigned decimal literals (``0|[1-9][0-9]*`` then an optional fraction) whose value compares to
-    ``c`` (a non-negative finite decimal) with one of ``outcomes``.
+Key = tuple[str, int, Outcome]
 
-    States are (phase, count, outcome so far): ``int`` after ``count`` integer digits (outcome of the
-    digit-by-digit comparison with c's integer digits), ``zero`` after a lone 0, ``long`` after more
-    integer digits than c has, ``dot`` after the point, ``feq`` after ``count`` fraction digits equal
-    to c's, ``frac`` once the fraction has decided.
-    """
-    s, f = _digits(c)
-    size, k = len(s), len(f)
-    Key = tuple[str, int, Outcome]
-    index: dict[Key, int] = {}
-    keys: list[Key] = []
 
-    def state(key: Key) -> int:
-        if key not in index:
-            index[key] = len(keys)
-            keys.append(key)
-        return index[key]
+class _Comparison:
+    """The steps of :func:`_compare`'s automaton for the bound ``c``; states are (phase, count, outcome
+    so far): ``int`` after ``count`` integer digits (outcome of the digit-by-digit comparison with c's
+    integer digits), ``zero`` after a lone 0, ``long`` after more integer digits than c has, ``dot``
+    after the point, ``feq`` after ``count`` fraction digits equal to c's, ``frac`` once the fraction
+    has decided."""
 
-    def int_outcome(key: Key) -> Outcome:
+    def __init__(self, c: Fraction) -> None:
+        self.s, self.f = _digits(c)
+
+    def int_outcome(self, key: Key) -> Outcome:
         phase, i, lex = key
         if phase == "zero":
-            return "=" if s == "0" else "<"
+            return "=" if self.s == "0" else "<"
         if phase == "long":
             return ">"
-        return "<" if i < size else lex
+        return "<" if i < len(self.s) else lex
 
-    def fraction_digit(j: int, d: str) -> Key:
-        if j < k:
-            o = _cmp(d, f[j])
+    def fraction_digit(self, j: int, d: str) -> Key:
+        if j < len(self.f):
+            o = _cmp(d, self.f[j])
             return ("feq", j + 1, "=") if o == "=" else ("frac", 0, o)
         return ("feq", j, "=") if d == "0" else ("frac", 0, ">")
 
-    def digit_step(key: Key, d: str) -> Key | None:
+    def digit_step(self, key: Key, d: str) -> Key | None:
         phase, i, o = key
         if phase == "start":
-            return ("zero", 0, "=") if d == "0" else ("int", 1, _cmp(d, s[0]))
+            return ("zero", 0, "=") if d == "0" else ("int", 1, _cmp(d, self.s[0]))
         if phase == "int":
-            return ("long", 0, ">") if i == size else ("int", i + 1, _cmp(d, s[i]) if o == "=" else o)
+            if i == len(self.s):
+                return ("long", 0, ">")
+            return ("int", i + 1, _cmp(d, self.s[i]) if o == "=" else o)
         if phase in ("long", "frac"):
             return key
         if phase == "dot":
-            return fraction_digit(0, d) if o == "=" else ("frac", 0, o)
+            return self.fraction_digit(0, d) if o == "=" else ("frac", 0, o)
         if phase == "feq":
-            return fraction_digit(i, d)
+            return self.fraction_digit(i, d)
         return None  # after a lone 0 no integer digit may follow
 
-    def outcome(key: Key) -> Outcome | None:
+    def outcome(self, key: Key) -> Outcome | None:
         phase, j, o = key
         if phase in ("zero", "long", "int"):  # no fraction: equal integer parts fall short of c's fraction
-            io = int_outcome(key)
-            return "<" if io == "=" and k > 0 else io
+            io = self.int_outcome(key)
+            return "<" if io == "=" and self.f else io
         if phase == "frac":
             return o
         if phase == "feq":
-            return "<" if j < k else "="
+            return "<" if j < len(self.f) else "="
         return None
 
-    state(("start", 0, "="))
+
+@lru_cache(maxsize=256)
+def _compare(c: Fraction, outcomes: frozenset[Outcome]) -> Regular:
+    """Unsigned decimal literals (``0|[1-9][0-9]*`` then an optional fraction) whose value compares to
+    ``c`` (a non-negative finite decimal) with one of ``outcomes``."""
+    steps = _Comparison(c)
+    states: States[Key] = States(("start", 0, "="), "numeric bound")
     edges: list[list[Edge]] = []
     finals: set[int] = set()
-    n = 0
-    while n < len(keys):
-        key = keys[n]
+    for n, key in enumerate(states.keys):
         out: list[Edge] = []
         for d in "0123456789":
-            nxt = digit_step(key, d)
+            nxt = steps.digit_step(key, d)
             if nxt is not None:
-                out.append((ord(d), ord(d), state(nxt)))
+                out.append((ord(d), ord(d), states(nxt)))
         if key[0] in ("zero", "long", "int"):
-            out.append((0x2E, 0x2E, state(("dot", 0, int_outcome(key)))))
-        if outcome(key) in outcomes:
+            out.append((0x2E, 0x2E, states(("dot", 0, steps.int_outcome(key)))))
+        if steps.outcome(key) in outcomes:
             finals.add(n)
         edges.append(out)
-        if len(keys) > MAX_STATES:
-            raise RegularTooLarge("numeric bound has too many digits")
-        check_budget(n)
-        n += 1
     return Regular(minimize(edges, finals))
 
 
+@lru_cache(maxsize=256)
 def _divisible(step: Fraction) -> Regular:
     """Unsigned digit strings with an optional fraction whose value is a multiple of ``step`` > 0."""
     rest = step.denominator
@@ -175,21 +174,10 @@ def _divisible(step: Fraction) -> Regular:
         raise RegularTooLarge(
             f"multipleOf {step} needs a remainder automaton of {modulus * (places + 2)} states"
         )
-    index: dict[tuple[str, int, int], int] = {}
-    keys: list[tuple[str, int, int]] = []
-
-    def state(key: tuple[str, int, int]) -> int:
-        if key not in index:
-            index[key] = len(keys)
-            keys.append(key)
-        return index[key]
-
-    state(("s", 0, 0))
+    states: States[tuple[str, int, int]] = States(("s", 0, 0), "multipleOf")
     edges: list[list[Edge]] = []
     finals: set[int] = set()
-    n = 0
-    while n < len(keys):
-        kind, pos, r = keys[n]
+    for n, (kind, pos, r) in enumerate(states.keys):
         out: list[Edge] = []
         for d in range(10):
             nxt: tuple[str, int, int] | None
@@ -200,14 +188,12 @@ def _divisible(step: Fraction) -> Regular:
             else:
                 nxt = ("f", pos, r) if d == 0 else None
             if nxt is not None:
-                out.append((0x30 + d, 0x30 + d, state(nxt)))
+                out.append((0x30 + d, 0x30 + d, states(nxt)))
         if kind == "i":
-            out.append((0x2E, 0x2E, state(("dot", 0, r))))
+            out.append((0x2E, 0x2E, states(("dot", 0, r))))
         if kind in ("i", "f") and r * 10 ** (places - pos) % modulus == 0:
             finals.add(n)
         edges.append(out)
-        check_budget(n)
-        n += 1
     return Regular(minimize(edges, finals))
 
 
@@ -281,6 +267,33 @@ def _infinite(value: Bound | None, sign: int) -> bool:
     return False
 
 
+def _decimal_bounds(
+    low: Fraction | None,
+    high: Fraction | None,
+    lo_exclusive: bool,
+    hi_exclusive: bool,
+    integer: bool,
+    notes: list[str],
+) -> tuple[Fraction | None, Fraction | None, bool, bool]:
+    """The bounds as integers (inclusive) for ``integer``, else as decimals rounded inward (noted)."""
+    if integer:
+        if low is not None:
+            low, lo_exclusive = Fraction(math.floor(low) + 1 if lo_exclusive else math.ceil(low)), False
+        if high is not None:
+            high, hi_exclusive = Fraction(math.ceil(high) - 1 if hi_exclusive else math.floor(high)), False
+        return low, high, lo_exclusive, hi_exclusive
+    rounded = False
+    if low is not None:
+        low, r = _exact_decimal(low, up=True)
+        rounded |= r
+    if high is not None:
+        high, r = _exact_decimal(high, up=False)
+        rounded |= r
+    if rounded:
+        notes.append(f"bounds are rounded inward to {MAX_BOUND_DIGITS} decimal places")
+    return low, high, lo_exclusive, hi_exclusive
+
+
 def number_language(
     lo: Bound | None = None,
     hi: Bound | None = None,
@@ -304,21 +317,9 @@ def number_language(
     if multiple_of is not None and (_infinite(multiple_of, 1) or Fraction(multiple_of) <= 0):
         raise ValueError("multiple_of must be positive and finite")
     step = None if multiple_of is None else Fraction(multiple_of)
-    if integer:
-        if low is not None:
-            low, lo_exclusive = Fraction(math.floor(low) + 1 if lo_exclusive else math.ceil(low)), False
-        if high is not None:
-            high, hi_exclusive = Fraction(math.ceil(high) - 1 if hi_exclusive else math.floor(high)), False
-    else:
-        rounded = False
-        if low is not None:
-            low, r = _exact_decimal(low, up=True)
-            rounded |= r
-        if high is not None:
-            high, r = _exact_decimal(high, up=False)
-            rounded |= r
-        if rounded:
-            notes.append(f"bounds are rounded inward to {MAX_BOUND_DIGITS} decimal places")
+    low, high, lo_exclusive, hi_exclusive = _decimal_bounds(
+        low, high, lo_exclusive, hi_exclusive, integer, notes
+    )
     if (
         low is not None
         and high is not None
@@ -350,70 +351,22 @@ def number_language(
     return result, list(dict.fromkeys(notes))
 
 
-def number_gbnf(
-    rule_prefix: str,
-    lo: Bound | None = None,
-    hi: Bound | None = None,
-    lo_exclusive: bool = False,
-    hi_exclusive: bool = False,
-    *,
-    integer: bool = False,
-    zero_fraction: bool = False,
-    multiple_of: Bound | None = None,
-    exponents: bool = True,
-) -> NumberGrammar:
-    """GBNF for :func:`number_language` (rules named ``rule_prefix-...``)."""
-    lang, notes = number_language(
-        lo,
-        hi,
-        lo_exclusive,
-        hi_exclusive,
-        integer=integer,
-        zero_fraction=zero_fraction,
-        multiple_of=multiple_of,
-        exponents=exponents,
-    )
-    expression, rules = emit_dfa_gbnf(lang, rule_prefix)
-    return NumberGrammar(expression, rules, "; ".join(notes) or None)
+def _as_gbnf(
+    language: Callable[P, tuple[Regular, list[str]]],
+) -> Callable[Concatenate[str, P], NumberGrammar]:
+    def gbnf(rule_prefix: str, /, *args: P.args, **kwargs: P.kwargs) -> NumberGrammar:
+        lang, notes = language(*args, **kwargs)
+        expression, rules = emit_dfa_gbnf(lang, rule_prefix)
+        return NumberGrammar(expression, rules, "; ".join(notes) or None)
+
+    return gbnf
+
+
+number_gbnf = _as_gbnf(number_language)
+"""GBNF for :func:`number_language`: a rule prefix (rules are named ``prefix-...``), then its arguments."""
 
 
 def integer_range_gbnf(lo: int | None, hi: int | None, rule_prefix: str) -> tuple[str, dict[str, str]]:
     """GBNF for JSON integer literals ``-?(0|[1-9][0-9]*)`` with lo <= v <= hi (either side may be None)."""
     expression, rules, _ = number_gbnf(rule_prefix, lo, hi, integer=True)
     return expression, rules
-
-
-def number_range_gbnf(
-    lo: Bound | None, hi: Bound | None, lo_exclusive: bool, hi_exclusive: bool, rule_prefix: str
-) -> NumberGrammar:
-    """GBNF for JSON numbers (fraction, exponent) within the bounds; never accepts a value outside them.
-    ``note`` says when exponent forms (or rounded bounds) leave some in-range spellings out."""
-    return number_gbnf(rule_prefix, lo, hi, lo_exclusive, hi_exclusive)
-
-
-def multiple_of_gbnf(
-    step: Bound,
-    rule_prefix: str,
-    *,
-    lo: Bound | None = None,
-    hi: Bound | None = None,
-    lo_exclusive: bool = False,
-    hi_exclusive: bool = False,
-    integer: bool = False,
-    zero_fraction: bool = False,
-) -> NumberGrammar:
-    """GBNF for JSON numbers (``integer``: integer literals) that are multiples of ``step`` > 0 and lie
-    within the optional bounds. Decimal steps limit fraction digits (0.01: at most two significant
-    ones); other steps use a remainder automaton over the digits. No exponent forms (noted).
-    Raises RegularTooLarge when the automaton exceeds the state budget (a step needing more than
-    about MAX_STATES remainders)."""
-    return number_gbnf(
-        rule_prefix,
-        lo,
-        hi,
-        lo_exclusive,
-        hi_exclusive,
-        integer=integer,
-        zero_fraction=zero_fraction,
-        multiple_of=step,
-    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
 
@@ -81,36 +82,26 @@ def opt(node: Node | str) -> Node:
     return rep(node, 0, 1)
 
 
-def uses_word_boundary(node: Node) -> bool:
-    """Whether ``\\b`` or ``\\B`` occurs in ``node``."""
+def _assertions(node: Node) -> Iterator[AssertKind]:
+    """The kinds of the zero-width assertions in ``node``."""
     stack = [node]
     while stack:
         n = stack.pop()
         if isinstance(n, Assert):
-            if n.kind in ("b", "B"):
-                return True
-        elif isinstance(n, Seq):
-            stack.extend(n.parts)
-        elif isinstance(n, Alt):
-            stack.extend(n.options)
+            yield n.kind
+        elif isinstance(n, Seq | Alt):
+            stack.extend(n.parts if isinstance(n, Seq) else n.options)
         elif isinstance(n, Repeat):
             stack.append(n.node)
-    return False
+
+
+def uses_word_boundary(node: Node) -> bool:
+    """Whether ``\\b`` or ``\\B`` occurs in ``node``."""
+    return any(kind in ("b", "B") for kind in _assertions(node))
 
 
 def _has_assert(node: Node) -> bool:
-    stack = [node]
-    while stack:
-        n = stack.pop()
-        if isinstance(n, Assert):
-            return True
-        if isinstance(n, Seq):
-            stack.extend(n.parts)
-        elif isinstance(n, Alt):
-            stack.extend(n.options)
-        elif isinstance(n, Repeat):
-            stack.append(n.node)
-    return False
+    return any(True for _ in _assertions(node))
 
 
 def _trim(node: Node, tail: bool) -> Node:
