@@ -7,13 +7,15 @@ import json
 from structgen.gbnf.formatter import format_literal, is_literal
 from structgen.gbnf.lower import MAX_REPETITION_THRESHOLD
 
+from .report import Inexpressible
+
 # llama.cpp refuses {m,n} with m > 2000 and silently unbounds n > 2000; repeats of a rule
 # reference are split into exact blocks of half that size.
 MAX_REPEAT = MAX_REPETITION_THRESHOLD
 BLOCK = MAX_REPEAT // 2
 
 
-class RepeatTooLarge(Exception):
+class RepeatTooLarge(Inexpressible):
     """A repetition bound beyond what nested blocks can express (over two million)."""
 
 

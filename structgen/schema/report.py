@@ -13,6 +13,9 @@ Severity = Literal["loosened", "ignored", "restricted"]
 class Inexpressible(Exception):
     """Internal: a grammar cannot express this constraint; whoever tried it reports the keyword as loosened.
 
+    The one loosening signal: the size limits of the layers below (automata, repetitions, state
+    machines) are its subclasses, so a caller that can only loosen catches this class alone.
+
     ``keyword`` names the culprit when the raiser knows it better than the catcher.
     """
 

@@ -28,10 +28,7 @@ LARGE_LENGTH = 256
 def emit_content(lang: Regular, rule_prefix: str) -> tuple[str, dict[str, str]]:
     """GBNF for the text between the quotes of JSON strings whose value is in ``lang``."""
     check_time()
-    try:
-        return regular.emit_json_string_content(lang, rule_prefix)
-    except RegularTooLarge as error:
-        raise Inexpressible(str(error)) from None
+    return regular.emit_json_string_content(lang, rule_prefix)
 
 
 def pattern_language(source: str) -> Regular:
@@ -102,7 +99,7 @@ def realize(node: StringNode) -> Regular:
 def _realize_cached(node: StringNode) -> Regular | Exception:
     try:
         return _realize(node)
-    except (RegularTooLarge, Inexpressible, UnsupportedSchemaError, InvalidSchemaError) as error:
+    except (Inexpressible, UnsupportedSchemaError, InvalidSchemaError) as error:
         return error
 
 

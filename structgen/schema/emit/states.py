@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable
 
 from ..gbnftext import group, seq
+from ..report import Inexpressible
 from .rules import Rules, either
 
 State = tuple[object, ...] | frozenset[int]
@@ -18,7 +19,7 @@ Step = list[str | State]
 """One alternative: text and states in sequence."""
 
 
-class TooManyStates(Exception):
+class TooManyStates(Inexpressible):
     """The machine has more states than its builder allows."""
 
 
@@ -53,7 +54,7 @@ def build(
         if state in local:
             continue
         if limit is not None and len(local) > limit:
-            raise TooManyStates
+            raise TooManyStates(f"more than {limit} states")
         alts = local[state] = step(state)
         todo.extend(x for alt in alts for x in alt if not isinstance(x, str) and x not in local)
     names = _local_grammar(rules, local, hint)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from operator import itemgetter
 from typing import Generic, Literal, TypeVar
 
+from ..report import Inexpressible
 from .charset import MAX_CP
 from .deadline import check_time
 
@@ -23,7 +24,7 @@ Edge = tuple[int, int, int]
 """A transition on every code point in ``lo..hi`` (inclusive) to a target state."""
 
 
-class RegularTooLarge(Exception):
+class RegularTooLarge(Inexpressible):
     """An automaton would exceed :data:`MAX_STATES` states (or a counted construct is too big)."""
 
 
