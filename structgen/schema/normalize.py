@@ -59,6 +59,10 @@ _ORDER = {
 }
 
 
+MAX_NESTED_DEFINITIONS = 24
+"""Definitions computed inside one another before the next one is left for later (stack depth)."""
+
+
 class Normalizer:
     """Builds the node of every schema of a document; ``$ref`` targets become named definitions.
 
@@ -80,6 +84,7 @@ class Normalizer:
         self.algebra.on_loosened = lambda keyword, reason: report.loosened("", keyword, reason)
         self._ref_names: dict[object, str] = {}
         self.inexact: set[str] = set()
+        self._defining = 0
 
     def root(self) -> Node:
         """The node of the document root (a :class:`Ref` to the definition ``root``)."""
@@ -174,15 +179,29 @@ class Normalizer:
             name = self.defs.new_name(hint)
             self._ref_names[key] = name
             self.defs.pointers[name] = scope.pointer
-            before = self.report.loosenings
-            self.defs.compute(name, lambda: self.node(contents, scope))
-            if self.report.loosenings != before:
-                self.inexact.add(name)
+            if self._defining >= MAX_NESTED_DEFINITIONS:
+                # a long chain of references: finished later from a shallow stack, not by recursion
+                self.defs.defer(name, lambda: self._content(name, contents, scope))
+                self.inexact.add(name)  # not known yet: whoever uses it cannot count on it being exact
+                self.report.loosenings += 1
+                return Ref(name)
+            self.defs.compute(name, lambda: self._content(name, contents, scope))
         elif self.defs.in_progress(name):
             self.defs.recursive.add(name)
         elif name in self.inexact:
             self.report.loosenings += 1  # whoever uses this definition is not exact either
         return Ref(name)
+
+    def _content(self, name: str, contents: Any, scope: Scope) -> Node:
+        before = self.report.loosenings
+        self._defining += 1
+        try:
+            node = self.node(contents, scope)
+        finally:
+            self._defining -= 1
+        if self.report.loosenings != before:
+            self.inexact.add(name)
+        return node
 
     def _unevaluated_properties(self, current: Node, rest: Node, pointer: str) -> Node:
         """``current`` where keys no keyword evaluated must also match ``rest``."""

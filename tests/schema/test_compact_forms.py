@@ -200,3 +200,21 @@ def test_garbage_is_collected_less_often_only_while_compiling(monkeypatch: pytes
         assert gc.get_threshold()[0] == 0
     finally:
         gc.set_threshold(*before)
+
+
+def test_a_long_chain_of_references_compiles_within_the_default_recursion_limit() -> None:
+    defs = {
+        f"d{i}": {"type": "object", "properties": {"n": {"$ref": f"#/$defs/d{i + 1}"}}} for i in range(600)
+    }
+    defs["d600"] = {"type": "integer"}
+    schema = {"$ref": "#/$defs/d0", "$defs": defs}
+    limit = sys.getrecursionlimit()
+    compiled = compile(schema, time_limit=None)
+    assert sys.getrecursionlimit() == limit
+    matcher = Matcher(compiled.grammar)
+    deep: Any = 7
+    for _ in range(600):
+        deep = {"n": deep}
+    assert matcher.fullmatch(json.dumps(deep))
+    assert matcher.fullmatch(json.dumps({"n": {"n": {}}}))
+    assert not matcher.fullmatch(json.dumps({"n": {"n": "x"}}))

@@ -13,6 +13,9 @@ from .strings import Strings
 
 NULL, TRUE, FALSE = Atom('"null"'), Atom('"true"'), Atom('"false"')
 
+MAX_NESTED_RULES = 24
+"""Definitions written inside one another before the next one is left for later (stack depth)."""
+
 
 class Emitter(Strings, Arrays, Objects):
     """Turns the root node and its definitions into grammar text."""
@@ -20,10 +23,13 @@ class Emitter(Strings, Arrays, Objects):
     satisfiable = True
     """False when the root matches nothing (known once :meth:`emit` has run)."""
     _productive: dict[str, bool]
+    _nested = 0
+    _later: list[tuple[str, Node]]
 
     def emit(self, root: Node) -> str:
         """The grammar whose ``root`` rule matches exactly the JSON texts of ``root``."""
         self._productive = prepare(root, self.definitions, self.pointers)
+        self._later = []
         self.names.add("root")
         self.rules["root"] = ""
         content = root
@@ -34,6 +40,9 @@ class Emitter(Strings, Arrays, Objects):
         body = self._body_uncached(content, "root") if self.productive(content) else None
         self.rules["root"] = NOTHING if body is None else body
         self.satisfiable = body is not None
+        while self._later:  # long chains of references, written from a shallow stack
+            rule, content = self._later.pop()
+            self._define_rule(rule, content)
         if self.uses_tokens and self.options.whitespace != "compact":
             self.primitive("ws" if self.options.whitespace == "flexible" else "nl")
         # an empty body would let llama.cpp read the next line as this rule's body
@@ -115,9 +124,19 @@ class Emitter(Strings, Arrays, Objects):
         self._by_node[ref] = rule
         self._by_node[content] = rule
         self.rules[rule] = ""
-        body = self._body_uncached(content, rule)
-        self.rules[rule] = body if body is not None else NOTHING
+        if self._nested >= MAX_NESTED_RULES:
+            self._later.append((rule, content))
+        else:
+            self._define_rule(rule, content)
         return rule
+
+    def _define_rule(self, rule: str, content: Node) -> None:
+        self._nested += 1
+        try:
+            body = self._body_uncached(content, rule)
+        finally:
+            self._nested -= 1
+        self.rules[rule] = body if body is not None else NOTHING
 
     def _any_of(self, node: AnyOf, hint: str) -> str | None:
         parts: list[str] = []
