@@ -210,18 +210,22 @@ CONTROL: list[tuple[str, Any, str]] = [
 ]
 
 
+SETS = {"key-heavy": KEY_HEAVY, "key-heavy, made up": GENERATIVE, "control": CONTROL}
+
+
 def messages(output: Output[Any], task: str) -> list[dict[str, str]]:
     system = "Reply with JSON that follows this JSON Schema: " + describe_schema(output.schema)
     return [{"role": "system", "content": system}, {"role": "user", "content": task}]
 
 
 def run_set(
-    client: LlamaClient, cases: list[tuple[str, Any, str]], reps: int, n_predict: int, hold_back: int
+    client: LlamaClient, cases: list[tuple[str, Any, str]], args: argparse.Namespace
 ) -> dict[str, Any]:
     rows: dict[str, list[dict[str, Any]]] = {"U": [], "G": [], "F": []}
+    reps, n_predict, hold_back = args.reps, args.n_predict, args.hold_back
     for _ in range(reps):
         for name, kind, task in cases:
-            output: Output[Any] = Output(kind)
+            output: Output[Any] = Output(kind, whitespace=args.whitespace)
             prompt = messages(output, task)
             text = render(prompt, client)
             # U: no grammar
@@ -242,27 +246,25 @@ def run_set(
             )
             for mode in ("G", "F"):
                 started = time.perf_counter()
-                try:
-                    if mode == "F":
+                done = None
+                if mode == "F":
+                    params = {"temperature": 0.0, "n_predict": n_predict}
+                    try:
                         done = fastforward.complete(
-                            client,
-                            output,
-                            text,
-                            {"temperature": 0.0, "n_predict": n_predict},
-                            hold_back=hold_back,
+                            fastforward.segments(client, output, text, params, hold_back=hold_back)
                         )
-                        completion, segments, forced = done.completion, done.segments, done.forced_tokens
-                        reused, evaluated, server_ms = done.reused, done.evaluated, done.server_ms
-                    else:
-                        completion = client.completion(
-                            text, grammar=output.grammar, temperature=0.0, n_predict=n_predict
-                        )
-                        segments, forced, reused, evaluated = 1, 0, (), (completion.prompt_tokens_processed,)
-                        t = completion.timings
-                        server_ms = ((t.prompt_ms or 0.0) + (t.predicted_ms or 0.0)) if t else 0.0
-                except fastforward.FastForwardUnavailable as exc:
-                    print(f"F skipped for {name}: {exc}", file=sys.stderr)
-                    continue
+                    except fastforward.FastForwardUnavailable as exc:  # generate plainly, as generate() does
+                        print(f"F falls back for {name}: {exc}", file=sys.stderr)
+                if done is not None:
+                    completion, segments, forced = done.completion, done.segments, done.forced_tokens
+                    reused, evaluated, server_ms = done.reused, done.evaluated, done.server_ms
+                else:
+                    completion = client.completion(
+                        text, grammar=output.grammar, temperature=0.0, n_predict=n_predict
+                    )
+                    segments, forced, reused, evaluated = 1, 0, (), (completion.prompt_tokens_processed,)
+                    t = completion.timings
+                    server_ms = ((t.prompt_ms or 0.0) + (t.predicted_ms or 0.0)) if t else 0.0
                 wall = time.perf_counter() - started
                 _, errors = output.parse(completion.content)
                 answer_tokens = len(client.tokenize(completion.content))
@@ -328,6 +330,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--reps", type=int, default=1)
     parser.add_argument("--n-predict", type=int, default=768)
     parser.add_argument("--hold-back", type=int, default=fastforward.HOLD_BACK)
+    parser.add_argument(
+        "--whitespace",
+        choices=["compact", "flexible", "pretty"],
+        default="compact",
+        help="the output types' whitespace, for G's grammar and F's forced text alike (default: compact)",
+    )
+    parser.add_argument("--sets", nargs="+", choices=list(SETS), default=list(SETS), help="the sets to run")
     parser.add_argument("--url", help="an already running server (default: start SmolLM2, --threads 1)")
     parser.add_argument("--json", type=Path, help="write the summary here")
     parser.add_argument("--raw", type=Path, help="write every run (texts, segments) here")
@@ -349,11 +358,7 @@ def main(argv: list[str] | None = None) -> None:
         client = server.client(timeout=(5.0, 600.0))
     try:
         costs = fastforward.server_costs(client)
-        results = {
-            "key-heavy": run_set(client, KEY_HEAVY, args.reps, args.n_predict, args.hold_back),
-            "key-heavy, made up": run_set(client, GENERATIVE, args.reps, args.n_predict, args.hold_back),
-            "control": run_set(client, CONTROL, args.reps, args.n_predict, args.hold_back),
-        }
+        results = {name: run_set(client, SETS[name], args) for name in args.sets}
     finally:
         if server is not None:
             server.stop()
@@ -415,6 +420,7 @@ def report(
                 "threads": 1,
                 "temperature": 0,
                 "hold_back": args.hold_back,
+                "whitespace": args.whitespace,
                 "server_costs": costs,
                 "table": rows_out,
                 "machine": machine(),

@@ -11,6 +11,7 @@ never rewritten, so the slot's prefix cache always applies. A forced span shorte
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Generator, Iterator, Mapping
@@ -35,11 +36,19 @@ HOLD_BACK = 1
 """Forced tokens held back and left to the next segment's grammar, so the model picks its own token
 boundary before a value (llguidance holds back 2; the last forced token, ``" "`` before a value, is the
 one that merges with it: ``' "'``)."""
-LAYOUTS = (None, 2)
-"""Forced text is laid out as ``json.dumps(value, indent=...)`` with one of these: the model picks with
-its first characters (chat models write one or the other, depending on the prompt)."""
+LAYOUTS: dict[str, tuple[tuple[int | None, tuple[str, str] | None], ...]] = {
+    "compact": ((None, (",", ":")),),
+    "pretty": ((2, None),),
+    "flexible": ((None, None), (2, None)),
+}
+"""Per output whitespace, the layouts of forced text, as ``json.dumps(value, indent=..., separators=...)``:
+the one the grammar allows, or for flexible whitespace one of two that the model picks with its first
+characters (chat models write one or the other, depending on the prompt)."""
 MIN_FORCED_CHARS = 6
 """A type forcing fewer characters than this is generated plainly."""
+MIN_FORCED_SHARE = 0.2
+"""A type whose forced share (:attr:`Skeleton.forced_share`) is below this is generated plainly: the
+few forced tokens save less than the segments cost (a type of a few long strings)."""
 MIN_CACHE_SHARE = 0.5
 """A resume whose cached prefix is below this share of the context sent before means no cache reuse."""
 
@@ -96,21 +105,24 @@ _lock = threading.Lock()
 _costs: dict[str, ServerCosts] = {}
 _unsupported: dict[str, str] = {}
 _pieces: dict[tuple[str, str], list[TokenPiece]] = {}
-_skeletons: dict[int, tuple[Output[Any], tuple[Skeleton, ...]]] = {}
+_skeletons: dict[tuple[str, str], tuple[Skeleton, ...]] = {}
 
 
 def skeleton_of(output: Output[Any]) -> tuple[Skeleton, ...]:
     """The skeletons of an output type, one per layout in :data:`LAYOUTS` (none: nothing is forced)."""
-    with _lock:
-        hit = _skeletons.get(id(output))
-    if hit is not None and hit[0] is output:
-        return hit[1]
     whitespace = output.compiled.options.get("whitespace", "flexible")
-    found = tuple(s for s in (skeleton(output.schema, indent=i, whitespace=whitespace) for i in LAYOUTS) if s)
+    key = (json.dumps(output.schema, sort_keys=True, default=str), whitespace)
+    with _lock:
+        hit = _skeletons.get(key)
+    if hit is not None:
+        return hit
+    layouts = LAYOUTS.get(whitespace, LAYOUTS["flexible"])
+    built = (skeleton(output.schema, indent=i, separators=s, whitespace=whitespace) for i, s in layouts)
+    found = tuple(s for s in built if s)
     with _lock:
         if len(_skeletons) > 512:
             _skeletons.clear()
-        _skeletons[id(output)] = (output, found)
+        _skeletons[key] = found
     return found
 
 
@@ -184,7 +196,7 @@ def _prefetch(client: LlamaClient, skels: tuple[Skeleton, ...]) -> None:
                 first = False
                 pending += step.text
                 continue
-            texts.update((pending, pending[1:]))
+            texts.update((pending, pending[1:], pending[len(_front(pending)) :]))
             pending = ""
             if isinstance(step, Choice):
                 seen[step.options] = seen.get(step.options, 0) + 1
@@ -273,21 +285,27 @@ class _Run:
         self.items.append(root)
         self.rules.extend(lines)
 
-    def tail(self, text: str, last: bool) -> None:
-        """Forced text after a free value: folded into the segment, or its first character ends it."""
+    def tail(self, text: str, last: bool, start: bool = False) -> None:
+        """Forced text after a free value: folded into the segment, or its leading delimiters end it (the
+        model writes them, so it picks its own token boundary there, e.g. ``","`` as one token).
+
+        ``start``: the text opens the answer and a value follows: its leading delimiters are a segment of
+        their own, for the same reason.
+        """
         if not text:
             return
-        if not self.items:
+        if not self.items and (not start or self.text):
             self.unsent += text
             self.text += text
             return
-        if not last and self.n_tokens(text) <= self.fold_tokens:
+        if self.items and not last and self.n_tokens(text) <= self.fold_tokens:
             self.add_literal(text)
             return
-        self.items.append(literal(text[0]))
-        self.flush((text[0],))
-        self.text += text[1:]
-        self.unsent = text[1:]
+        front = _front(text)
+        self.items.append(literal(front))
+        self.flush((front,))
+        self.text += text[len(front) :]
+        self.unsent = text[len(front) :]
 
     def flush(self, endings: tuple[str, ...]) -> Completion:
         """Send the open segment; ``endings`` are the texts it can end with.
@@ -389,7 +407,7 @@ class _Run:
                 if isinstance(step, Literal):
                     pending += step.text
                     continue
-                self.tail(pending, last=False)
+                self.tail(pending, last=False, start=isinstance(step, Hole))
                 pending = ""
                 self.free(step)
                 if isinstance(step, Choice):
@@ -408,6 +426,15 @@ class _Run:
             pass
 
 
+def _front(text: str) -> str:
+    """The delimiters ``text`` starts with (at least its first character)."""
+    rest = text[1:].lstrip(_DELIMITERS)
+    return text[: len(text) - len(rest)]
+
+
+_DELIMITERS = ',:"[]{} \n'
+
+
 def _escaped(text: str) -> bool:
     """``text`` ends in an odd number of backslashes (a quote after it would be escaped)."""
     return (len(text) - len(text.rstrip("\\"))) % 2 == 1
@@ -417,16 +444,8 @@ class _Truncated(Exception):
     pass
 
 
-def complete(
-    client: LlamaClient,
-    output: Output[Any],
-    prompt: str,
-    params: Mapping[str, Any],
-    *,
-    hold_back: int = HOLD_BACK,
-) -> Segmented:
-    """Generate ``output``'s JSON for ``prompt`` by fast-forward (see :func:`segments`)."""
-    steps = segments(client, output, prompt, params, hold_back=hold_back)
+def complete(steps: Generator[str, None, Segmented]) -> Segmented:
+    """Run a :func:`segments` generator to its end: the whole answer."""
     while True:
         try:
             next(steps)
@@ -456,6 +475,9 @@ def segments(
     skels = skeleton_of(output)
     if not skels or skels[0].forced_chars < MIN_FORCED_CHARS:
         raise FastForwardUnavailable("the type forces too little text to skip")
+    if skels[0].forced_share < MIN_FORCED_SHARE:
+        share = f"{skels[0].forced_share:.0%}"
+        raise FastForwardUnavailable(f"the type's forced share ({share}) is too small to be worth segments")
     try:
         context = client.tokenize(prompt, add_special=True)
         fold = server_costs(client).fold_tokens(hold_back)
