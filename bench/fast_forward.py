@@ -377,7 +377,8 @@ def report(
     if costs:
         print(
             f"server costs: overhead {costs['overhead_ms']:.1f} ms/request, decode {costs['decode_ms']:.1f} "
-            f"ms/token, resume {costs['resume_ms']:.1f} ms -> forced spans of <= {costs['fold_tokens']} "
+            f"ms/token, prompt {costs.get('prompt_token_ms', 0.0):.1f} ms/token, resume {costs['resume_ms']:.1f} ms"
+            f" -> forced spans of <= {costs['fold_tokens']} "
             "tokens folded"
         )
     rows_out: list[dict[str, Any]] = []

@@ -52,7 +52,7 @@ few forced tokens save less than the segments cost (a type of a few long strings
 MIN_CACHE_SHARE = 0.5
 """A resume whose cached prefix is below this share of the context sent before means no cache reuse."""
 
-_CALIBRATION_TEXT = "The quick brown fox jumps over the lazy dog while the cat sleeps in the sun. " * 3
+_CALIBRATION_TEXT = "The quick brown fox jumps over the lazy dog while the cat sleeps in the sun. " * 4
 
 
 class FastForwardUnavailable(Exception):
@@ -75,12 +75,16 @@ class ServerCosts:
     decode_ms: float
     """Decode time per generated token."""
     resume_ms: float
-    """Wall time of a resume: a request on a cached prefix with a few new tokens, one token out."""
+    """What a resume (a request on a cached prefix) costs beyond its new tokens: the overhead and the
+    fixed part of evaluating a batch."""
+    prompt_token_ms: float = 0.0
+    """Evaluation time per new prompt token in a batch (less than a decode step: one pass for all)."""
 
     def fold_tokens(self, hold_back: int) -> int:
-        """Forced spans of at most this many tokens cost less decoded by the model than by a new segment
-        (a resume, and the held-back tokens decoded)."""
-        return hold_back + int(self.resume_ms / max(self.decode_ms, 1e-3))
+        """Forced spans of at most this many tokens cost less decoded by the model than by a new segment:
+        folding decodes every token of the span, a segment decodes the held-back ones and evaluates the
+        rest in one batch, at the cost of a resume."""
+        return hold_back + int(self.resume_ms / max(self.decode_ms - self.prompt_token_ms, 1e-3))
 
 
 @dataclass(frozen=True)
@@ -141,21 +145,27 @@ def server_costs(client: LlamaClient) -> ServerCosts:
     prompt = client.tokenize(_CALIBRATION_TEXT, add_special=True)
     first, _ = _timed(client, prompt, n_predict=8, ignore_eos=True)
     context = prompt + first.tokens
-    overheads, resumes = [], []
-    for i in range(3):
-        # a resume like a segment's: a cached prefix, a few new tokens, a small grammar, one token out
-        extra = client.tokenize(f" and {i} more", add_special=False)
+    overheads: list[float] = []
+    batches: dict[int, list[float]] = {1: [], 9: []}
+    words = client.tokenize(_CALIBRATION_TEXT, add_special=False)
+    for i in range(6):
+        # a resume like a segment's: a cached prefix, new tokens (1 or 9), a small grammar, one token out
+        extra = words[i * 9 : i * 9 + (1 if i % 2 else 9)]
         done, wall = _timed(
             client, context + extra, n_predict=1, slot=first.slot_id, grammar="root ::= [a-z]"
         )
         overheads.append(max(wall - _server_ms(done), 0.0))
-        resumes.append(wall)
+        batches[len(extra)].append((done.timings.prompt_ms or 0.0) if done.timings else 0.0)
         context = context + extra + done.tokens
+    one, nine = (sorted(batches[n])[1] for n in (1, 9))
+    per_token = max((nine - one) / 8, 0.0)
+    overhead = sorted(overheads)[len(overheads) // 2]
     timings = first.timings
     costs = ServerCosts(
-        overhead_ms=sorted(overheads)[1],
+        overhead_ms=overhead,
         decode_ms=(timings.predicted_per_token_ms or 0.0) if timings else 0.0,
-        resume_ms=sorted(resumes)[1],
+        resume_ms=overhead + max(one - per_token, 0.0),
+        prompt_token_ms=per_token,
     )
     with _lock:
         _costs[client.base_url] = costs
