@@ -206,7 +206,10 @@ def _prefetch(client: LlamaClient, skels: tuple[Skeleton, ...]) -> None:
                 first = False
                 pending += step.text
                 continue
-            texts.update((pending, pending[1:], pending[len(_front(pending)) :]))
+            rest = pending[len(_front(pending)) :]
+            texts.update((pending, pending[1:], rest))
+            if isinstance(step, Hole):
+                texts.update(rest + value for value in _starts(step.schema))
             pending = ""
             if isinstance(step, Choice):
                 seen[step.options] = seen.get(step.options, 0) + 1
@@ -262,12 +265,15 @@ class _Run:
     def n_tokens(self, text: str) -> int:
         return len(_pieces_of(self.client, text))
 
-    def open(self) -> None:
-        """Start a segment: the unsent forced text goes into the context but for its last tokens."""
+    def open(self, step: Hole | Choice) -> None:
+        """Start a segment: the unsent forced text goes into the context but for its last tokens (all of
+        it before a value that no token can join it with)."""
         if self.items or not self.unsent:
             return
         pieces = _pieces_of(self.client, self.unsent)
-        keep = pieces[: max(len(pieces) - self.hold_back, 0)]
+        starts = _starts(step.schema) if isinstance(step, Hole) else ()
+        hold = 0 if starts and all(self.apart(self.unsent, s) for s in starts) else self.hold_back
+        keep = pieces[: max(len(pieces) - hold, 0)]
         kept = "".join(p.piece for p in keep if isinstance(p.piece, str))
         if len(kept) != sum(len(p.piece) for p in keep) or not self.unsent.startswith(kept):
             keep, kept = [], ""
@@ -280,12 +286,17 @@ class _Run:
             self.text = self.text[: len(self.text) - len(held)]  # the model writes it, in its own tokens
             self.add_literal(held)
 
+    def apart(self, text: str, value: str) -> bool:
+        """``text``'s tokens stay as they are when ``value`` follows it (no token spans the boundary)."""
+        alone = [p.id for p in _pieces_of(self.client, text)]
+        return [p.id for p in _pieces_of(self.client, text + value)][: len(alone)] == alone
+
     def add_literal(self, text: str) -> None:
         self.items.append(literal(text))
         self.parts.append(Literal(text))
 
     def free(self, step: Hole | Choice) -> None:
-        self.open()
+        self.open(step)
         self.parts.append(step)
         if isinstance(step, Choice):
             self.items.append("(" + " | ".join(literal(o) for o in step.options) + ")")
@@ -434,6 +445,26 @@ class _Run:
                 self.flush(())
         except _Truncated:
             pass
+
+
+def _starts(schema: Any) -> tuple[str, ...]:
+    """Texts a value of ``schema`` (a number, boolean, null or scalar enum) can start with; empty for any
+    other value (a string: the forced text before it is always held back)."""
+    if not isinstance(schema, Mapping):
+        return ()
+    values = schema.get("enum")
+    if isinstance(values, list):
+        scalar = len(values) <= 8 and not any(isinstance(v, (dict, list)) for v in values)
+        return tuple(json.dumps(v, ensure_ascii=False) for v in values) if scalar else ()
+    return _STARTS.get(str(schema.get("type")), ())
+
+
+_STARTS = {
+    "integer": ("0", "12", "-1"),
+    "number": ("0", "12", "-1", "0.5"),
+    "boolean": ("true", "false"),
+    "null": ("null",),
+}
 
 
 def _front(text: str) -> str:
