@@ -23,6 +23,7 @@ import os
 import shlex
 import sys
 import time
+from collections.abc import Generator
 from dataclasses import asdict
 from enum import Enum
 from pathlib import Path
@@ -210,6 +211,16 @@ CONTROL: list[tuple[str, Any, str]] = [
 ]
 
 
+def drain(steps: Generator[str, None, Any]) -> Any:
+    """Run a ``fastforward.segments`` generator to its end (as ``fastforward.complete`` does; kept here so
+    the script also runs against older checkouts)."""
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            return done.value
+
+
 SETS = {"key-heavy": KEY_HEAVY, "key-heavy, made up": GENERATIVE, "control": CONTROL}
 
 
@@ -250,9 +261,7 @@ def run_set(
                 if mode == "F":
                     params = {"temperature": 0.0, "n_predict": n_predict}
                     try:
-                        done = fastforward.complete(
-                            fastforward.segments(client, output, text, params, hold_back=hold_back)
-                        )
+                        done = drain(fastforward.segments(client, output, text, params, hold_back=hold_back))
                     except fastforward.FastForwardUnavailable as exc:  # generate plainly, as generate() does
                         print(f"F falls back for {name}: {exc}", file=sys.stderr)
                 if done is not None:

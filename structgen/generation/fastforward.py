@@ -114,14 +114,18 @@ _skeletons: dict[tuple[str, str], tuple[Skeleton, ...]] = {}
 
 def skeleton_of(output: Output[Any]) -> tuple[Skeleton, ...]:
     """The skeletons of an output type, one per layout in :data:`LAYOUTS` (none: nothing is forced)."""
-    whitespace = output.compiled.options.get("whitespace", "flexible")
-    key = (json.dumps(output.schema, sort_keys=True, default=str), whitespace)
+    options = output.compiled.options
+    whitespace = options.get("whitespace", "flexible")
+    limits = {k: options.get(k) for k in ("max_string_length", "max_items")}
+    key = (json.dumps([output.schema, limits], sort_keys=True, default=str), whitespace)
     with _lock:
         hit = _skeletons.get(key)
     if hit is not None:
         return hit
     layouts = LAYOUTS.get(whitespace, LAYOUTS["flexible"])
-    built = (skeleton(output.schema, indent=i, separators=s, whitespace=whitespace) for i, s in layouts)
+    built = (
+        skeleton(output.schema, indent=i, separators=s, whitespace=whitespace, **limits) for i, s in layouts
+    )
     found = tuple(s for s in built if s)
     with _lock:
         if len(_skeletons) > 512:

@@ -149,6 +149,10 @@ class Skeleton:
     """Characters forced in the smallest value (arrays at their minimum length)."""
     free_chars: int = 0
     """About how many characters the model writes in the smallest value (see :attr:`Hole.expected_chars`)."""
+    max_string_length: int | None = None
+    """Bound on strings in the holes' grammars (the output's own option)."""
+    max_items: int | None = None
+    """Bound on arrays in the holes' grammars (the output's own option)."""
 
     @property
     def forced_share(self) -> float:
@@ -161,7 +165,7 @@ class Skeleton:
 
     def grammar(self, hole: Hole) -> str:
         """The GBNF grammar of a hole's value (compiled once per process)."""
-        return _grammar(hole, self.whitespace)
+        return _grammar(hole, self.whitespace, self.max_string_length, self.max_items)
 
     def rules(self, hole: Hole, prefix: str) -> tuple[str, list[str]]:
         """The hole's grammar with every rule name prefixed: (its root's new name, the rule lines)."""
@@ -180,12 +184,15 @@ def skeleton(
     indent: int | None = 2,
     separators: tuple[str, str] | None = None,
     whitespace: Whitespace = "flexible",
+    max_string_length: int | None = None,
+    max_items: int | None = None,
 ) -> Skeleton | None:
     """The skeleton of ``schema`` (a JSON Schema), or None when it forces nothing but a hole.
 
     Forced text is laid out as ``json.dumps(value, indent=indent, separators=separators)`` would
     (``indent=None``: on one line, ``", "`` and ``": "`` unless ``separators`` says otherwise, e.g.
-    ``(",", ":")`` for compact JSON); ``whitespace`` is what the holes' own grammars allow.
+    ``(",", ":")`` for compact JSON); ``whitespace``, ``max_string_length`` and ``max_items`` are the
+    holes' own grammars' options (see :func:`structgen.schema.compiler.compile`).
 
     ``$ref`` to the document's ``$defs``/``definitions`` is followed; any other reference keeps its
     value a hole.
@@ -201,7 +208,7 @@ def skeleton(
     steps = list(_walk(root))
     forced = sum(len(s.text) for s in steps if isinstance(s, Literal))
     free = sum(s.expected_chars for s in steps if isinstance(s, Hole))
-    return Skeleton(root, whitespace, forced, free)
+    return Skeleton(root, whitespace, forced, free, max_string_length, max_items)
 
 
 class _Builder:
@@ -394,9 +401,15 @@ _MARK = "\x00"
 
 
 @functools.lru_cache(maxsize=1024)
-def _grammar(hole: Hole, whitespace: Whitespace) -> str:
+def _grammar(hole: Hole, whitespace: Whitespace, max_string_length: int | None, max_items: int | None) -> str:
     compiled = compile_schema(
-        hole.schema, whitespace=whitespace, additional_properties=False, max_digits=15, time_limit=None
+        hole.schema,
+        whitespace=whitespace,
+        additional_properties=False,
+        max_digits=15,
+        time_limit=None,
+        max_string_length=max_string_length,
+        max_items=max_items,
     )
     return compiled.grammar
 

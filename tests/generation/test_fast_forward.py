@@ -406,3 +406,16 @@ def test_forced_text_before_a_number_is_sent_whole_when_no_token_joins_them(clie
     assert all(run.apart(',"age":', value) for value in fastforward._starts({"type": "integer"}))
     assert not run.apart('{"name":', '"Rex"')
     assert fastforward._starts({"type": "string"}) == ()
+
+
+def test_the_holes_keep_the_output_bounds() -> None:
+    class Note(BaseModel):
+        title: str
+        tags: list[str]
+
+    def hole_grammars(output: Output[Any]) -> list[str]:
+        skel = fastforward.skeleton_of(output)[0]
+        return [skel.grammar(h) for h in skel.walk() if isinstance(h, Hole)]
+
+    bounded = hole_grammars(Output(Note, max_string_length=5, max_items=2))
+    assert all(a != b for a, b in zip(bounded, hole_grammars(Output(Note)), strict=True))
