@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..client import ClientError, Completion, GrammarRejectedError, LlamaClient, StopType, TokenPiece
-from ..schema.skeleton import Choice, Hole, Literal, Skeleton, any_layout, literal, skeleton
+from ..schema.skeleton import Choice, Hole, Literal, Skeleton, Step, any_layout, literal, skeleton
 from .output import Output
 
 __all__ = [
@@ -199,9 +199,8 @@ def _prefetch(client: LlamaClient, skels: tuple[Skeleton, ...]) -> None:
         pending = ""
         first = True
         for _ in range(10_000):
-            try:
-                step = walk.send(answer)
-            except StopIteration:
+            step = _next(walk, answer)
+            if step is None:
                 break
             answer = None
             if isinstance(step, Literal):
@@ -423,11 +422,7 @@ class _Run:
         answer: int | None = None
         pending = ""
         try:
-            while True:
-                try:
-                    step = walk.send(answer)
-                except StopIteration:
-                    break
+            while (step := _next(walk, answer)) is not None:
                 answer = None
                 if isinstance(step, Literal):
                     pending += step.text
@@ -449,6 +444,14 @@ class _Run:
                 self.flush(())
         except _Truncated:
             pass
+
+
+def _next(walk: Generator[Step, int | None, None], answer: int | None) -> Step | None:
+    """The walk's next step (``answer``: the option taken at the last choice), None at its end."""
+    try:
+        return walk.send(answer)
+    except StopIteration:
+        return None
 
 
 def _starts(schema: Any) -> tuple[str, ...]:
