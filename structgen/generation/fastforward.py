@@ -289,6 +289,15 @@ class _Run:
             self.text = self.text[: len(self.text) - len(held)]  # the model writes it, in its own tokens
             self.add_literal(held)
 
+    def front(self, text: str) -> str:
+        """What the model writes of forced ``text`` that follows a value: its first token when that is
+        all delimiters (``,"`` in compact JSON, so the model can write ``","`` as one token, as it would
+        with the whole grammar), else its first character."""
+        first = _pieces_of(self.client, text)[0].piece
+        if isinstance(first, str) and first and text.startswith(first) and not first.strip(_DELIMITERS):
+            return first
+        return text[0]
+
     def apart(self, text: str, value: str) -> bool:
         """``text``'s tokens stay as they are when ``value`` follows it (no token spans the boundary)."""
         alone = [p.id for p in _pieces_of(self.client, text)]
@@ -310,11 +319,10 @@ class _Run:
         self.rules.extend(lines)
 
     def tail(self, text: str, last: bool, start: bool = False) -> None:
-        """Forced text after a free value: folded into the segment, or its leading delimiters end it (the
-        model writes them, so it picks its own token boundary there, e.g. ``","`` as one token).
+        """Forced text after a free value: folded into the segment, or its :meth:`front` ends it.
 
-        ``start``: the text opens the answer and a value follows: its leading delimiters are a segment of
-        their own, for the same reason.
+        ``start``: the text opens the answer and a value follows: its front is a segment of its own, for
+        the same reason.
         """
         if not text:
             return
@@ -325,7 +333,7 @@ class _Run:
         if self.items and not last and self.n_tokens(text) <= self.fold_tokens:
             self.add_literal(text)
             return
-        front = _front(text)
+        front = self.front(text)
         self.items.append(literal(front))
         self.flush((front,))
         self.text += text[len(front) :]
@@ -475,7 +483,8 @@ _STARTS = {
 
 
 def _front(text: str) -> str:
-    """The delimiters ``text`` starts with (at least its first character)."""
+    """The delimiters ``text`` starts with (at least its first character): the most :meth:`_Run.front`
+    can take."""
     rest = text[1:].lstrip(_DELIMITERS)
     return text[: len(text) - len(rest)]
 
