@@ -1,12 +1,14 @@
 """Fast-forward against one grammar request and against unconstrained decoding.
 
     python bench/fast_forward.py [--reps 1] [--json out.json] [--raw raw.json] [--url URL] [--hold-back N]
+        [--whitespace compact|flexible|pretty] [--sets key-heavy ...] [--from-raw raw.json]
 
 A local llama-server (SmolLM2-135M-Instruct, ``--threads 1``, one slot) answers the same chat prompts,
-greedy, three ways: (U) no grammar, (G) structgen's grammar in one request (``generate_result`` with
-``max_retries=0``), (F) fast-forward (``fast_forward=True``). Types: a key-heavy set (objects of 10 to
-40 required int/bool/enum/short-string fields, nested objects, a list of such objects) and a control
-set (objects of a few long free-text strings). Reported per set and mode: wall time per valid object,
+greedy, three ways: (U) no grammar, (G) structgen's grammar in one request, (F) fast-forward (falling
+back to G's request when fast-forward declines the type, as ``generate(..., fast_forward=True)`` does).
+Types are compiled with ``--whitespace`` (default compact) for G and F alike: a key-heavy set (objects
+of 10 to 40 required int/bool/enum/short-string fields, nested objects, a list of such objects) and a
+control set (objects of a few long free-text strings). Reported per set and mode: wall time per valid object,
 answer tokens per second (the answer's text tokenized, over the wall time; for U the server's own decode
 rate, prompt evaluation not counted),
 validity, request overhead (wall time beyond the server's own prompt and decode time, per request); for
