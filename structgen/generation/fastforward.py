@@ -209,10 +209,10 @@ def _prefetch(client: LlamaClient, skels: tuple[Skeleton, ...]) -> None:
                 first = False
                 pending += step.text
                 continue
-            rest = pending[len(_front(pending)) :]
-            texts.update((pending, pending[1:], rest))
+            rests = (pending[1:], pending[len(_front(pending)) :])  # what :meth:`_Run.front` leaves
+            texts.update((pending, *rests))
             if isinstance(step, Hole):
-                texts.update(rest + value for value in _starts(step.schema))
+                texts.update(rest + value for rest in rests for value in _starts(step.schema))
             pending = ""
             if isinstance(step, Choice):
                 seen[step.options] = seen.get(step.options, 0) + 1
