@@ -1,12 +1,14 @@
 """Fast-forward against one grammar request and against unconstrained decoding.
 
     python bench/fast_forward.py [--reps 1] [--json out.json] [--raw raw.json] [--url URL] [--hold-back N]
+        [--whitespace compact|flexible|pretty] [--sets key-heavy ...] [--from-raw raw.json]
 
 A local llama-server (SmolLM2-135M-Instruct, ``--threads 1``, one slot) answers the same chat prompts,
-greedy, three ways: (U) no grammar, (G) structgen's grammar in one request (``generate_result`` with
-``max_retries=0``), (F) fast-forward (``fast_forward=True``). Types: a key-heavy set (objects of 10 to
-40 required int/bool/enum/short-string fields, nested objects, a list of such objects) and a control
-set (objects of a few long free-text strings). Reported per set and mode: wall time per valid object,
+greedy, three ways: (U) no grammar, (G) structgen's grammar in one request, (F) fast-forward (falling
+back to G's request when fast-forward declines the type, as ``generate(..., fast_forward=True)`` does).
+Types are compiled with ``--whitespace`` (default compact) for G and F alike: a key-heavy set (objects
+of 10 to 40 required int/bool/enum/short-string fields, nested objects, a list of such objects) and a
+control set (objects of a few long free-text strings). Reported per set and mode: wall time per valid object,
 answer tokens per second (the answer's text tokenized, over the wall time; for U the server's own decode
 rate, prompt evaluation not counted),
 validity, request overhead (wall time beyond the server's own prompt and decode time, per request); for
@@ -23,6 +25,7 @@ import os
 import shlex
 import sys
 import time
+from collections.abc import Generator
 from dataclasses import asdict
 from enum import Enum
 from pathlib import Path
@@ -210,18 +213,32 @@ CONTROL: list[tuple[str, Any, str]] = [
 ]
 
 
+def drain(steps: Generator[str, None, Any]) -> Any:
+    """Run a ``fastforward.segments`` generator to its end (as ``fastforward.complete`` does; kept here so
+    the script also runs against older checkouts)."""
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            return done.value
+
+
+SETS = {"key-heavy": KEY_HEAVY, "key-heavy, made up": GENERATIVE, "control": CONTROL}
+
+
 def messages(output: Output[Any], task: str) -> list[dict[str, str]]:
     system = "Reply with JSON that follows this JSON Schema: " + describe_schema(output.schema)
     return [{"role": "system", "content": system}, {"role": "user", "content": task}]
 
 
 def run_set(
-    client: LlamaClient, cases: list[tuple[str, Any, str]], reps: int, n_predict: int, hold_back: int
+    client: LlamaClient, cases: list[tuple[str, Any, str]], args: argparse.Namespace
 ) -> dict[str, Any]:
     rows: dict[str, list[dict[str, Any]]] = {"U": [], "G": [], "F": []}
+    reps, n_predict, hold_back = args.reps, args.n_predict, args.hold_back
     for _ in range(reps):
         for name, kind, task in cases:
-            output: Output[Any] = Output(kind)
+            output: Output[Any] = Output(kind, whitespace=args.whitespace)
             prompt = messages(output, task)
             text = render(prompt, client)
             # U: no grammar
@@ -242,27 +259,23 @@ def run_set(
             )
             for mode in ("G", "F"):
                 started = time.perf_counter()
-                try:
-                    if mode == "F":
-                        done = fastforward.complete(
-                            client,
-                            output,
-                            text,
-                            {"temperature": 0.0, "n_predict": n_predict},
-                            hold_back=hold_back,
-                        )
-                        completion, segments, forced = done.completion, done.segments, done.forced_tokens
-                        reused, evaluated, server_ms = done.reused, done.evaluated, done.server_ms
-                    else:
-                        completion = client.completion(
-                            text, grammar=output.grammar, temperature=0.0, n_predict=n_predict
-                        )
-                        segments, forced, reused, evaluated = 1, 0, (), (completion.prompt_tokens_processed,)
-                        t = completion.timings
-                        server_ms = ((t.prompt_ms or 0.0) + (t.predicted_ms or 0.0)) if t else 0.0
-                except fastforward.FastForwardUnavailable as exc:
-                    print(f"F skipped for {name}: {exc}", file=sys.stderr)
-                    continue
+                done = None
+                if mode == "F":
+                    params = {"temperature": 0.0, "n_predict": n_predict}
+                    try:
+                        done = drain(fastforward.segments(client, output, text, params, hold_back=hold_back))
+                    except fastforward.FastForwardUnavailable as exc:  # generate plainly, as generate() does
+                        print(f"F falls back for {name}: {exc}", file=sys.stderr)
+                if done is not None:
+                    completion, segments, forced = done.completion, done.segments, done.forced_tokens
+                    reused, evaluated, server_ms = done.reused, done.evaluated, done.server_ms
+                else:
+                    completion = client.completion(
+                        text, grammar=output.grammar, temperature=0.0, n_predict=n_predict
+                    )
+                    segments, forced, reused, evaluated = 1, 0, (), (completion.prompt_tokens_processed,)
+                    t = completion.timings
+                    server_ms = ((t.prompt_ms or 0.0) + (t.predicted_ms or 0.0)) if t else 0.0
                 wall = time.perf_counter() - started
                 _, errors = output.parse(completion.content)
                 answer_tokens = len(client.tokenize(completion.content))
@@ -328,6 +341,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--reps", type=int, default=1)
     parser.add_argument("--n-predict", type=int, default=768)
     parser.add_argument("--hold-back", type=int, default=fastforward.HOLD_BACK)
+    parser.add_argument(
+        "--whitespace",
+        choices=["compact", "flexible", "pretty"],
+        default="compact",
+        help="the output types' whitespace, for G's grammar and F's forced text alike (default: compact)",
+    )
+    parser.add_argument("--sets", nargs="+", choices=list(SETS), default=list(SETS), help="the sets to run")
     parser.add_argument("--url", help="an already running server (default: start SmolLM2, --threads 1)")
     parser.add_argument("--json", type=Path, help="write the summary here")
     parser.add_argument("--raw", type=Path, help="write every run (texts, segments) here")
@@ -349,11 +369,7 @@ def main(argv: list[str] | None = None) -> None:
         client = server.client(timeout=(5.0, 600.0))
     try:
         costs = fastforward.server_costs(client)
-        results = {
-            "key-heavy": run_set(client, KEY_HEAVY, args.reps, args.n_predict, args.hold_back),
-            "key-heavy, made up": run_set(client, GENERATIVE, args.reps, args.n_predict, args.hold_back),
-            "control": run_set(client, CONTROL, args.reps, args.n_predict, args.hold_back),
-        }
+        results = {name: run_set(client, SETS[name], args) for name in args.sets}
     finally:
         if server is not None:
             server.stop()
@@ -372,7 +388,8 @@ def report(
     if costs:
         print(
             f"server costs: overhead {costs['overhead_ms']:.1f} ms/request, decode {costs['decode_ms']:.1f} "
-            f"ms/token, resume {costs['resume_ms']:.1f} ms -> forced spans of <= {costs['fold_tokens']} "
+            f"ms/token, prompt {costs.get('prompt_token_ms', 0.0):.1f} ms/token, resume {costs['resume_ms']:.1f} ms"
+            f" -> forced spans of <= {costs['fold_tokens']} "
             "tokens folded"
         )
     rows_out: list[dict[str, Any]] = []
@@ -415,6 +432,7 @@ def report(
                 "threads": 1,
                 "temperature": 0,
                 "hold_back": args.hold_back,
+                "whitespace": args.whitespace,
                 "server_costs": costs,
                 "table": rows_out,
                 "machine": machine(),

@@ -11,6 +11,7 @@ never rewritten, so the slot's prefix cache always applies. A forced span shorte
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Generator, Iterator, Mapping
@@ -18,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..client import ClientError, Completion, GrammarRejectedError, LlamaClient, StopType, TokenPiece
-from ..schema.skeleton import Choice, Hole, Literal, Skeleton, any_layout, literal, skeleton
+from ..schema.skeleton import Choice, Hole, Literal, Skeleton, Step, any_layout, literal, skeleton
 from .output import Output
 
 __all__ = [
@@ -35,15 +36,23 @@ HOLD_BACK = 1
 """Forced tokens held back and left to the next segment's grammar, so the model picks its own token
 boundary before a value (llguidance holds back 2; the last forced token, ``" "`` before a value, is the
 one that merges with it: ``' "'``)."""
-LAYOUTS = (None, 2)
-"""Forced text is laid out as ``json.dumps(value, indent=...)`` with one of these: the model picks with
-its first characters (chat models write one or the other, depending on the prompt)."""
+LAYOUTS: dict[str, tuple[tuple[int | None, tuple[str, str] | None], ...]] = {
+    "compact": ((None, (",", ":")),),
+    "pretty": ((2, None),),
+    "flexible": ((None, None), (2, None)),
+}
+"""Per output whitespace, the layouts of forced text, as ``json.dumps(value, indent=..., separators=...)``:
+the one the grammar allows, or for flexible whitespace one of two that the model picks with its first
+characters (chat models write one or the other, depending on the prompt)."""
 MIN_FORCED_CHARS = 6
 """A type forcing fewer characters than this is generated plainly."""
+MIN_FORCED_SHARE = 0.2
+"""A type whose forced share (:attr:`Skeleton.forced_share`) is below this is generated plainly: the
+few forced tokens save less than the segments cost (a type of a few long strings)."""
 MIN_CACHE_SHARE = 0.5
 """A resume whose cached prefix is below this share of the context sent before means no cache reuse."""
 
-_CALIBRATION_TEXT = "The quick brown fox jumps over the lazy dog while the cat sleeps in the sun. " * 3
+_CALIBRATION_TEXT = "The quick brown fox jumps over the lazy dog while the cat sleeps in the sun. " * 4
 
 
 class FastForwardUnavailable(Exception):
@@ -66,12 +75,16 @@ class ServerCosts:
     decode_ms: float
     """Decode time per generated token."""
     resume_ms: float
-    """Wall time of a resume: a request on a cached prefix with a few new tokens, one token out."""
+    """What a resume (a request on a cached prefix) costs beyond its new tokens: the overhead and the
+    fixed part of evaluating a batch."""
+    prompt_token_ms: float = 0.0
+    """Evaluation time per new prompt token in a batch (less than a decode step: one pass for all)."""
 
     def fold_tokens(self, hold_back: int) -> int:
-        """Forced spans of at most this many tokens cost less decoded by the model than by a new segment
-        (a resume, and the held-back tokens decoded)."""
-        return hold_back + int(self.resume_ms / max(self.decode_ms, 1e-3))
+        """Forced spans of at most this many tokens cost less decoded by the model than by a new segment:
+        folding decodes every token of the span, a segment decodes the held-back ones and evaluates the
+        rest in one batch, at the cost of a resume."""
+        return hold_back + int(self.resume_ms / max(self.decode_ms - self.prompt_token_ms, 1e-3))
 
 
 @dataclass(frozen=True)
@@ -96,21 +109,28 @@ _lock = threading.Lock()
 _costs: dict[str, ServerCosts] = {}
 _unsupported: dict[str, str] = {}
 _pieces: dict[tuple[str, str], list[TokenPiece]] = {}
-_skeletons: dict[int, tuple[Output[Any], tuple[Skeleton, ...]]] = {}
+_skeletons: dict[tuple[str, str], tuple[Skeleton, ...]] = {}
 
 
 def skeleton_of(output: Output[Any]) -> tuple[Skeleton, ...]:
     """The skeletons of an output type, one per layout in :data:`LAYOUTS` (none: nothing is forced)."""
+    options = output.compiled.options
+    whitespace = options.get("whitespace", "flexible")
+    limits = {k: options.get(k) for k in ("max_string_length", "max_items")}
+    key = (json.dumps([output.schema, limits], sort_keys=True, default=str), whitespace)
     with _lock:
-        hit = _skeletons.get(id(output))
-    if hit is not None and hit[0] is output:
-        return hit[1]
-    whitespace = output.compiled.options.get("whitespace", "flexible")
-    found = tuple(s for s in (skeleton(output.schema, indent=i, whitespace=whitespace) for i in LAYOUTS) if s)
+        hit = _skeletons.get(key)
+    if hit is not None:
+        return hit
+    layouts = LAYOUTS.get(whitespace, LAYOUTS["flexible"])
+    built = (
+        skeleton(output.schema, indent=i, separators=s, whitespace=whitespace, **limits) for i, s in layouts
+    )
+    found = tuple(s for s in built if s)
     with _lock:
         if len(_skeletons) > 512:
             _skeletons.clear()
-        _skeletons[id(output)] = (output, found)
+        _skeletons[key] = found
     return found
 
 
@@ -129,21 +149,27 @@ def server_costs(client: LlamaClient) -> ServerCosts:
     prompt = client.tokenize(_CALIBRATION_TEXT, add_special=True)
     first, _ = _timed(client, prompt, n_predict=8, ignore_eos=True)
     context = prompt + first.tokens
-    overheads, resumes = [], []
-    for i in range(3):
-        # a resume like a segment's: a cached prefix, a few new tokens, a small grammar, one token out
-        extra = client.tokenize(f" and {i} more", add_special=False)
+    overheads: list[float] = []
+    batches: dict[int, list[float]] = {1: [], 9: []}
+    words = client.tokenize(_CALIBRATION_TEXT, add_special=False)
+    for i in range(6):
+        # a resume like a segment's: a cached prefix, new tokens (1 or 9), a small grammar, one token out
+        extra = words[i * 9 : i * 9 + (1 if i % 2 else 9)]
         done, wall = _timed(
             client, context + extra, n_predict=1, slot=first.slot_id, grammar="root ::= [a-z]"
         )
         overheads.append(max(wall - _server_ms(done), 0.0))
-        resumes.append(wall)
+        batches[len(extra)].append((done.timings.prompt_ms or 0.0) if done.timings else 0.0)
         context = context + extra + done.tokens
+    one, nine = (sorted(batches[n])[1] for n in (1, 9))
+    per_token = max((nine - one) / 8, 0.0)
+    overhead = sorted(overheads)[len(overheads) // 2]
     timings = first.timings
     costs = ServerCosts(
-        overhead_ms=sorted(overheads)[1],
+        overhead_ms=overhead,
         decode_ms=(timings.predicted_per_token_ms or 0.0) if timings else 0.0,
-        resume_ms=sorted(resumes)[1],
+        resume_ms=overhead + max(one - per_token, 0.0),
+        prompt_token_ms=per_token,
     )
     with _lock:
         _costs[client.base_url] = costs
@@ -173,9 +199,8 @@ def _prefetch(client: LlamaClient, skels: tuple[Skeleton, ...]) -> None:
         pending = ""
         first = True
         for _ in range(10_000):
-            try:
-                step = walk.send(answer)
-            except StopIteration:
+            step = _next(walk, answer)
+            if step is None:
                 break
             answer = None
             if isinstance(step, Literal):
@@ -184,7 +209,10 @@ def _prefetch(client: LlamaClient, skels: tuple[Skeleton, ...]) -> None:
                 first = False
                 pending += step.text
                 continue
-            texts.update((pending, pending[1:]))
+            rests = (pending[1:], pending[len(_front(pending)) :])  # what :meth:`_Run.front` leaves
+            texts.update((pending, *rests))
+            if isinstance(step, Hole):
+                texts.update(rest + value for rest in rests for value in _starts(step.schema))
             pending = ""
             if isinstance(step, Choice):
                 seen[step.options] = seen.get(step.options, 0) + 1
@@ -240,12 +268,15 @@ class _Run:
     def n_tokens(self, text: str) -> int:
         return len(_pieces_of(self.client, text))
 
-    def open(self) -> None:
-        """Start a segment: the unsent forced text goes into the context but for its last tokens."""
+    def open(self, step: Hole | Choice) -> None:
+        """Start a segment: the unsent forced text goes into the context but for its last tokens (all of
+        it before a value that no token can join it with)."""
         if self.items or not self.unsent:
             return
         pieces = _pieces_of(self.client, self.unsent)
-        keep = pieces[: max(len(pieces) - self.hold_back, 0)]
+        starts = _starts(step.schema) if isinstance(step, Hole) else ()
+        hold = 0 if starts and all(self.apart(self.unsent, s) for s in starts) else self.hold_back
+        keep = pieces[: max(len(pieces) - hold, 0)]
         kept = "".join(p.piece for p in keep if isinstance(p.piece, str))
         if len(kept) != sum(len(p.piece) for p in keep) or not self.unsent.startswith(kept):
             keep, kept = [], ""
@@ -258,12 +289,26 @@ class _Run:
             self.text = self.text[: len(self.text) - len(held)]  # the model writes it, in its own tokens
             self.add_literal(held)
 
+    def front(self, text: str) -> str:
+        """What the model writes of forced ``text`` that follows a value: its first token when that is
+        all delimiters (``,"`` in compact JSON, so the model can write ``","`` as one token, as it would
+        with the whole grammar), else its first character."""
+        first = _pieces_of(self.client, text)[0].piece
+        if isinstance(first, str) and first and text.startswith(first) and not first.strip(_DELIMITERS):
+            return first
+        return text[0]
+
+    def apart(self, text: str, value: str) -> bool:
+        """``text``'s tokens stay as they are when ``value`` follows it (no token spans the boundary)."""
+        alone = [p.id for p in _pieces_of(self.client, text)]
+        return [p.id for p in _pieces_of(self.client, text + value)][: len(alone)] == alone
+
     def add_literal(self, text: str) -> None:
         self.items.append(literal(text))
         self.parts.append(Literal(text))
 
     def free(self, step: Hole | Choice) -> None:
-        self.open()
+        self.open(step)
         self.parts.append(step)
         if isinstance(step, Choice):
             self.items.append("(" + " | ".join(literal(o) for o in step.options) + ")")
@@ -273,21 +318,26 @@ class _Run:
         self.items.append(root)
         self.rules.extend(lines)
 
-    def tail(self, text: str, last: bool) -> None:
-        """Forced text after a free value: folded into the segment, or its first character ends it."""
+    def tail(self, text: str, last: bool, start: bool = False) -> None:
+        """Forced text after a free value: folded into the segment, or its :meth:`front` ends it.
+
+        ``start``: the text opens the answer and a value follows: its front is a segment of its own, for
+        the same reason.
+        """
         if not text:
             return
-        if not self.items:
+        if not self.items and (not start or self.text):
             self.unsent += text
             self.text += text
             return
-        if not last and self.n_tokens(text) <= self.fold_tokens:
+        if self.items and not last and self.n_tokens(text) <= self.fold_tokens:
             self.add_literal(text)
             return
-        self.items.append(literal(text[0]))
-        self.flush((text[0],))
-        self.text += text[1:]
-        self.unsent = text[1:]
+        front = self.front(text)
+        self.items.append(literal(front))
+        self.flush((front,))
+        self.text += text[len(front) :]
+        self.unsent = text[len(front) :]
 
     def flush(self, endings: tuple[str, ...]) -> Completion:
         """Send the open segment; ``endings`` are the texts it can end with.
@@ -380,16 +430,12 @@ class _Run:
         answer: int | None = None
         pending = ""
         try:
-            while True:
-                try:
-                    step = walk.send(answer)
-                except StopIteration:
-                    break
+            while (step := _next(walk, answer)) is not None:
                 answer = None
                 if isinstance(step, Literal):
                     pending += step.text
                     continue
-                self.tail(pending, last=False)
+                self.tail(pending, last=False, start=isinstance(step, Hole))
                 pending = ""
                 self.free(step)
                 if isinstance(step, Choice):
@@ -408,6 +454,44 @@ class _Run:
             pass
 
 
+def _next(walk: Generator[Step, int | None, None], answer: int | None) -> Step | None:
+    """The walk's next step (``answer``: the option taken at the last choice), None at its end."""
+    try:
+        return walk.send(answer)
+    except StopIteration:
+        return None
+
+
+def _starts(schema: Any) -> tuple[str, ...]:
+    """Texts a value of ``schema`` (a number, boolean, null or scalar enum) can start with; empty for any
+    other value (a string: the forced text before it is always held back)."""
+    if not isinstance(schema, Mapping):
+        return ()
+    values = schema.get("enum")
+    if isinstance(values, list):
+        scalar = len(values) <= 8 and not any(isinstance(v, (dict, list)) for v in values)
+        return tuple(json.dumps(v, ensure_ascii=False) for v in values) if scalar else ()
+    return _STARTS.get(str(schema.get("type")), ())
+
+
+_STARTS = {
+    "integer": ("0", "12", "-1"),
+    "number": ("0", "12", "-1", "0.5"),
+    "boolean": ("true", "false"),
+    "null": ("null",),
+}
+
+
+def _front(text: str) -> str:
+    """The delimiters ``text`` starts with (at least its first character): the most :meth:`_Run.front`
+    can take."""
+    rest = text[1:].lstrip(_DELIMITERS)
+    return text[: len(text) - len(rest)]
+
+
+_DELIMITERS = ',:"[]{} \n'
+
+
 def _escaped(text: str) -> bool:
     """``text`` ends in an odd number of backslashes (a quote after it would be escaped)."""
     return (len(text) - len(text.rstrip("\\"))) % 2 == 1
@@ -417,16 +501,8 @@ class _Truncated(Exception):
     pass
 
 
-def complete(
-    client: LlamaClient,
-    output: Output[Any],
-    prompt: str,
-    params: Mapping[str, Any],
-    *,
-    hold_back: int = HOLD_BACK,
-) -> Segmented:
-    """Generate ``output``'s JSON for ``prompt`` by fast-forward (see :func:`segments`)."""
-    steps = segments(client, output, prompt, params, hold_back=hold_back)
+def complete(steps: Generator[str, None, Segmented]) -> Segmented:
+    """Run a :func:`segments` generator to its end: the whole answer."""
     while True:
         try:
             next(steps)
@@ -456,6 +532,9 @@ def segments(
     skels = skeleton_of(output)
     if not skels or skels[0].forced_chars < MIN_FORCED_CHARS:
         raise FastForwardUnavailable("the type forces too little text to skip")
+    if skels[0].forced_share < MIN_FORCED_SHARE:
+        share = f"{skels[0].forced_share:.0%}"
+        raise FastForwardUnavailable(f"the type's forced share ({share}) is too small to be worth segments")
     try:
         context = client.tokenize(prompt, add_special=True)
         fold = server_costs(client).fold_tokens(hold_back)

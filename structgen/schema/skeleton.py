@@ -11,6 +11,7 @@ default: what chat models write when a grammar leaves them the choice).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
 from collections.abc import Generator, Mapping, Sequence
@@ -86,6 +87,9 @@ class Hole:
     """The value's text never holds ``,``, ``]``, ``}`` or a newline (a number, boolean, null or such an enum)."""
     string: bool = False
     """The value is a string (its text holds ``"`` only escaped)."""
+    expected_chars: int = 4
+    """About how many characters the value takes: a string its ``maxLength`` (else 100), a
+    :attr:`plain` value 4, anything else 50."""
 
 
 @dataclass(frozen=True)
@@ -143,29 +147,30 @@ class Skeleton:
     """Whitespace allowed inside the holes' own grammars."""
     forced_chars: int
     """Characters forced in the smallest value (arrays at their minimum length)."""
-    _grammars: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
+    free_chars: int = 0
+    """About how many characters the model writes in the smallest value (see :attr:`Hole.expected_chars`)."""
+    max_string_length: int | None = None
+    """Bound on strings in the holes' grammars (the output's own option)."""
+    max_items: int | None = None
+    """Bound on arrays in the holes' grammars (the output's own option)."""
+
+    @property
+    def forced_share(self) -> float:
+        """The share of the smallest value's characters that is forced (about)."""
+        return self.forced_chars / max(self.forced_chars + self.free_chars, 1)
 
     def walk(self) -> Generator[Step, int | None, None]:
         """The steps in order; after a :class:`Choice`, ``send`` the index of the option taken."""
         return _walk(self.root)
 
     def grammar(self, hole: Hole) -> str:
-        """The GBNF grammar of a hole's value (compiled once)."""
-        found = self._grammars.get(hole.key)
-        if found is None:
-            found = compile_schema(
-                hole.schema,
-                whitespace=self.whitespace,
-                additional_properties=False,
-                max_digits=15,
-                time_limit=None,
-            ).grammar
-            self._grammars[hole.key] = found
-        return found
+        """The GBNF grammar of a hole's value (compiled once per process)."""
+        return _grammar(hole, self.whitespace, self.max_string_length, self.max_items)
 
     def rules(self, hole: Hole, prefix: str) -> tuple[str, list[str]]:
         """The hole's grammar with every rule name prefixed: (its root's new name, the rule lines)."""
-        return _renamed(self.grammar(hole), prefix)
+        root, lines = _template(self.grammar(hole))
+        return root.replace(_MARK, prefix), [line.replace(_MARK, prefix) for line in lines]
 
 
 def literal(text: str) -> str:
@@ -173,11 +178,21 @@ def literal(text: str) -> str:
     return format_literal(tuple(ord(c) for c in text))
 
 
-def skeleton(schema: Any, *, indent: int | None = 2, whitespace: Whitespace = "flexible") -> Skeleton | None:
+def skeleton(
+    schema: Any,
+    *,
+    indent: int | None = 2,
+    separators: tuple[str, str] | None = None,
+    whitespace: Whitespace = "flexible",
+    max_string_length: int | None = None,
+    max_items: int | None = None,
+) -> Skeleton | None:
     """The skeleton of ``schema`` (a JSON Schema), or None when it forces nothing but a hole.
 
-    Forced text is laid out as ``json.dumps(value, indent=indent)`` would (``indent=None``: on one line,
-    ``", "`` and ``": "``); ``whitespace`` is what the holes' own grammars allow.
+    Forced text is laid out as ``json.dumps(value, indent=indent, separators=separators)`` would
+    (``indent=None``: on one line, ``", "`` and ``": "`` unless ``separators`` says otherwise, e.g.
+    ``(",", ":")`` for compact JSON); ``whitespace``, ``max_string_length`` and ``max_items`` are the
+    holes' own grammars' options (see :func:`structgen.schema.compiler.compile`).
 
     ``$ref`` to the document's ``$defs``/``definitions`` is followed; any other reference keeps its
     value a hole.
@@ -185,18 +200,29 @@ def skeleton(schema: Any, *, indent: int | None = 2, whitespace: Whitespace = "f
     if not isinstance(schema, Mapping):
         return None
     defs = {k: schema[k] for k in ("$defs", "definitions") if isinstance(schema.get(k), Mapping)}
-    root = _Builder(schema, defs, indent).part(schema, 0, 0)
+    if separators is None:
+        separators = (", " if indent is None else ",", ": ")
+    root = _Builder(schema, defs, indent, separators).part(schema, 0, 0)
     if isinstance(root, Hole):
         return None
-    forced = sum(len(s.text) for s in _walk(root) if isinstance(s, Literal))
-    return Skeleton(root, whitespace, forced)
+    steps = list(_walk(root))
+    forced = sum(len(s.text) for s in steps if isinstance(s, Literal))
+    free = sum(s.expected_chars for s in steps if isinstance(s, Hole))
+    return Skeleton(root, whitespace, forced, free, max_string_length, max_items)
 
 
 class _Builder:
-    def __init__(self, document: Mapping[str, Any], defs: dict[str, Any], indent: int | None) -> None:
+    def __init__(
+        self,
+        document: Mapping[str, Any],
+        defs: dict[str, Any],
+        indent: int | None,
+        separators: tuple[str, str],
+    ) -> None:
         self.document = document
         self.defs = defs
         self.indent = indent
+        self.item_separator, self.key_separator = separators
 
     def newline(self, level: int) -> str:
         return "" if self.indent is None else "\n" + " " * (self.indent * level)
@@ -221,7 +247,10 @@ class _Builder:
         if "$schema" in self.document:
             full["$schema"] = self.document["$schema"]
         string = schema.get("type") == "string" and not {"enum", "const"} & set(schema)
-        return Hole(full, json.dumps(full, sort_keys=True, default=str), _plain(schema), string)
+        plain = _plain(schema)
+        size = schema.get("maxLength", 100) if string else 4 if plain else 50
+        key = json.dumps(full, sort_keys=True, default=str)
+        return Hole(full, key, plain, string, size if isinstance(size, int) else 100)
 
     def part(self, schema: Any, depth: int, level: int) -> Part:
         schema = self.resolve(schema, depth)
@@ -238,7 +267,7 @@ class _Builder:
                 lo, hi = schema.get("minItems", 0), schema.get("maxItems")
                 if isinstance(lo, int) and (hi is None or (isinstance(hi, int) and hi >= max(lo, 1))):
                     inner = self.newline(level + 1)
-                    separator = "," + inner if self.indent is not None else ", "
+                    separator = self.item_separator + inner
                     items = Items(item, lo, hi, inner, separator, self.newline(level) + "]")
                     return _seq([Literal("["), items])
         return self.hole(schema)
@@ -254,10 +283,11 @@ class _Builder:
 
     def object(self, schema: Mapping[str, Any], depth: int, level: int) -> Part:
         inner = self.newline(level + 1)
-        separator = "," + inner if self.indent is not None else ", "
+        separator = self.item_separator + inner
         parts: list[Part] = [Literal("{" + inner)]
         for i, (name, value) in enumerate(schema["properties"].items()):
-            parts.append(Literal((separator if i else "") + json.dumps(name, ensure_ascii=False) + ": "))
+            key = json.dumps(name, ensure_ascii=False) + self.key_separator
+            parts.append(Literal((separator if i else "") + key))
             parts.append(self.part(value, depth + 1, level + 1))
         parts.append(Literal(self.newline(level) + "}"))
         return _seq(parts)
@@ -366,8 +396,28 @@ def _rename_expr(expr: Any, names: Mapping[str, str]) -> Any:
     return expr
 
 
-def _renamed(grammar: str, prefix: str) -> tuple[str, list[str]]:
+_MARK = "\x00"
+"""Stands for the rule-name prefix in a cached template: a literal prints it escaped, never raw."""
+
+
+@functools.lru_cache(maxsize=1024)
+def _grammar(hole: Hole, whitespace: Whitespace, max_string_length: int | None, max_items: int | None) -> str:
+    compiled = compile_schema(
+        hole.schema,
+        whitespace=whitespace,
+        additional_properties=False,
+        max_digits=15,
+        time_limit=None,
+        max_string_length=max_string_length,
+        max_items=max_items,
+    )
+    return compiled.grammar
+
+
+@functools.lru_cache(maxsize=1024)
+def _template(grammar: str) -> tuple[str, tuple[str, ...]]:
+    """``grammar``'s root name and rule lines, every rule name prefixed with :data:`_MARK`."""
     tree = parse_grammar(grammar)
-    names = {name: f"{prefix}{name}" for name in tree.rule_names()}
+    names = {name: _MARK + name for name in tree.rule_names()}
     lines = [f"{names[r.name]} ::= {format_alternates(_rename_expr(r.body, names))}" for r in tree.rules]
-    return names["root"], lines
+    return names["root"], tuple(lines)

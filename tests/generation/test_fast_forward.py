@@ -40,6 +40,20 @@ class Owner(BaseModel):
     pets: list[Pet] = Field(max_length=3)
 
 
+class Article(BaseModel):
+    title: str = Field(max_length=80)
+    body: str = Field(max_length=600)
+
+
+class Person(BaseModel):
+    name: str = Field(max_length=20)
+    age: int
+    city: str = Field(max_length=20)
+    children: int
+    married: bool
+    employed: bool
+
+
 class Loose(BaseModel):
     name: str
     nickname: str | None = None
@@ -120,11 +134,37 @@ def test_a_hole_grammar_keeps_its_rules_apart_and_is_valid_gbnf() -> None:
     )
 )
 def test_the_skeleton_walks_along_the_value_as_json_dumps_writes_it(owner: Owner) -> None:
-    for indent in (None, 2, 4):
-        skel = skeleton(Output(Owner).schema, indent=indent)
+    layouts: list[tuple[int | None, tuple[str, str] | None]] = [(None, None), (2, None), (4, None)]
+    for indent, separators in [*layouts, (None, (",", ":"))]:
+        skel = skeleton(Output(Owner).schema, indent=indent, separators=separators)
         assert skel is not None
-        text = json.dumps(owner.model_dump(mode="json"), ensure_ascii=False, indent=indent)
+        value = owner.model_dump(mode="json")
+        text = json.dumps(value, ensure_ascii=False, indent=indent, separators=separators)
         assert follow(skel.walk(), text) == len(text)
+
+
+def test_forced_text_follows_the_output_whitespace() -> None:
+    compact = fastforward.skeleton_of(Output(Pet, whitespace="compact"))
+    assert len(compact) == 1
+    assert [s.text for s in compact[0].walk() if isinstance(s, Forced)][:2] == ['{"name":', ',"age":']
+    assert len(fastforward.skeleton_of(Output(Pet))) == 2  # flexible: the model picks one of two layouts
+
+
+def test_the_forced_share_counts_string_lengths() -> None:
+    skel = skeleton(Output(Article).schema, indent=None)
+    assert skel is not None
+    assert skel.free_chars >= 80 + 600
+    assert skel.forced_share < fastforward.MIN_FORCED_SHARE
+    pet = skeleton(Output(Pet).schema, indent=None)
+    assert pet is not None and pet.forced_share > 0.5
+
+
+def test_the_leading_delimiters_of_forced_text_are_left_to_the_model() -> None:
+    assert fastforward._front('","age":') == '","'
+    assert fastforward._front(', "age": ') == ', "'
+    assert fastforward._front(',\n  "age": ') == ',\n  "'
+    assert fastforward._front("}") == "}"
+    assert fastforward._front("age") == "a"
 
 
 @settings(deadline=None)
@@ -178,11 +218,9 @@ def test_fast_forward_returns_a_valid_value_with_fewer_decoded_tokens(client: Ll
 
 def test_every_resume_reuses_the_slot_cache(client: LlamaClient) -> None:
     output: Output[Any] = Output(Owner)
+    params = {"temperature": 0.0, "n_predict": 256}
     done = fastforward.complete(
-        client,
-        output,
-        "Answer with JSON for a pet owner named Ann.\n",
-        {"temperature": 0.0, "n_predict": 256},
+        fastforward.segments(client, output, "Answer with JSON for a pet owner named Ann.\n", params)
     )
     assert done.segments >= 3
     assert len(done.reused) == done.segments - 1
@@ -195,6 +233,33 @@ def test_fast_forward_value_matches_one_grammar_request_on_a_simple_type(client:
     plain = structgen.generate(prompt, Pet, client=client, max_retries=0)
     fast = structgen.generate(prompt, Pet, client=client, max_retries=0, fast_forward=True)
     assert fast == plain
+
+
+def test_fast_forward_writes_what_one_grammar_request_writes_on_compact_json(client: LlamaClient) -> None:
+    """Greedy, compact whitespace: the model writes the delimiters that open forced text and the token
+    that ends it, so it takes the same token path as with the whole grammar (an extraction: on a made-up
+    value a close call can still go the other way, batched logits differing slightly from one token's)."""
+    prompt = [
+        {"role": "user", "content": "Tom Baker, 41, lives in Leeds and has 2 children. Reply with JSON."}
+    ]
+    output = Output(Person, whitespace="compact")
+    plain = structgen.generate_result(prompt, output, client=client, max_retries=0)
+    fast = structgen.generate_result(prompt, output, client=client, max_retries=0, fast_forward=True)
+    assert fast.fast_forward_skipped is None
+    assert fast.last.segments > 1
+    assert fast.raw == plain.raw
+
+
+def test_server_costs_price_a_resume_and_a_batched_token(client: LlamaClient) -> None:
+    costs = fastforward.server_costs(client)
+    assert costs.decode_ms > 0 and costs.resume_ms > 0
+    assert costs.fold_tokens(1) >= 1
+
+
+def test_a_type_of_long_strings_falls_back_to_one_request(client: LlamaClient) -> None:
+    steps = fastforward.segments(client, Output(Article), "Write an article.", {"n_predict": 64})
+    with pytest.raises(fastforward.FastForwardUnavailable, match="forced share"):
+        next(steps)
 
 
 def test_a_type_with_nothing_to_force_falls_back_with_the_reason(client: LlamaClient) -> None:
@@ -331,3 +396,26 @@ def test_a_string_value_stops_on_its_closing_quote_only_when_unescaped() -> None
     backslash = "\\"
     for n in range(6):
         assert fastforward._escaped('": "a' + backslash * n) is (n % 2 == 1)
+
+
+def test_forced_text_before_a_number_is_sent_whole_when_no_token_joins_them(client: LlamaClient) -> None:
+    """Before a number, boolean or null the last forced token is not held back when the tokenizer never
+    joins it with the value; before a string it is (``":"`` is one token)."""
+    skels = fastforward.skeleton_of(Output(Pet, whitespace="compact"))
+    run = fastforward._Run(client, skels, [], {"n_predict": 8}, 1, 1)
+    assert all(run.apart(',"age":', value) for value in fastforward._starts({"type": "integer"}))
+    assert not run.apart('{"name":', '"Rex"')
+    assert fastforward._starts({"type": "string"}) == ()
+
+
+def test_the_holes_keep_the_output_bounds() -> None:
+    class Note(BaseModel):
+        title: str
+        tags: list[str]
+
+    def hole_grammars(output: Output[Any]) -> list[str]:
+        skel = fastforward.skeleton_of(output)[0]
+        return [skel.grammar(h) for h in skel.walk() if isinstance(h, Hole)]
+
+    bounded = hole_grammars(Output(Note, max_string_length=5, max_items=2))
+    assert all(a != b for a, b in zip(bounded, hole_grammars(Output(Note)), strict=True))
