@@ -34,21 +34,11 @@ sys.path.insert(0, str(HERE.parent))
 
 import ray
 from _common import machine, table
+from label_throughput import LABELS, N_PREDICT, TEMPLATE, make_records  # the same workload
 
 from structgen.integrations.ray import label_dataset
 from structgen.label import label
 from structgen.server import LocalServer
-
-LABELS = ["positive", "negative", "neutral"]
-TEMPLATE = "Review: {text}"
-WORDS = ["good", "bad", "great", "awful", "fine", "boring", "lovely", "dull", "okay", "superb"]
-N_PREDICT = 8
-
-
-def make_records(n: int, start: int) -> list[dict[str, Any]]:
-    """``n`` short reviews, texts new to the servers' prompt caches for each ``start``."""
-    return [{"id": i, "text": f"The film was {WORDS[i % len(WORDS)]}, part {start + i}."} for i in range(n)]
-
 
 KEY = secrets.token_urlsafe(16)
 """One API key for both servers (label sends the keys of servers this process runs; actors get it)."""
