@@ -103,8 +103,9 @@ class Context(Protocol):
     def descend(self) -> AbstractContextManager[None]:
         """One level of structure (array items, property values) for what is computed inside."""
 
-    def sub(self, schema: Any, scope: Scope) -> tuple[Node, bool]:
-        """The node of the sub-schema at ``scope`` (not yet entered) and whether it is enforced exactly."""
+    def sub(self, schema: Any, scope: Scope, exact: bool = False) -> tuple[Node, bool]:
+        """The node of the sub-schema at ``scope`` (not yet entered) and whether it is enforced exactly
+        (``exact``: the caller needs it exact, as ``not`` does, so nothing in it is left for later)."""
 
     def ref(self, value: str, scope: Scope, keyword: str) -> Node:
         """The node of the target of the reference ``value`` made at ``scope``."""
@@ -181,7 +182,7 @@ class Fold:
 
     def exact_sub(self, schema: Any, *tokens: str | int) -> tuple[Node, bool]:
         """Like :meth:`sub`, also telling whether the node is enforced exactly."""
-        return self.ctx.sub(schema, self.scope.child(*tokens))
+        return self.ctx.sub(schema, self.scope.child(*tokens), exact=True)
 
     def add_late_step(self, keyword: str, step: Step, *, first: bool = False) -> None:
         """Like :meth:`add_step`, after every other step (``first``: before the other late ones)."""

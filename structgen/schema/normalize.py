@@ -85,6 +85,7 @@ class Normalizer:
         self._ref_names: dict[object, str] = {}
         self.inexact: set[str] = set()
         self._defining = 0
+        self._exact = 0  # sub-schemas being read that must be known exactly (nothing deferred in them)
 
     def root(self) -> Node:
         """The node of the document root (a :class:`Ref` to the definition ``root``)."""
@@ -135,9 +136,13 @@ class Normalizer:
     def descend(self) -> AbstractContextManager[None]:
         return self.defs.descend()
 
-    def sub(self, schema: Any, scope: Scope) -> tuple[Node, bool]:
+    def sub(self, schema: Any, scope: Scope, exact: bool = False) -> tuple[Node, bool]:
         before = self.report.loosenings
-        node = self.node(schema, self.doc.enter(scope, schema))
+        self._exact += exact
+        try:
+            node = self.node(schema, self.doc.enter(scope, schema))
+        finally:
+            self._exact -= exact
         return node, self.report.loosenings == before
 
     def target(self, value: str, scope: Scope, keyword: str) -> Any:
@@ -179,7 +184,7 @@ class Normalizer:
             name = self.defs.new_name(hint)
             self._ref_names[key] = name
             self.defs.pointers[name] = scope.pointer
-            if self._defining >= MAX_NESTED_DEFINITIONS:
+            if self._defining >= MAX_NESTED_DEFINITIONS and not self._exact:
                 # a long chain of references: finished later from a shallow stack, not by recursion
                 self.defs.defer(name, lambda: self._content(name, contents, scope))
                 self.inexact.add(name)  # not known yet: whoever uses it cannot count on it being exact

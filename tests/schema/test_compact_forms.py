@@ -218,3 +218,19 @@ def test_a_long_chain_of_references_compiles_within_the_default_recursion_limit(
     assert matcher.fullmatch(json.dumps(deep))
     assert matcher.fullmatch(json.dumps({"n": {"n": {}}}))
     assert not matcher.fullmatch(json.dumps({"n": {"n": "x"}}))
+
+
+def test_not_over_a_long_chain_of_references_stays_exact() -> None:
+    defs: dict[str, Any] = {
+        f"d{i}": {
+            "type": "object",
+            "properties": {"x": {"$ref": f"#/$defs/d{i + 1}"}, "n": {"type": "integer"}},
+        }
+        for i in range(40)
+    }
+    defs["d40"] = {"type": "integer"}
+    compiled = compile({"$defs": defs, "not": {"$ref": "#/$defs/d0"}}, time_limit=None, strict=True)
+    matcher = Matcher(compiled.grammar)
+    assert not matcher.fullmatch(json.dumps({"n": 1, "x": {"n": 2}}))
+    assert matcher.fullmatch(json.dumps({"n": "one"}))
+    assert matcher.fullmatch("3")
