@@ -5,14 +5,16 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from itertools import pairwise
 
 # A loop starts after one of these (a unit reads best from the start of a word, item or value).
 _BOUNDARY = ' ,:[{\n\t"'
 _NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?")
-# Object items that differ in their numbers only: written this many times in a row, and with a value
-# holding a word (lists of points or readings are not loops).
-_VARYING_REPEATS = 3
+# Object items that differ in their numbers only: written this many times in a row, with a value
+# holding a word (lists of points or readings are not loops), every number counting on by a fixed step.
+_VARYING_REPEATS = 4
 _TEXT_VALUE = re.compile(r':\s*"[^"]*[A-Za-z]')
+_NUMBER_CHARS = "0123456789.-+eE"
 
 
 @dataclass(frozen=True)
@@ -83,12 +85,16 @@ class LoopDetector:
         return None
 
     def _varying(self, text: str) -> Loop | None:
+        if not text.rstrip(" \n\t,").endswith("}"):
+            return None  # looked for when an item ends: it can only begin to repeat there
         if _NUMBER.search(text, max(len(text) - self.max_period, 0)) is None:
             return None  # no number near the end: numbers cannot be what varies
+        at = max(len(text) - (_VARYING_REPEATS + 1) * self.max_period, 0)
+        while 0 < at < len(text) and text[at - 1] in _NUMBER_CHARS:
+            at += 1  # the window starts outside a number
         origin: list[int] = []  # offset in ``text`` of each character of ``normalized``
         parts: list[str] = []
-        at = 0
-        for number in _NUMBER.finditer(text):
+        for number in _NUMBER.finditer(text, at):
             parts += [text[at : number.start()], "0"]
             origin += [*range(at, number.start()), number.start()]
             at = number.end()
@@ -104,7 +110,23 @@ class LoopDetector:
         if not unit.startswith("{") or not _TEXT_VALUE.search(unit):
             return None
         repeats = (len(normalized) - start) // period
+        whole = (len(normalized) - first) // period
+        periods = [text[origin[first + k * period] : origin[first + (k + 1) * period]] for k in range(whole)]
+        if not _counting(periods):
+            return None
         return _describe(text, origin[first], origin[first + period], repeats, varying=True)
+
+
+def _counting(periods: list[str]) -> bool:
+    """True when each number of the periods moves on by the same step from one period to the next."""
+    rows = [[float(n) for n in _NUMBER.findall(period)] for period in periods]
+    if len(rows) < 3 or any(len(row) != len(rows[0]) for row in rows):
+        return False
+    for column in zip(*rows):
+        step = column[1] - column[0]
+        if any(abs((b - a) - step) > 1e-9 * max(1.0, abs(b)) for a, b in pairwise(column)):
+            return False
+    return True
 
 
 def _unit_start(text: str, start: int, period: int) -> int:
@@ -144,8 +166,8 @@ def path_at(text: str) -> list[str | int]:
 def trimmed(text: str, loop: Loop) -> str | None:
     """For a loop of whole items of an array: ``text`` up to the end of the loop's first period (its
     first ``loop.items`` items), with the arrays and objects still open closed; else None."""
-    if loop.items is None:
-        return None
+    if loop.items is None or loop.varying:
+        return None  # items that differ in their numbers may be real data: never cut
     depth = loop.pointer.count("/") + 1
     cut = loop.start + len(loop.unit)
     while cut > loop.start:

@@ -171,8 +171,8 @@ def fewer_items(output: Output[T], loop: Loop, restriction: str | None) -> tuple
     loop's second period in every array (each item once), and the restriction that says so."""
     options = output.compiled.options
     bound = options.get("max_items")
-    if loop.items is None or (bound is not None and bound <= loop.items):
-        return output, restriction
+    if loop.items is None or loop.varying or (bound is not None and bound <= loop.items):
+        return output, restriction  # items that differ in their numbers may be real data: never fewer
     narrowed: Output[T] = Output(
         output.output_type,
         whitespace=options["whitespace"],

@@ -8,7 +8,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from structgen.generation import LoopDetector
-from structgen.generation.loops import path_at, pointer
+from structgen.generation.loops import path_at, pointer, trimmed
+from structgen.generation.output import Output
+from structgen.generation.pipeline import fewer_items
 
 DETECTOR = LoopDetector()
 
@@ -107,3 +109,23 @@ def test_lists_of_numbers_and_points_are_not_loops() -> None:
     people = ", ".join(f'{{"name": "{n}", "age": {a}}}' for n, a in [("Ann", 3), ("Bob", 40), ("Cy", 7)] * 3)
     assert DETECTOR.find("[" + people) is not None  # the same three people again: a loop after all
     assert DETECTOR.find("[" + people[: len(people) // 3]) is None
+
+
+def test_records_alike_but_for_numbers_that_do_not_count_on_are_not_loops() -> None:
+    readings = [
+        {"sensor": "temp", "unit": "celsius", "value": v, "hour": h}
+        for h, v in enumerate([20.5, 21, 20.8, 22, 21.4])
+    ]
+    text = json.dumps({"readings": readings})
+    assert all(DETECTOR.find(text[:end]) is None for end in range(1, len(text) + 1))
+    seats = json.dumps({"tickets": [{"show": "Hamlet", "seat": seat} for seat in (1, 2, 3)]})
+    assert all(DETECTOR.find(seats[:end]) is None for end in range(1, len(seats) + 1))
+
+
+def test_a_loop_of_items_alike_but_for_their_numbers_is_never_cut_to_fewer_items() -> None:
+    text = '{"customer": "Mia", "lines": [' + "".join(_line(q) for q in range(1, 6))
+    loop = DETECTOR.find(text)
+    assert loop is not None and loop.varying and loop.items == 1
+    assert trimmed(text, loop) is None
+    output = Output(dict[str, list[dict[str, float]]])
+    assert fewer_items(output, loop, None) == (output, None)
