@@ -109,6 +109,7 @@ _lock = threading.Lock()
 _costs: dict[str, ServerCosts] = {}
 _unsupported: dict[str, str] = {}
 _pieces: dict[tuple[str, str], list[TokenPiece]] = {}
+MAX_PIECES = 4096
 _skeletons: dict[tuple[str, str], tuple[Skeleton, ...]] = {}
 
 
@@ -182,11 +183,16 @@ def _pieces_of(client: LlamaClient, text: str) -> list[TokenPiece]:
         hit = _pieces.get(key)
     if hit is None:
         hit = client.tokenize(text, with_pieces=True)
-        with _lock:
-            if len(_pieces) > 4096:
-                _pieces.clear()
-            _pieces[key] = hit
+        _remember({key: hit})
     return hit
+
+
+def _remember(found: dict[tuple[str, str], list[TokenPiece]]) -> None:
+    """Keep tokenized texts, at most :data:`MAX_PIECES` of them (all forgotten when full)."""
+    with _lock:
+        if len(_pieces) + len(found) > MAX_PIECES:
+            _pieces.clear()
+        _pieces.update(found)
 
 
 def _prefetch(client: LlamaClient, skels: tuple[Skeleton, ...]) -> None:
@@ -225,9 +231,7 @@ def _prefetch(client: LlamaClient, skels: tuple[Skeleton, ...]) -> None:
         found = client.tokenize_each(missing)
     except ClientError:
         return  # each text is tokenized on its own when needed
-    with _lock:
-        for text, pieces in zip(missing, found):
-            _pieces[(client.base_url, text)] = pieces
+    _remember({(client.base_url, text): pieces for text, pieces in zip(missing, found)})
 
 
 class _Run:
