@@ -2,8 +2,9 @@
 
 Each line is written whole with one ``write`` on an ``O_APPEND`` descriptor, so after the call returns
 the line is in the kernel and survives ``kill -9`` of the process; ``fsync`` (by default at most once a
-second, and on close) makes it survive a power cut too. A line cut short by a crash of the machine is
-removed by :func:`read_done` before a resumed run appends to the file.
+second, and on close) makes it survive a power cut too. A line cut short by a crash of the machine, or
+by ``kill -9`` in the middle of its ``write`` (the call never returned, so the record is not counted as
+written), is removed by :func:`read_done` before a resumed run appends to the file.
 """
 
 from __future__ import annotations
