@@ -96,8 +96,9 @@ def run_bare(url: str, bodies: list[dict[str, Any]], concurrency: int) -> float:
 
 
 def run_structgen(
-    url: str, records: list[dict[str, Any]], concurrency: int, *, chat: bool, out: Path
+    urls: list[str], records: list[dict[str, Any]], concurrency: int | None, *, chat: bool, out: Path
 ) -> float:
+    """Seconds for ``structgen.label`` to label ``records`` into ``out`` over the servers ``urls``."""
     out.unlink(missing_ok=True)
     started = time.perf_counter()
     summary = label(
@@ -105,7 +106,7 @@ def run_structgen(
         labels=LABELS,
         template=TEMPLATE,
         id_field="id",
-        urls=[url],
+        urls=urls,
         out=out,
         concurrency=concurrency,
         n_predict=N_PREDICT,
@@ -139,7 +140,7 @@ def main() -> None:
             server = LocalServer(ctx_size=512 * parallel, parallel=parallel, threads=args.threads)
             with server, server.client() as client:
                 run_bare(server.url, bare_requests(client, make_records(8, 10**6), chat=chat), parallel)
-                run_structgen(server.url, make_records(8, 2 * 10**6), parallel, chat=chat, out=out)
+                run_structgen([server.url], make_records(8, 2 * 10**6), parallel, chat=chat, out=out)
                 for concurrency in LEVELS:
                     # Fresh records for every run (llama-server keeps old prompts in its cache); the two
                     # sides take turns in short rounds, so drifting load on the machine hits both alike.
@@ -152,9 +153,13 @@ def main() -> None:
                         bodies = bare_requests(client, make_records(n, first + 5 * 10**4), chat=chat)
                         if start // size % 2:
                             bare_s += run_bare(server.url, bodies, concurrency)
-                            ours_s += run_structgen(server.url, ours_records, concurrency, chat=chat, out=out)
+                            ours_s += run_structgen(
+                                [server.url], ours_records, concurrency, chat=chat, out=out
+                            )
                         else:
-                            ours_s += run_structgen(server.url, ours_records, concurrency, chat=chat, out=out)
+                            ours_s += run_structgen(
+                                [server.url], ours_records, concurrency, chat=chat, out=out
+                            )
                             bare_s += run_bare(server.url, bodies, concurrency)
                     bare, ours = args.records / bare_s, args.records / ours_s
                     row = {

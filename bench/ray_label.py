@@ -34,33 +34,13 @@ sys.path.insert(0, str(HERE.parent))
 
 import ray
 from _common import machine, table
-from label_throughput import LABELS, N_PREDICT, TEMPLATE, make_records  # the same workload
+from label_throughput import LABELS, N_PREDICT, TEMPLATE, make_records, run_structgen  # the same workload
 
 from structgen.integrations.ray import label_dataset
-from structgen.label import label
 from structgen.server import LocalServer
 
 KEY = secrets.token_urlsafe(16)
 """One API key for both servers (label sends the keys of servers this process runs; actors get it)."""
-
-
-def run_label(urls: list[str], records: list[dict[str, Any]], out: Path) -> float:
-    out.unlink(missing_ok=True)
-    started = time.perf_counter()
-    summary = label(
-        records,
-        labels=LABELS,
-        template=TEMPLATE,
-        id_field="id",
-        urls=urls,
-        out=out,
-        n_predict=N_PREDICT,
-        progress=False,
-    )
-    seconds = time.perf_counter() - started
-    if summary.labelled != len(records):
-        raise SystemExit(f"label labelled {summary.labelled} of {len(records)}: {summary.format()}")
-    return seconds
 
 
 def run_ray(
@@ -119,13 +99,15 @@ def main() -> None:
         urls = [s.url for s in servers]
         with tempfile.TemporaryDirectory() as tmp:
             jsonl, folder = Path(tmp) / "out.jsonl", Path(tmp) / "out"
-            run_label(urls, make_records(16, 10**7), jsonl)  # warm-up: both servers, both paths
+            run_structgen(
+                urls, make_records(16, 10**7), None, chat=True, out=jsonl
+            )  # warm-up: both servers, both paths
             run_ray(urls, make_records(16, 2 * 10**7), folder, args.actors, args.batch_size, None)
             for round_ in range(args.rounds):
                 for n, name in enumerate(list(sides) if round_ % 2 == 0 else list(sides)[::-1]):
                     records = make_records(args.records, 10**5 * (round_ + 1) + 10**4 * n)
                     if name == "label":
-                        seconds = run_label(urls, records, jsonl)
+                        seconds = run_structgen(urls, records, None, chat=True, out=jsonl)
                     else:
                         seconds = run_ray(urls, records, folder, args.actors, args.batch_size, sides[name])
                     times[name] += seconds
