@@ -60,6 +60,7 @@ class Algebra:
         self.on_loosened: Callable[[str, str], None] = lambda keyword, reason: None
         self._complements: dict[Node, Node | Inexpressible] = {}
         self._products: dict[tuple[Node, Node], Node] = {}
+        self._conjuncts: dict[str, frozenset[Node]] = {}
 
     # ------------------------------------------------------------------ references
     def deref(self, ref: Ref) -> Node | None:
@@ -71,7 +72,14 @@ class Algebra:
             return None
         return content
 
-    def _memo(self, key: tuple[object, ...], hint: str, compute: Callable[[], Node], deferred: bool) -> Node:
+    def _memo(
+        self,
+        key: tuple[object, ...],
+        hint: str,
+        compute: Callable[[], Node],
+        deferred: bool,
+        operands: frozenset[Node] | None = None,
+    ) -> Node:
         defs = self.defs
         name = defs.memo.get(key)
         if name is not None:
@@ -82,6 +90,8 @@ class Algebra:
             return Ref(name)
         name = defs.new_name(hint)
         defs.memo[key] = name
+        if operands is not None:
+            self._conjuncts[name] = operands
         if deferred:
             defs.defer(name, compute)
             return Ref(name)
@@ -132,9 +142,22 @@ class Algebra:
         if isinstance(b, Ref) and not isinstance(a, Ref):
             a, b = b, a
         assert isinstance(a, Ref)
-        key = ("and", b, a) if isinstance(b, Ref) and repr(b) < repr(a) else ("and", a, b)
+        parts_a, parts_b = self._operands(a), self._operands(b)
+        if parts_b <= parts_a:
+            return a
+        if isinstance(b, Ref) and parts_a <= parts_b:
+            return b
+        operands = parts_a | parts_b
+        key = ("and", operands)
         hint = a.name + ("-and-" + b.name if isinstance(b, Ref) else "-and")
-        return self._through_refs(key, hint, "allOf", self.intersect, a, b)
+        return self._through_refs(key, hint, "allOf", self.intersect, a, b, operands)
+
+    def _operands(self, node: Node) -> frozenset[Node]:
+        """The nodes whose intersection ``node`` is: intersections of references are named by the
+        set of their operands, so every grouping and order of the same operands is one definition."""
+        if isinstance(node, Ref):
+            return self._conjuncts.get(node.name) or frozenset((node,))
+        return frozenset((node,))
 
     def _through_refs(
         self,
@@ -144,13 +167,14 @@ class Algebra:
         combine: Callable[[Node, Node], Node],
         a: Node,
         b: Node,
+        operands: frozenset[Node] | None = None,
     ) -> Node:
         """``combine(a, b)`` as a memoized definition; deferred while ``a`` or ``b`` is being computed
         (then, when inexpressible, ``a``, reported as loosened)."""
         content_a = self.deref(a) if isinstance(a, Ref) else a
         content_b = self.deref(b) if isinstance(b, Ref) else b
         if content_a is not None and content_b is not None:
-            return self._memo(key, hint, lambda: combine(content_a, content_b), False)
+            return self._memo(key, hint, lambda: combine(content_a, content_b), False, operands)
 
         def later() -> Node:
             try:
@@ -159,7 +183,7 @@ class Algebra:
                 self.on_loosened(keyword, f"through a recursive $ref: {error}")
                 return self._force(a)
 
-        return self._memo(key, hint, later, True)
+        return self._memo(key, hint, later, True, operands)
 
     def _force(self, node: Node) -> Node:
         if isinstance(node, Ref):
