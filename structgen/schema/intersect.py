@@ -234,10 +234,10 @@ class Algebra:
         )
         return make_array(node)
 
-    def _lookup(self, node: ObjectNode, key: str) -> Node:
-        for name, value in node.properties:
-            if name == key:
-                return value
+    def _lookup(self, node: ObjectNode, key: str, declared: dict[str, Node] | None = None) -> Node:
+        value = (node.declared() if declared is None else declared).get(key)
+        if value is not None:
+            return value
         for cls in node.extras:
             if string_matches(cls.keys, key):
                 return cls.value
@@ -258,9 +258,11 @@ class Algebra:
             dict.fromkeys(explicit + sorted(still_implicit, key=lambda n: self.rank.get(n, len(self.rank))))
         )
         props: list[tuple[str, Node]] = []
+        declared_a, declared_b = a.declared(), b.declared()
         with self.defs.descend():
             for name in names:
-                props.append((name, self.intersect(self._lookup(a, name), self._lookup(b, name))))
+                value_a, value_b = self._lookup(a, name, declared_a), self._lookup(b, name, declared_b)
+                props.append((name, self.intersect(value_a, value_b)))
             extras: list[KeyClass] = []
             for x in a.extras:
                 for y in b.extras:
@@ -281,7 +283,9 @@ class Algebra:
             max_properties=min(maxima) if maxima else None,
             pointer=a.pointer or b.pointer,
             implicit=still_implicit,
-            evaluated=frozenset(name for name in names if evaluates(a, name) or evaluates(b, name)),
+            evaluated=frozenset(
+                name for name in names if evaluates(a, name, declared_a) or evaluates(b, name, declared_b)
+            ),
         )
         return make_object(node)
 
@@ -409,12 +413,13 @@ class Algebra:
         declared_b = dict(b.properties)
         with self.defs.descend():
             for name, value in b.properties:
-                if name in b.required and name not in a.required:
-                    parts.append(ObjectNode(properties=((name, NEVER),)))
-                if isinstance(value, AnyValue) or mine.get(name) == value:
-                    continue
-                negated = self.complement(value)
-                if not isinstance(negated, Never):
+                missing = name in b.required and name not in a.required
+                negated: Node = NEVER
+                if not isinstance(value, AnyValue) and mine.get(name) != value:
+                    negated = self.complement(value)
+                if missing:  # absent, or present with another value: one part
+                    parts.append(ObjectNode(properties=((name, negated),)))
+                elif not isinstance(negated, Never):
                     parts.append(
                         make_object(ObjectNode(properties=((name, negated),), required=frozenset({name})))
                     )
@@ -459,11 +464,11 @@ def _loose_extras(node: ObjectNode) -> tuple[tuple[StringNode, Node], ...]:
     return tuple((replace(cls.keys, excluded=cls.keys.excluded - declared), cls.value) for cls in node.extras)
 
 
-def evaluates(node: ObjectNode, name: str) -> bool:
+def evaluates(node: ObjectNode, name: str, declared: dict[str, Node] | None = None) -> bool:
     """True when some keyword of ``node`` evaluates property ``name``."""
     if name in node.evaluated:
         return True
-    if any(declared == name for declared, _ in node.properties):
+    if name in (node.declared() if declared is None else declared):
         return False
     return any(cls.evaluated and string_matches(cls.keys, name) for cls in node.extras)
 

@@ -14,7 +14,9 @@ from .strings import Strings
 NULL, TRUE, FALSE = Atom('"null"'), Atom('"true"'), Atom('"false"')
 
 MAX_NESTED_RULES = 24
-"""Definitions written inside one another before the next one is left for later (stack depth)."""
+"""Rules written inside one another before the next one is left for later (stack depth)."""
+
+_COMPOSITE = (model.ObjectNode, model.ArrayNode, AnyOf)
 
 
 class Emitter(Strings, Arrays, Objects):
@@ -61,7 +63,16 @@ class Emitter(Strings, Arrays, Objects):
             return None
         if isinstance(node, Ref):
             return self._ref(node, hint)
-        body = self.body(node, hint)
+        if self._nested >= MAX_NESTED_RULES and isinstance(node, _COMPOSITE):
+            rule = self.fresh(hint)
+            self._by_node[node] = rule
+            self._write(rule, node)
+            return rule
+        self._nested += 1
+        try:
+            body = self.body(node, hint)
+        finally:
+            self._nested -= 1
         if body is None:
             return None
         result = body if isinstance(body, Atom) else self.define(hint, body)
@@ -123,12 +134,16 @@ class Emitter(Strings, Arrays, Objects):
         rule = self.fresh(ref.name if ref.name in self.pointers or not hint else hint)
         self._by_node[ref] = rule
         self._by_node[content] = rule
+        self._write(rule, content)
+        return rule
+
+    def _write(self, rule: str, content: Node) -> None:
+        """Writes ``rule`` for ``content`` now, or later from a shallow stack when nested deeply."""
         self.rules[rule] = ""
         if self._nested >= MAX_NESTED_RULES:
             self._later.append((rule, content))
         else:
             self._define_rule(rule, content)
-        return rule
 
     def _define_rule(self, rule: str, content: Node) -> None:
         self._nested += 1

@@ -1,0 +1,124 @@
+"""``oneOf`` over alternatives that overlap: each alternative excludes the others exactly."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jsonschema
+import pytest
+
+from .compiling import accepts, compiled
+
+WIDTH = 12
+
+
+def overlapping(width: int) -> dict[str, Any]:
+    """Objects told apart only by which ``kind_i`` they hold: an object may hold several."""
+    return {
+        "oneOf": [
+            {
+                "type": "object",
+                "properties": {"name": {"type": "string"}, f"kind_{i}": {"type": "integer"}},
+                "required": [f"kind_{i}"],
+            }
+            for i in range(width)
+        ]
+    }
+
+
+OBJECTS = [
+    {"kind_3": 1},
+    {"name": "a", "kind_3": 1},
+    {"kind_3": 1, "kind_7": 2},
+    {"kind_3": 1, "kind_7": "two"},
+    {"kind_0": 1, "kind_11": None},
+    {"kind_0": "one", "kind_11": "two"},
+    {"kind_0": 1, "kind_5": 2, "kind_11": 3},
+    {"name": "a"},
+    {},
+]
+
+
+def test_the_exclusions_are_exact_not_loosened() -> None:
+    report = compiled(overlapping(WIDTH)).report
+    assert not [item for item in report if item.severity == "loosened"]
+
+
+@pytest.mark.parametrize("instance", OBJECTS)
+def test_an_object_matching_exactly_one_alternative_is_accepted_and_no_other(instance: Any) -> None:
+    schema = overlapping(WIDTH)
+    # keys in schema order (name, kind_0 ... kind_11), as the default grammar writes them
+    assert accepts(schema, instance) == jsonschema.Draft202012Validator(schema).is_valid(instance)
+
+
+def test_both_outcomes_occur() -> None:
+    validator = jsonschema.Draft202012Validator(overlapping(WIDTH))
+    outcomes = {validator.is_valid(instance) for instance in OBJECTS}
+    assert outcomes == {True, False}
+
+
+# Github_easy/o78062 (MaskBench): a recursive oneOf whose exclusion nests negations of arrays of
+# references many levels deep; the grammar is written from a shallow stack, not refused as too deep.
+FRAMEWORK: dict[str, Any] = {
+    "$schema": "http://json-schema.org/draft-04/schema#",
+    "definitions": {
+        "named": {
+            "type": "object",
+            "properties": {"name": {"type": "string", "minLength": 1, "maxLength": 500}},
+            "required": ["name"],
+        },
+        "competency": {
+            "allOf": [
+                {"$ref": "#/definitions/named"},
+                {
+                    "oneOf": [
+                        {
+                            "properties": {
+                                "competencies": {
+                                    "type": "array",
+                                    "items": {"$ref": "#/definitions/competency"},
+                                }
+                            },
+                            "required": ["competencies"],
+                        },
+                        {
+                            "properties": {
+                                "abilities": {"type": "array", "items": {"$ref": "#/definitions/ability"}}
+                            },
+                            "required": ["abilities"],
+                        },
+                    ]
+                },
+            ]
+        },
+        "ability": {
+            "allOf": [
+                {"$ref": "#/definitions/named"},
+                {"properties": {"level": {"type": "string", "minLength": 1}}, "required": ["level"]},
+            ]
+        },
+    },
+    "allOf": [
+        {"$ref": "#/definitions/competency"},
+        {"properties": {"description": {"type": "string"}}, "required": ["description"]},
+    ],
+}
+FRAMEWORKS = [
+    {
+        "name": "x",
+        "competencies": [{"name": "a", "abilities": [{"name": "b", "level": "c"}]}],
+        "description": "d",
+    },
+    {"name": "x", "abilities": [{"name": "b", "level": "c"}], "description": "d"},
+    {"name": "x", "competencies": [{"name": "a", "abilities": [{"name": "b"}]}], "description": "d"},
+    {"name": "x", "abilities": [], "competencies": [], "description": "d"},
+]
+
+
+def test_a_deep_recursive_exclusion_compiles() -> None:
+    assert compiled(FRAMEWORK).grammar
+
+
+@pytest.mark.parametrize("instance", FRAMEWORKS)
+def test_the_recursive_exclusion_accepts_what_the_schema_does(instance: Any) -> None:
+    assert accepts(FRAMEWORK, instance) == jsonschema.Draft4Validator(FRAMEWORK).is_valid(instance)
