@@ -23,8 +23,8 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 from pydantic import ConfigDict, Field, PrivateAttr
 
 from ..client import Conversation
-from ..generation import Output
 from ..generation.checks import check_output_type
+from ..generation.output import compile_output
 from ..server import shared_client
 
 
@@ -68,7 +68,7 @@ class StructgenLLM(LLM):
         if self.grammar is not None:
             return self.grammar
         if self.output_type is not None:
-            return Output(check_output_type(self.output_type)).grammar
+            return compile_output(check_output_type(self.output_type)).grammar
         return None
 
     def _params(self, stop: list[str] | None, kwargs: dict[str, Any]) -> dict[str, Any]:
