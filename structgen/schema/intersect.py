@@ -8,7 +8,7 @@ References to definitions are expanded lazily and memoized, so recursive schemas
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from fractions import Fraction
 from typing import Any
@@ -234,7 +234,7 @@ class Algebra:
         )
         return make_array(node)
 
-    def _lookup(self, node: ObjectNode, key: str, declared: dict[str, Node] | None = None) -> Node:
+    def _lookup(self, node: ObjectNode, key: str, declared: Mapping[str, Node] | None = None) -> Node:
         value = (node.declared() if declared is None else declared).get(key)
         if value is not None:
             return value
@@ -406,11 +406,37 @@ class Algebra:
             raise Inexpressible("the negation of 'uniqueItems'")
         return parts
 
+    def open_key_exclusion(self, a: Node, b: Node) -> tuple[str, Node] | None:
+        """``(key, values)`` when ``a - b`` is ``a`` with ``key``, if present, holding one of ``values``:
+        ``b`` requires one key about which ``a`` says nothing (any value, no size limit) and asks nothing
+        else that ``a`` does not already ask. None when the difference has another form. Costs no
+        intersection, so ``oneOf`` can exclude many such alternatives at once."""
+        if not isinstance(a, ObjectNode) or not isinstance(b, ObjectNode) or a.max_properties is not None:
+            return None
+        declared = a.declared()
+        missing = [name for name in b.required if name not in a.required]
+        if len(missing) != 1 or missing[0] in declared:
+            return None
+        key = missing[0]
+        if not isinstance(self._lookup(a, key, declared), AnyValue):
+            return None
+        try:
+            parts = self._object_complement(b, a)
+        except Inexpressible:
+            return None
+        if len(parts) != 1:
+            return None
+        part = parts[0]
+        if not isinstance(part, ObjectNode) or part != ObjectNode(properties=part.properties):
+            return None
+        (name, values), *others = part.properties
+        return (name, values) if name == key and not others else None
+
     def _object_complement(self, b: ObjectNode, a: ObjectNode) -> list[Node]:
         """Objects breaking some constraint of ``b`` that ``a`` does not already imply."""
         parts = _sizes_outside(a, b, "properties")
-        mine = dict(a.properties)
-        declared_b = dict(b.properties)
+        mine = a.declared()
+        declared_b = b.declared()
         with self.defs.descend():
             for name, value in b.properties:
                 missing = name in b.required and name not in a.required
@@ -464,7 +490,7 @@ def _loose_extras(node: ObjectNode) -> tuple[tuple[StringNode, Node], ...]:
     return tuple((replace(cls.keys, excluded=cls.keys.excluded - declared), cls.value) for cls in node.extras)
 
 
-def evaluates(node: ObjectNode, name: str, declared: dict[str, Node] | None = None) -> bool:
+def evaluates(node: ObjectNode, name: str, declared: Mapping[str, Node] | None = None) -> bool:
     """True when some keyword of ``node`` evaluates property ``name``."""
     if name in node.evaluated:
         return True

@@ -83,6 +83,8 @@ STANDARD_FORMATS = frozenset(
 )
 MAX_PATTERN_SUBSETS = 4
 ONE_OF_BUDGET = 4000
+OPEN_KEY_STEPS = 2
+"""What one exclusion of an open key spends of ``ONE_OF_BUDGET`` (it adds a property to the grammar)."""
 
 
 class Context(Protocol):
@@ -118,6 +120,9 @@ class Context(Protocol):
 
     def difference(self, a: Node, b: Node, budget: int) -> Node:
         """The values matching ``a`` but not ``b``; raises :class:`Inexpressible`."""
+
+    def open_key_exclusion(self, a: Node, b: Node) -> tuple[str, Node] | None:
+        """``(key, values)`` when ``a - b`` only limits one key ``a`` leaves open to ``values``."""
 
     def unevaluated(self, keyword: str, current: Node, rest: Node, pointer: str) -> Node:
         """``current`` where what no keyword evaluated (properties or items) must also match ``rest``."""
@@ -714,9 +719,16 @@ def one_of(fold: Fold, value: Any) -> None:
         budget = ONE_OF_BUDGET
         for i, node in live:
             result = node
+            opened: dict[str, Node] = {}  # keys of alternatives excluded together, in one intersection
             for j, other in live:
                 if i == j or isinstance(result, Never) or tagged_apart(result, other):
                     continue
+                excluded = ctx.open_key_exclusion(result, other) if exact[j] and budget > 0 else None
+                if excluded is not None and excluded[0] not in opened:
+                    opened[excluded[0]] = excluded[1]
+                    budget -= OPEN_KEY_STEPS
+                    continue
+                result = _limit_keys(ctx, result, opened)
                 try:
                     if isinstance(ctx.intersect(result, other), Never):
                         continue
@@ -731,10 +743,19 @@ def one_of(fold: Fold, value: Any) -> None:
                 except Inexpressible as error:
                     budget -= ctx.last_spent
                     fold.loosened("oneOf", f"alternatives {i} and {j} may overlap: {error}")
-            exclusive.append(result)
+            exclusive.append(_limit_keys(ctx, result, opened))
         return union(_apart(fold, exclusive))
 
     fold.add_step("oneOf", step)
+
+
+def _limit_keys(ctx: Context, node: Node, opened: dict[str, Node]) -> Node:
+    """``node`` where each key of ``opened``, if present, holds one of its values (``opened`` emptied)."""
+    if not opened:
+        return node
+    limits = ObjectNode(properties=tuple(opened.items()))
+    opened.clear()
+    return ctx.intersect(node, limits)
 
 
 def not_(fold: Fold, value: Any) -> None:

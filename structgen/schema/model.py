@@ -191,8 +191,13 @@ class ObjectNode:
     implicit: frozenset[str] = frozenset()
     evaluated: frozenset[str] = frozenset()
 
-    def declared(self) -> dict[str, Node]:
-        return dict(self.properties)
+    def declared(self) -> Mapping[str, Node]:
+        """The declared properties by name (built once per node)."""
+        known: Mapping[str, Node] | None = self.__dict__.get("_declared")
+        if known is None:
+            known = dict(self.properties)  # a plain dict: nodes may be pickled
+            object.__setattr__(self, "_declared", known)
+        return known
 
 
 @_cached_hash

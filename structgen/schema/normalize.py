@@ -154,6 +154,9 @@ class Normalizer:
     def difference(self, a: Node, b: Node, budget: int) -> Node:
         return self.algebra.difference(a, b, budget)
 
+    def open_key_exclusion(self, a: Node, b: Node) -> tuple[str, Node] | None:
+        return self.algebra.open_key_exclusion(a, b)
+
     def unevaluated(self, keyword: str, current: Node, rest: Node, pointer: str) -> Node:
         if keyword == "unevaluatedItems":
             return self._unevaluated_items(current, rest, pointer)

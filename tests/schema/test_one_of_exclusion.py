@@ -57,6 +57,42 @@ def test_both_outcomes_occur() -> None:
     assert outcomes == {True, False}
 
 
+def test_forty_overlapping_alternatives_are_still_exact() -> None:
+    schema = overlapping(40)
+    assert not [item for item in compiled(schema).report if item.severity == "loosened"]
+    assert accepts(schema, {"kind_17": 1, "kind_39": "x"})
+    assert not accepts(schema, {"kind_17": 1, "kind_39": 2})
+
+
+MIXED: dict[str, Any] = {
+    "oneOf": [
+        *overlapping(4)["oneOf"],
+        {"type": "object", "required": ["kind_0", "kind_1"], "properties": {"kind_1": {"minimum": 5}}},
+        {"type": "object", "required": ["tag"], "properties": {"tag": {"const": "t"}}},
+        {"type": "object", "properties": {"kind_2": {"type": "string"}}, "maxProperties": 1},
+    ]
+}
+MIXED_OBJECTS = [
+    {"kind_0": 1},
+    {"kind_0": 1, "kind_1": 2},
+    {"kind_0": "a", "kind_1": 7},
+    {"kind_0": 1, "kind_1": 7.5},
+    {"kind_0": "a", "kind_1": 3},
+    {"kind_2": "s"},
+    {"kind_2": 3},
+    {"kind_3": 3, "tag": "t"},
+    {"tag": "t"},
+    {"tag": "u"},
+    {},
+]
+
+
+@pytest.mark.parametrize("instance", MIXED_OBJECTS)
+def test_alternatives_of_several_forms_exclude_each_other(instance: Any) -> None:
+    valid = jsonschema.Draft202012Validator(MIXED).is_valid(instance)
+    assert accepts(MIXED, instance, any_order=True) == valid
+
+
 # Github_easy/o78062 (MaskBench): a recursive oneOf whose exclusion nests negations of arrays of
 # references many levels deep; the grammar is written from a shallow stack, not refused as too deep.
 FRAMEWORK: dict[str, Any] = {
