@@ -105,8 +105,26 @@ SETTINGS = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=
 
 def _validator(schema: Any) -> Any:
     return jsonschema.Draft202012Validator(
-        schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
+        _ecma_anchors(schema), format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
     )
+
+
+def _ecma_anchors(schema: Any) -> Any:
+    """``schema`` for python-jsonschema with ECMA-262's ``$`` (the end of the input: Python's ``$`` also
+    matches before a final newline, so ``c$`` would match the key ``"c\\n"`` a grammar may write)."""
+    if isinstance(schema, list):
+        return [_ecma_anchors(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key == "pattern" and isinstance(value, str):
+            out[key] = value.replace("$", r"\Z")
+        elif key == "patternProperties" and isinstance(value, dict):
+            out[key] = {pattern.replace("$", r"\Z"): _ecma_anchors(sub) for pattern, sub in value.items()}
+        else:
+            out[key] = _ecma_anchors(value)
+    return out
 
 
 @SETTINGS
