@@ -142,39 +142,52 @@ def _timed(client: LlamaClient, prompt: list[int], **params: Any) -> tuple[Compl
 
 
 def server_costs(client: LlamaClient) -> ServerCosts:
-    """The request overhead and per-token times of ``client``'s server (measured once per server URL)."""
+    """The request overhead and per-token times of ``client``'s server (measured once per server URL).
+
+    Resumes are measured as segments send them (a cached prefix, 2 or 10 new tokens, a small grammar, one
+    token out), and each cost is the least of its samples: another process on the machine only adds
+    time, and one slow sample would otherwise set the fold rule for the server's lifetime.
+    """
     with _lock:
         known = _costs.get(client.base_url)
     if known is not None:
         return known
     prompt = client.tokenize(_CALIBRATION_TEXT, add_special=True)
     first, _ = _timed(client, prompt, n_predict=8, ignore_eos=True)
-    context = prompt + first.tokens
+    context = prompt + first.tokens[:-1]  # the last sampled token was never evaluated
+    decode = [_per_token(first)]
     overheads: list[float] = []
-    batches: dict[int, list[float]] = {1: [], 9: []}
+    walls: dict[int, list[float]] = {2: [], 10: []}
+    batches: dict[int, list[float]] = {2: [], 10: []}
     words = client.tokenize(_CALIBRATION_TEXT, add_special=False)
-    for i in range(6):
-        # a resume like a segment's: a cached prefix, new tokens (1 or 9), a small grammar, one token out
-        extra = words[i * 9 : i * 9 + (1 if i % 2 else 9)]
+    for i in range(8):
+        extra = words[i * 10 : i * 10 + (2 if i % 2 else 10)]
         done, wall = _timed(
-            client, context + extra, n_predict=1, slot=first.slot_id, grammar="root ::= [a-z]"
+            client, context + extra, n_predict=1, slot=first.slot_id, grammar=_CALIBRATION_GRAMMAR
         )
         overheads.append(max(wall - _server_ms(done), 0.0))
+        walls[len(extra)].append(wall)
         batches[len(extra)].append((done.timings.prompt_ms or 0.0) if done.timings else 0.0)
-        context = context + extra + done.tokens
-    one, nine = (sorted(batches[n])[1] for n in (1, 9))
-    per_token = max((nine - one) / 8, 0.0)
-    overhead = sorted(overheads)[len(overheads) // 2]
-    timings = first.timings
+        context = context + extra
+    again, _ = _timed(client, context, n_predict=8, ignore_eos=True, slot=first.slot_id)
+    decode.append(_per_token(again))
+    per_token = max((min(batches[10]) - min(batches[2])) / 8, 0.0)
     costs = ServerCosts(
-        overhead_ms=overhead,
-        decode_ms=(timings.predicted_per_token_ms or 0.0) if timings else 0.0,
-        resume_ms=overhead + max(one - per_token, 0.0),
+        overhead_ms=min(overheads),
+        decode_ms=min(decode),
+        resume_ms=max(min(walls[2]) - 2 * per_token, 0.0),
         prompt_token_ms=per_token,
     )
     with _lock:
         _costs[client.base_url] = costs
     return costs
+
+
+_CALIBRATION_GRAMMAR = "root ::= [a-z]"
+
+
+def _per_token(done: Completion) -> float:
+    return (done.timings.predicted_per_token_ms or 0.0) if done.timings else 0.0
 
 
 def _pieces_of(client: LlamaClient, text: str) -> list[TokenPiece]:
