@@ -18,7 +18,7 @@ from collections.abc import Generator, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..client import ClientError, Completion, GrammarRejectedError, LlamaClient, StopType, TokenPiece
+from ..client import ClientError, Completion, GrammarRejectedError, LlamaClient, StopType, Timings, TokenPiece
 from ..schema.skeleton import Choice, Hole, Literal, Skeleton, Step, any_layout, literal, skeleton
 from .output import Output
 
@@ -258,6 +258,7 @@ class _Run:
         params: dict[str, Any],
         hold_back: int,
         fold_tokens: int,
+        decode_ms: float = 0.0,
     ) -> None:
         self.client = client
         self.skels = skels
@@ -265,6 +266,7 @@ class _Run:
         self.params = params
         self.hold_back = hold_back
         self.fold_tokens = fold_tokens
+        self.decode_ms = decode_ms
         self.progressed = False
         self.budget = int(params.pop("n_predict"))
         self.slot = params.pop("slot", params.pop("id_slot", params.pop("slot_id", -1)))
@@ -402,6 +404,8 @@ class _Run:
         if quoted and done.stop_type is StopType.WORD and _escaped(done.content):
             raise FastForwardUnavailable("a string value held an escaped quote where its end was expected")
         self.completions.append(done)
+        if _batches_too_slow(done.timings, self.decode_ms):
+            self.fold_tokens = self.budget  # the rest of the answer is one segment
         self.slot = done.slot_id
         tokens = done.tokens
         if done.stop_type is StopType.EOS and tokens and len(tokens) == done.tokens_predicted:
@@ -469,6 +473,14 @@ class _Run:
                 self.flush(())
         except _Truncated:
             pass
+
+
+def _batches_too_slow(timings: Timings | None, decode_ms: float) -> bool:
+    """The server evaluated a batch more slowly than it decodes the same tokens one by one: its batch
+    threads are starved (``--threads-batch`` above ``--threads`` on a busy machine)."""
+    if timings is None or not timings.prompt_n or timings.prompt_n < 2 or decode_ms <= 0:
+        return False
+    return (timings.prompt_ms or 0.0) > timings.prompt_n * decode_ms
 
 
 def _next(walk: Generator[Step, int | None, None], answer: int | None) -> Step | None:
@@ -554,9 +566,11 @@ def segments(
         raise FastForwardUnavailable(f"the type's forced share ({share}) is too small to be worth segments")
     try:
         context = client.tokenize(prompt, add_special=True)
-        fold = server_costs(client).fold_tokens(hold_back)
+        costs = server_costs(client)
         _prefetch(client, skels)
-        run = _Run(client, skels, context, dict(params), hold_back, fold)
+        run = _Run(
+            client, skels, context, dict(params), hold_back, costs.fold_tokens(hold_back), costs.decode_ms
+        )
         yield from run.run()
     except FastForwardUnavailable as exc:
         if exc.permanent:
