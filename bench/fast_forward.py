@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shlex
 import sys
 import time
@@ -365,7 +366,9 @@ def main(argv: list[str] | None = None) -> None:
         "server each, run side by side (default: none)",
     )
     args = parser.parse_args(argv)
-    command = "python bench/fast_forward.py " + shlex.join(sys.argv[1:] if argv is None else argv)
+    command = " ".join(
+        ["python bench/fast_forward.py", *map(_quoted, sys.argv[1:] if argv is None else argv)]
+    )
     if args.from_raw:
         raw = json.loads(args.from_raw.read_text(encoding="utf-8"))
         costs = raw.get("server_costs")
@@ -397,6 +400,13 @@ def main(argv: list[str] | None = None) -> None:
             args.raw, {"bench": "fast_forward", "command": command, "server_costs": measured, "runs": results}
         )
     report(results, measured, args, command)
+
+
+def _quoted(arg: str) -> str:
+    """``arg`` for sh, in double quotes when it needs quoting (the docs wrap commands without single quotes)."""
+    if re.fullmatch(r"[\w@%+=:,./-]+", arg):
+        return arg
+    return '"' + re.sub(r'(["\\$`])', r"\\\1", arg) + '"'
 
 
 def _per_server(costs: dict[str, Any] | None) -> dict[str, Any]:
