@@ -476,11 +476,12 @@ class _Run:
 
 
 def _batches_too_slow(timings: Timings | None, decode_ms: float) -> bool:
-    """The server evaluated a batch more slowly than it decodes the same tokens one by one: its batch
-    threads are starved (``--threads-batch`` above ``--threads`` on a busy machine)."""
+    """The server evaluated a batch more than twice as slowly as it decodes the same tokens one by one:
+    its batch threads are starved (``--threads-batch`` above ``--threads`` on a busy machine), not
+    merely held up once."""
     if timings is None or not timings.prompt_n or timings.prompt_n < 2 or decode_ms <= 0:
         return False
-    return (timings.prompt_ms or 0.0) > timings.prompt_n * decode_ms
+    return (timings.prompt_ms or 0.0) > 2 * timings.prompt_n * decode_ms
 
 
 def _next(walk: Generator[Step, int | None, None], answer: int | None) -> Step | None:
