@@ -2,9 +2,11 @@
 
     python bench/fast_forward.py [--reps 1] [--json out.json] [--raw raw.json] [--url URL] [--hold-back N]
         [--whitespace compact|flexible|pretty] [--sets key-heavy ...] [--from-raw raw.json]
+        [--server-args ARGS ...]
 
 A local llama-server (SmolLM2-135M-Instruct, ``--threads 1``, one slot) answers the same chat prompts,
-greedy, three ways: (U) no grammar, (G) structgen's grammar in one request, (F) fast-forward (falling
+greedy, three ways (with several ``--server-args``, one server per set of extra arguments, all three
+modes on each in turn, case by case, so their figures are side by side): (U) no grammar, (G) structgen's grammar in one request, (F) fast-forward (falling
 back to G's request when fast-forward declines the type, as ``generate(..., fast_forward=True)`` does).
 Types are compiled with ``--whitespace`` (default compact) for G and F alike: a key-heavy set (objects
 of 10 to 40 required int/bool/enum/short-string fields, nested objects, a list of such objects) and a
@@ -22,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shlex
 import sys
 import time
@@ -232,74 +235,77 @@ def messages(output: Output[Any], task: str) -> list[dict[str, str]]:
 
 
 def run_set(
-    client: LlamaClient, cases: list[tuple[str, Any, str]], args: argparse.Namespace
-) -> dict[str, Any]:
+    clients: dict[str, LlamaClient], cases: list[tuple[str, Any, str]], args: argparse.Namespace
+) -> dict[str, list[dict[str, Any]]]:
+    """U, G and F on every case, on each server in turn (rows carry the server's extra arguments)."""
     rows: dict[str, list[dict[str, Any]]] = {"U": [], "G": [], "F": []}
-    reps, n_predict, hold_back = args.reps, args.n_predict, args.hold_back
-    for _ in range(reps):
+    for _ in range(args.reps):
         for name, kind, task in cases:
             output: Output[Any] = Output(kind, whitespace=args.whitespace)
-            prompt = messages(output, task)
-            text = render(prompt, client)
-            # U: no grammar
-            started = time.perf_counter()
-            plain = client.completion(text, temperature=0.0, n_predict=min(n_predict, 256))
-            wall = time.perf_counter() - started
-            timings = plain.timings
-            decode_s = (timings.predicted_ms or 0.0) / 1000 if timings else wall
-            # U's rate is the server's pure decode rate (its prompt evaluation is not counted against it)
-            rows["U"].append(
-                {
-                    "case": name,
-                    "wall": wall,
-                    "decode_s": decode_s,
-                    "tokens": plain.tokens_predicted,
-                    "valid": False,
-                }
-            )
-            for mode in ("G", "F"):
-                started = time.perf_counter()
-                done = None
-                if mode == "F":
-                    params = {"temperature": 0.0, "n_predict": n_predict}
-                    try:
-                        done = drain(fastforward.segments(client, output, text, params, hold_back=hold_back))
-                    except fastforward.FastForwardUnavailable as exc:  # generate plainly, as generate() does
-                        print(f"F falls back for {name}: {exc}", file=sys.stderr)
-                if done is not None:
-                    completion, segments, forced = done.completion, done.segments, done.forced_tokens
-                    reused, evaluated, server_ms = done.reused, done.evaluated, done.server_ms
-                else:
-                    completion = client.completion(
-                        text, grammar=output.grammar, temperature=0.0, n_predict=n_predict
-                    )
-                    segments, forced, reused, evaluated = 1, 0, (), (completion.prompt_tokens_processed,)
-                    t = completion.timings
-                    server_ms = ((t.prompt_ms or 0.0) + (t.predicted_ms or 0.0)) if t else 0.0
-                wall = time.perf_counter() - started
-                _, errors = output.parse(completion.content)
-                answer_tokens = len(client.tokenize(completion.content))
-                print(
-                    f"{name} {mode}: {wall:.2f} s, {answer_tokens} tokens, valid {not errors}, "
-                    f"{segments} segments",
-                    file=sys.stderr,
-                    flush=True,
-                )
-                rows[mode].append(
-                    {
-                        "case": name,
-                        "wall": wall,
-                        "tokens": answer_tokens,
-                        "valid": not errors,
-                        "value": json.loads(completion.content) if not errors else None,
-                        "segments": segments,
-                        "forced": forced,
-                        "evaluated_per_resume": list(evaluated[1:]),
-                        "reused": list(reused),
-                        "raw": completion.content,
-                        "server_s": server_ms / 1000,
-                    }
-                )
+            for server_args, client in clients.items():
+                for mode, row in run_case(client, name, output, task, args).items():
+                    rows[mode].append({**row, "server": server_args})
+    return rows
+
+
+def run_case(
+    client: LlamaClient, name: str, output: Output[Any], task: str, args: argparse.Namespace
+) -> dict[str, dict[str, Any]]:
+    rows: dict[str, dict[str, Any]] = {}
+    n_predict, hold_back = args.n_predict, args.hold_back
+    text = render(messages(output, task), client)
+    # U: no grammar
+    started = time.perf_counter()
+    plain = client.completion(text, temperature=0.0, n_predict=min(n_predict, 256))
+    wall = time.perf_counter() - started
+    timings = plain.timings
+    decode_s = (timings.predicted_ms or 0.0) / 1000 if timings else wall
+    # U's rate is the server's pure decode rate (its prompt evaluation is not counted against it)
+    rows["U"] = {
+        "case": name,
+        "wall": wall,
+        "decode_s": decode_s,
+        "tokens": plain.tokens_predicted,
+        "valid": False,
+    }
+    for mode in ("G", "F"):
+        started = time.perf_counter()
+        done = None
+        if mode == "F":
+            params = {"temperature": 0.0, "n_predict": n_predict}
+            try:
+                done = drain(fastforward.segments(client, output, text, params, hold_back=hold_back))
+            except fastforward.FastForwardUnavailable as exc:  # generate plainly, as generate() does
+                print(f"F falls back for {name}: {exc}", file=sys.stderr)
+        if done is not None:
+            completion, segments, forced = done.completion, done.segments, done.forced_tokens
+            reused, evaluated, server_ms = done.reused, done.evaluated, done.server_ms
+        else:
+            completion = client.completion(text, grammar=output.grammar, temperature=0.0, n_predict=n_predict)
+            segments, forced, reused, evaluated = 1, 0, (), (completion.prompt_tokens_processed,)
+            t = completion.timings
+            server_ms = ((t.prompt_ms or 0.0) + (t.predicted_ms or 0.0)) if t else 0.0
+        wall = time.perf_counter() - started
+        _, errors = output.parse(completion.content)
+        answer_tokens = len(client.tokenize(completion.content))
+        print(
+            f"{name} {mode}: {wall:.2f} s, {answer_tokens} tokens, valid {not errors}, {segments} segments",
+            file=sys.stderr,
+            flush=True,
+        )
+        rows[mode] = {
+            "case": name,
+            "wall": wall,
+            "tokens": answer_tokens,
+            "valid": not errors,
+            "value": json.loads(completion.content) if not errors else None,
+            "segments": segments,
+            "forced": forced,
+            "evaluated_per_resume": list(evaluated[1:]),
+            "reused": list(reused),
+            "raw": completion.content,
+            "server_s": server_ms / 1000,
+        }
     return rows
 
 
@@ -352,28 +358,43 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--json", type=Path, help="write the summary here")
     parser.add_argument("--raw", type=Path, help="write every run (texts, segments) here")
     parser.add_argument("--from-raw", type=Path, help="no run: the table of the runs in this --raw file")
+    parser.add_argument(
+        "--server-args",
+        action="append",
+        metavar="ARGS",
+        help="extra llama-server arguments, one string (e.g. '--threads-batch 2'); given several times, one "
+        "server each, run side by side (default: none)",
+    )
     args = parser.parse_args(argv)
-    command = "python bench/fast_forward.py " + shlex.join(sys.argv[1:] if argv is None else argv)
+    command = " ".join(
+        ["python bench/fast_forward.py", *map(_quoted, sys.argv[1:] if argv is None else argv)]
+    )
     if args.from_raw:
         raw = json.loads(args.from_raw.read_text(encoding="utf-8"))
         costs = raw.get("server_costs")
         if costs is None and args.json and args.json.exists():  # a raw file written before they were kept
             costs = json.loads(args.json.read_text(encoding="utf-8")).get("server_costs")
-        report(raw["runs"], costs, args, command)
+        report(raw["runs"], _per_server(costs), args, command)
         return
-    server = None
-    if args.url:
-        client = LlamaClient(args.url, api_key=os.environ.get("STRUCTGEN_API_KEY"))
-    else:
-        server = LocalServer(ctx_size=4096, parallel=1, threads=1).start()
-        client = server.client(timeout=(5.0, 600.0))
+    configs = args.server_args or [""]
+    servers: list[LocalServer] = []
+    clients: dict[str, LlamaClient] = {}
     try:
-        costs = fastforward.server_costs(client)
-        results = {name: run_set(client, SETS[name], args) for name in args.sets}
+        if args.url:
+            configs = [""]
+            clients[""] = LlamaClient(args.url, api_key=os.environ.get("STRUCTGEN_API_KEY"))
+        for extra in configs if not args.url else ():
+            server = LocalServer(ctx_size=4096, parallel=1, threads=1, extra_args=shlex.split(extra))
+            servers.append(server.start())
+            clients[extra] = server.client(timeout=(5.0, 600.0))
+        costs = {extra: fastforward.server_costs(client) for extra, client in clients.items()}
+        results = {name: run_set(clients, SETS[name], args) for name in args.sets}
     finally:
-        if server is not None:
+        for server in servers:
             server.stop()
-    measured = {**asdict(costs), "fold_tokens": costs.fold_tokens(args.hold_back)}
+    measured = {
+        extra: {**asdict(c), "fold_tokens": c.fold_tokens(args.hold_back)} for extra, c in costs.items()
+    }
     if args.raw:
         write_json(
             args.raw, {"bench": "fast_forward", "command": command, "server_costs": measured, "runs": results}
@@ -381,46 +402,40 @@ def main(argv: list[str] | None = None) -> None:
     report(results, measured, args, command)
 
 
-def report(
-    results: dict[str, Any], costs: dict[str, Any] | None, args: argparse.Namespace, command: str
-) -> None:
+def _quoted(arg: str) -> str:
+    """``arg`` for sh, in double quotes when it needs quoting (the docs wrap commands without single quotes)."""
+    if re.fullmatch(r"[\w@%+=:,./-]+", arg):
+        return arg
+    return '"' + re.sub(r'(["\\$`])', r"\\\1", arg) + '"'
+
+
+def _per_server(costs: dict[str, Any] | None) -> dict[str, Any]:
+    """Server costs by server arguments (a file written before ``--server-args`` holds one server's)."""
+    if not costs:
+        return {}
+    return {"": costs} if "decode_ms" in costs else costs
+
+
+def _label(extra: str) -> str:
+    return f"--threads 1 {extra}".strip()
+
+
+def report(results: dict[str, Any], costs: dict[str, Any], args: argparse.Namespace, command: str) -> None:
     """Print the table (and write the summary file) of a run's results."""
-    if costs:
+    for extra, c in costs.items():
         print(
-            f"server costs: overhead {costs['overhead_ms']:.1f} ms/request, decode {costs['decode_ms']:.1f} "
-            f"ms/token, prompt {costs.get('prompt_token_ms', 0.0):.1f} ms/token, resume {costs['resume_ms']:.1f} ms"
-            f" -> forced spans of <= {costs['fold_tokens']} "
-            "tokens folded"
+            f"server costs ({_label(extra)}): overhead {c['overhead_ms']:.1f} ms/request, decode "
+            f"{c['decode_ms']:.1f} ms/token, prompt {c.get('prompt_token_ms', 0.0):.1f} ms/token, resume "
+            f"{c['resume_ms']:.1f} ms -> forced spans of <= {c['fold_tokens']} tokens folded"
         )
     rows_out: list[dict[str, Any]] = []
-    for set_name, rows in results.items():
-        s = summarize(rows)
-        for mode in ("U", "G", "F"):
-            m = s[mode]
-            row: dict[str, Any] = {
-                "set": set_name,
-                "mode": mode,
-                "runs": m["runs"],
-                "valid": m["valid"] if mode != "U" else None,
-                "s_per_valid_object": m["wall_per_valid"] if mode != "U" else None,
-                "tokens_per_s": m["tokens_per_s"],
-                "overhead_ms_per_request": m.get("overhead_per_request_ms"),
+    for set_name, all_rows in results.items():
+        configs = list(dict.fromkeys(r.get("server", "") for r in all_rows["F"]))
+        for extra in configs:
+            rows = {
+                mode: [r for r in runs if r.get("server", "") == extra] for mode, runs in all_rows.items()
             }
-            if mode == "F":
-                row.update(
-                    {
-                        "F/G_wall": ratio(m["wall_per_valid"], s["G"]["wall_per_valid"]),
-                        "F/G_server_time": ratio(
-                            m.get("server_s_per_valid"), s["G"].get("server_s_per_valid")
-                        ),
-                        "F_rate/U_rate": ratio(m["tokens_per_s"], s["U"]["tokens_per_s"]),
-                        "forced_share": m.get("forced_share"),
-                        "segments_per_object": m.get("segments_per_object"),
-                        "evaluated_per_resume": m.get("evaluated_per_resume"),
-                        "F_value==G_value": m.get("same_value_as_G"),
-                    }
-                )
-            rows_out.append(row)
+            rows_out += _rows(set_name, _label(extra), summarize(rows))
     headers = list(dict.fromkeys(k for r in rows_out for k in r))
     print(table(headers, [[r.get(h) for h in headers] for r in rows_out]))
     if args.json:
@@ -433,11 +448,41 @@ def report(
                 "temperature": 0,
                 "hold_back": args.hold_back,
                 "whitespace": args.whitespace,
-                "server_costs": costs,
+                "server_costs": {_label(extra): c for extra, c in costs.items()},
                 "table": rows_out,
                 "machine": machine(),
             },
         )
+
+
+def _rows(set_name: str, server: str, s: dict[str, Any]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for mode in ("U", "G", "F"):
+        m = s[mode]
+        row: dict[str, Any] = {
+            "set": set_name,
+            "server": server,
+            "mode": mode,
+            "runs": m["runs"],
+            "valid": m["valid"] if mode != "U" else None,
+            "s_per_valid_object": m["wall_per_valid"] if mode != "U" else None,
+            "tokens_per_s": m["tokens_per_s"],
+            "overhead_ms_per_request": m.get("overhead_per_request_ms"),
+        }
+        if mode == "F":
+            row.update(
+                {
+                    "F/G_wall": ratio(m["wall_per_valid"], s["G"]["wall_per_valid"]),
+                    "F/G_server_time": ratio(m.get("server_s_per_valid"), s["G"].get("server_s_per_valid")),
+                    "F_rate/U_rate": ratio(m["tokens_per_s"], s["U"]["tokens_per_s"]),
+                    "forced_share": m.get("forced_share"),
+                    "segments_per_object": m.get("segments_per_object"),
+                    "evaluated_per_resume": m.get("evaluated_per_resume"),
+                    "F_value==G_value": m.get("same_value_as_G"),
+                }
+            )
+        out.append(row)
+    return out
 
 
 if __name__ == "__main__":

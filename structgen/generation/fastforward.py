@@ -18,7 +18,7 @@ from collections.abc import Generator, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..client import ClientError, Completion, GrammarRejectedError, LlamaClient, StopType, TokenPiece
+from ..client import ClientError, Completion, GrammarRejectedError, LlamaClient, StopType, Timings, TokenPiece
 from ..schema.skeleton import Choice, Hole, Literal, Skeleton, Step, any_layout, literal, skeleton
 from .output import Output
 
@@ -142,39 +142,52 @@ def _timed(client: LlamaClient, prompt: list[int], **params: Any) -> tuple[Compl
 
 
 def server_costs(client: LlamaClient) -> ServerCosts:
-    """The request overhead and per-token times of ``client``'s server (measured once per server URL)."""
+    """The request overhead and per-token times of ``client``'s server (measured once per server URL).
+
+    Resumes are measured as segments send them (a cached prefix, 2 or 10 new tokens, a small grammar, one
+    token out), and each cost is the least of its samples: another process on the machine only adds
+    time, and one slow sample would otherwise set the fold rule for the server's lifetime.
+    """
     with _lock:
         known = _costs.get(client.base_url)
     if known is not None:
         return known
     prompt = client.tokenize(_CALIBRATION_TEXT, add_special=True)
     first, _ = _timed(client, prompt, n_predict=8, ignore_eos=True)
-    context = prompt + first.tokens
+    context = prompt + first.tokens[:-1]  # the last sampled token was never evaluated
+    decode = [_per_token(first)]
     overheads: list[float] = []
-    batches: dict[int, list[float]] = {1: [], 9: []}
+    walls: dict[int, list[float]] = {2: [], 10: []}
+    batches: dict[int, list[float]] = {2: [], 10: []}
     words = client.tokenize(_CALIBRATION_TEXT, add_special=False)
-    for i in range(6):
-        # a resume like a segment's: a cached prefix, new tokens (1 or 9), a small grammar, one token out
-        extra = words[i * 9 : i * 9 + (1 if i % 2 else 9)]
+    for i in range(8):
+        extra = words[i * 10 : i * 10 + (2 if i % 2 else 10)]
         done, wall = _timed(
-            client, context + extra, n_predict=1, slot=first.slot_id, grammar="root ::= [a-z]"
+            client, context + extra, n_predict=1, slot=first.slot_id, grammar=_CALIBRATION_GRAMMAR
         )
         overheads.append(max(wall - _server_ms(done), 0.0))
+        walls[len(extra)].append(wall)
         batches[len(extra)].append((done.timings.prompt_ms or 0.0) if done.timings else 0.0)
-        context = context + extra + done.tokens
-    one, nine = (sorted(batches[n])[1] for n in (1, 9))
-    per_token = max((nine - one) / 8, 0.0)
-    overhead = sorted(overheads)[len(overheads) // 2]
-    timings = first.timings
+        context = context + extra
+    again, _ = _timed(client, context, n_predict=8, ignore_eos=True, slot=first.slot_id)
+    decode.append(_per_token(again))
+    per_token = max((min(batches[10]) - min(batches[2])) / 8, 0.0)
     costs = ServerCosts(
-        overhead_ms=overhead,
-        decode_ms=(timings.predicted_per_token_ms or 0.0) if timings else 0.0,
-        resume_ms=overhead + max(one - per_token, 0.0),
+        overhead_ms=min(overheads),
+        decode_ms=min(decode),
+        resume_ms=max(min(walls[2]) - 2 * per_token, 0.0),
         prompt_token_ms=per_token,
     )
     with _lock:
         _costs[client.base_url] = costs
     return costs
+
+
+_CALIBRATION_GRAMMAR = "root ::= [a-z]"
+
+
+def _per_token(done: Completion) -> float:
+    return (done.timings.predicted_per_token_ms or 0.0) if done.timings else 0.0
 
 
 def _pieces_of(client: LlamaClient, text: str) -> list[TokenPiece]:
@@ -245,6 +258,7 @@ class _Run:
         params: dict[str, Any],
         hold_back: int,
         fold_tokens: int,
+        decode_ms: float = 0.0,
     ) -> None:
         self.client = client
         self.skels = skels
@@ -252,6 +266,7 @@ class _Run:
         self.params = params
         self.hold_back = hold_back
         self.fold_tokens = fold_tokens
+        self.decode_ms = decode_ms
         self.progressed = False
         self.budget = int(params.pop("n_predict"))
         self.slot = params.pop("slot", params.pop("id_slot", params.pop("slot_id", -1)))
@@ -389,6 +404,8 @@ class _Run:
         if quoted and done.stop_type is StopType.WORD and _escaped(done.content):
             raise FastForwardUnavailable("a string value held an escaped quote where its end was expected")
         self.completions.append(done)
+        if _batches_too_slow(done.timings, self.decode_ms):
+            self.fold_tokens = self.budget  # the rest of the answer is one segment
         self.slot = done.slot_id
         tokens = done.tokens
         if done.stop_type is StopType.EOS and tokens and len(tokens) == done.tokens_predicted:
@@ -456,6 +473,15 @@ class _Run:
                 self.flush(())
         except _Truncated:
             pass
+
+
+def _batches_too_slow(timings: Timings | None, decode_ms: float) -> bool:
+    """The server evaluated a batch more than twice as slowly as it decodes the same tokens one by one:
+    its batch threads are starved (``--threads-batch`` above ``--threads`` on a busy machine), not
+    merely held up once."""
+    if timings is None or not timings.prompt_n or timings.prompt_n < 2 or decode_ms <= 0:
+        return False
+    return (timings.prompt_ms or 0.0) > 2 * timings.prompt_n * decode_ms
 
 
 def _next(walk: Generator[Step, int | None, None], answer: int | None) -> Step | None:
@@ -541,9 +567,11 @@ def segments(
         raise FastForwardUnavailable(f"the type's forced share ({share}) is too small to be worth segments")
     try:
         context = client.tokenize(prompt, add_special=True)
-        fold = server_costs(client).fold_tokens(hold_back)
+        costs = server_costs(client)
         _prefetch(client, skels)
-        run = _Run(client, skels, context, dict(params), hold_back, fold)
+        run = _Run(
+            client, skels, context, dict(params), hold_back, costs.fold_tokens(hold_back), costs.decode_ms
+        )
         yield from run.run()
     except FastForwardUnavailable as exc:
         if exc.permanent:

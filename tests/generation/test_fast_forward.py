@@ -17,7 +17,7 @@ from werkzeug import Request, Response
 
 import structgen
 from structgen.cli import main
-from structgen.client import LlamaClient
+from structgen.client import LlamaClient, Timings
 from structgen.gbnf import validate
 from structgen.generation import Output, fastforward
 from structgen.schema.skeleton import Choice, Hole, Step, any_layout, skeleton
@@ -419,3 +419,19 @@ def test_the_holes_keep_the_output_bounds() -> None:
 
     bounded = hole_grammars(Output(Note, max_string_length=5, max_items=2))
     assert all(a != b for a, b in zip(bounded, hole_grammars(Output(Note)), strict=True))
+
+
+def test_starved_batch_threads_end_the_segmenting() -> None:
+    """A batch that took more than twice as long as decoding its tokens one by one (batch threads
+    starved on a busy machine) makes the rest of the answer one segment; an ordinary batch, or one held
+    up once, does not."""
+    decode_ms = 20.0
+    ordinary = Timings(prompt_n=5, prompt_ms=45.0)
+    held_up = Timings(prompt_n=5, prompt_ms=150.0)
+    starved = Timings(prompt_n=5, prompt_ms=1500.0)
+    assert not fastforward._batches_too_slow(ordinary, decode_ms)
+    assert not fastforward._batches_too_slow(held_up, decode_ms)
+    assert fastforward._batches_too_slow(starved, decode_ms)
+    assert not fastforward._batches_too_slow(Timings(prompt_n=1, prompt_ms=90.0), decode_ms)  # one token
+    assert not fastforward._batches_too_slow(None, decode_ms)
+    assert not fastforward._batches_too_slow(starved, 0.0)  # decode cost unknown
