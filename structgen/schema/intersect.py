@@ -8,7 +8,7 @@ References to definitions are expanded lazily and memoized, so recursive schemas
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import replace
 from fractions import Fraction
 from typing import Any
@@ -234,8 +234,8 @@ class Algebra:
         )
         return make_array(node)
 
-    def _lookup(self, node: ObjectNode, key: str, declared: Mapping[str, Node] | None = None) -> Node:
-        value = (node.declared() if declared is None else declared).get(key)
+    def _lookup(self, node: ObjectNode, key: str) -> Node:
+        value = node.declared().get(key)
         if value is not None:
             return value
         for cls in node.extras:
@@ -258,11 +258,9 @@ class Algebra:
             dict.fromkeys(explicit + sorted(still_implicit, key=lambda n: self.rank.get(n, len(self.rank))))
         )
         props: list[tuple[str, Node]] = []
-        declared_a, declared_b = a.declared(), b.declared()
         with self.defs.descend():
             for name in names:
-                value_a, value_b = self._lookup(a, name, declared_a), self._lookup(b, name, declared_b)
-                props.append((name, self.intersect(value_a, value_b)))
+                props.append((name, self.intersect(self._lookup(a, name), self._lookup(b, name))))
             extras: list[KeyClass] = []
             for x in a.extras:
                 for y in b.extras:
@@ -283,9 +281,7 @@ class Algebra:
             max_properties=min(maxima) if maxima else None,
             pointer=a.pointer or b.pointer,
             implicit=still_implicit,
-            evaluated=frozenset(
-                name for name in names if evaluates(a, name, declared_a) or evaluates(b, name, declared_b)
-            ),
+            evaluated=frozenset(name for name in names if evaluates(a, name) or evaluates(b, name)),
         )
         return make_object(node)
 
@@ -418,7 +414,7 @@ class Algebra:
         if len(missing) != 1 or missing[0] in declared:
             return None
         key = missing[0]
-        if not isinstance(self._lookup(a, key, declared), AnyValue):
+        if not isinstance(self._lookup(a, key), AnyValue):
             return None
         try:
             parts = self._object_complement(b, a)
@@ -490,11 +486,11 @@ def _loose_extras(node: ObjectNode) -> tuple[tuple[StringNode, Node], ...]:
     return tuple((replace(cls.keys, excluded=cls.keys.excluded - declared), cls.value) for cls in node.extras)
 
 
-def evaluates(node: ObjectNode, name: str, declared: Mapping[str, Node] | None = None) -> bool:
+def evaluates(node: ObjectNode, name: str) -> bool:
     """True when some keyword of ``node`` evaluates property ``name``."""
     if name in node.evaluated:
         return True
-    if name in (node.declared() if declared is None else declared):
+    if name in node.declared():
         return False
     return any(cls.evaluated and string_matches(cls.keys, name) for cls in node.extras)
 
