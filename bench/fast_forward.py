@@ -40,7 +40,7 @@ from pydantic import BaseModel, Field, create_model
 from structgen.client import LlamaClient
 from structgen.generation import Output, fastforward
 from structgen.generation.prompting import describe_schema, render
-from structgen.server import LocalServer
+from structgen.server import LocalServer, LocalServerError
 
 
 class Color(str, Enum):
@@ -385,7 +385,10 @@ def main(argv: list[str] | None = None) -> None:
             clients[""] = LlamaClient(args.url, api_key=os.environ.get("STRUCTGEN_API_KEY"))
         for extra in configs if not args.url else ():
             server = LocalServer(ctx_size=4096, parallel=1, threads=1, extra_args=shlex.split(extra))
-            servers.append(server.start())
+            try:
+                servers.append(server.start())
+            except LocalServerError as exc:
+                raise SystemExit(f"fast_forward.py: --server-args {extra!r}: {exc}") from None
             clients[extra] = server.client(timeout=(5.0, 600.0))
         costs = {extra: fastforward.server_costs(client) for extra, client in clients.items()}
         results = {name: run_set(clients, SETS[name], args) for name in args.sets}
