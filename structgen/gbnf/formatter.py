@@ -45,6 +45,13 @@ def format_literal(chars: tuple[int, ...], *, raw_space: bool = True) -> str:
     return '"' + "".join(_char(cp, '"', raw_space) for cp in chars) + '"'
 
 
+def format_text(text: str) -> str:
+    """A string literal for ``text`` (as :func:`format_literal` writes it, quicker for printable text)."""
+    if text.isprintable():
+        return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return format_literal(tuple(ord(ch) for ch in text))
+
+
 def is_literal(text: str) -> bool:
     """Whether ``text`` is exactly one string literal: quoted, with no unescaped quote inside."""
     if len(text) < 2 or text[0] != '"' or text[-1] != '"':

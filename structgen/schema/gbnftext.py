@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from structgen.gbnf.formatter import format_literal, is_literal
+from structgen.gbnf.formatter import format_text, is_literal
 from structgen.gbnf.lower import MAX_REPETITION_THRESHOLD
 
 from .report import Inexpressible
@@ -21,9 +21,7 @@ class RepeatTooLarge(Inexpressible):
 
 def literal(text: str) -> str:
     """``text`` as a GBNF string literal."""
-    if text.isprintable():  # the common case, written as format_literal writes it
-        return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    return format_literal(tuple(ord(ch) for ch in text))
+    return format_text(text)
 
 
 def json_literal(value: object) -> str:

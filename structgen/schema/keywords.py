@@ -729,6 +729,7 @@ def one_of(fold: Fold, value: Any) -> None:
                     budget -= OPEN_KEY_STEPS
                     continue
                 result = _limit_keys(ctx, result, opened)
+                opened = {}
                 try:
                     if isinstance(ctx.intersect(result, other), Never):
                         continue
@@ -750,12 +751,8 @@ def one_of(fold: Fold, value: Any) -> None:
 
 
 def _limit_keys(ctx: Context, node: Node, opened: dict[str, Node]) -> Node:
-    """``node`` where each key of ``opened``, if present, holds one of its values (``opened`` emptied)."""
-    if not opened:
-        return node
-    limits = ObjectNode(properties=tuple(opened.items()))
-    opened.clear()
-    return ctx.intersect(node, limits)
+    """``node`` where each key of ``opened``, if present, holds one of its values."""
+    return ctx.intersect(node, ObjectNode(properties=tuple(opened.items()))) if opened else node
 
 
 def not_(fold: Fold, value: Any) -> None:

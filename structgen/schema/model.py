@@ -11,28 +11,12 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any, TypeVar, Union
+from typing import Any, Union
 
 from structgen.errors import InvalidSchemaError
 
+from .hashing import cached_hash
 from .strings import string_matches
-
-_T = TypeVar("_T")
-
-
-def _cached_hash(cls: type[_T]) -> type[_T]:
-    """Cache the dataclass hash of a frozen node (nodes are hashed often and can be deep)."""
-    compute = cls.__hash__
-
-    def __hash__(self: object) -> int:
-        cached: int | None = self.__dict__.get("_hash")
-        if cached is None:
-            cached = compute(self)
-            object.__setattr__(self, "_hash", cached)
-        return cached
-
-    cls.__hash__ = __hash__  # type: ignore[method-assign]
-    return cls
 
 
 class _Unit:
@@ -62,7 +46,7 @@ class NullNode(_Unit):
     """The value ``null``."""
 
 
-@_cached_hash
+@cached_hash
 @dataclass(frozen=True)
 class BooleanNode:
     """``true`` and/or ``false``."""
@@ -70,7 +54,7 @@ class BooleanNode:
     values: frozenset[bool] = frozenset({True, False})
 
 
-@_cached_hash
+@cached_hash
 @dataclass(frozen=True)
 class NumberNode:
     """A number in an interval, optionally an integer (or a non-integer) and a multiple of
@@ -92,7 +76,7 @@ class NumberNode:
     not_multiple_of: frozenset[Fraction] = frozenset()
 
 
-@_cached_hash
+@cached_hash
 @dataclass(frozen=True)
 class Pattern:
     """An ECMA-262 ``pattern`` and where it came from."""
@@ -101,7 +85,7 @@ class Pattern:
     pointer: str
 
 
-@_cached_hash
+@cached_hash
 @dataclass(frozen=True)
 class StringNode:
     """A string constrained symbolically; all fields must hold at once.
@@ -126,7 +110,7 @@ class StringNode:
 ANY_STRING = StringNode()
 
 
-@_cached_hash
+@cached_hash
 @dataclass(frozen=True)
 class Contains:
     """At least ``minimum`` and at most ``maximum`` array items match ``node``."""
@@ -136,7 +120,7 @@ class Contains:
     maximum: int | None = None
 
 
-@_cached_hash
+@cached_hash
 @dataclass(frozen=True)
 class ArrayNode:
     """An array: ``prefix[i]`` for item i, ``items`` for the rest, length and ``contains`` bounds.
@@ -157,7 +141,7 @@ class ArrayNode:
     evaluated_prefix: int = 0
 
 
-@_cached_hash
+@cached_hash
 @dataclass(frozen=True)
 class KeyClass:
     """Undeclared keys in the language ``keys`` take values matching ``value``.
@@ -171,7 +155,7 @@ class KeyClass:
     evaluated: bool = False
 
 
-@_cached_hash
+@cached_hash
 @dataclass(frozen=True)
 class ObjectNode:
     """An object with declared properties (in order), required keys, and classes of other keys.
@@ -200,7 +184,7 @@ class ObjectNode:
         return known
 
 
-@_cached_hash
+@cached_hash
 @dataclass(frozen=True)
 class AnyOf:
     """A value matching at least one alternative."""
@@ -208,7 +192,7 @@ class AnyOf:
     alternatives: tuple[Node, ...]
 
 
-@_cached_hash
+@cached_hash
 @dataclass(frozen=True)
 class Ref:
     """A named definition (used for recursion and shared sub-schemas)."""

@@ -19,11 +19,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from structgen.gbnf import ast
-from structgen.gbnf.formatter import format_alternates, format_literal
+from structgen.gbnf.formatter import format_alternates
 from structgen.gbnf.parser import parse_grammar
 
 from .compiler import compile as compile_schema
 from .emit import Whitespace
+from .gbnftext import literal
 
 __all__ = [
     "Choice",
@@ -171,11 +172,6 @@ class Skeleton:
         """The hole's grammar with every rule name prefixed: (its root's new name, the rule lines)."""
         root, lines = _template(self.grammar(hole))
         return root.replace(_MARK, prefix), [line.replace(_MARK, prefix) for line in lines]
-
-
-def literal(text: str) -> str:
-    """``text`` as a GBNF string literal."""
-    return format_literal(tuple(ord(c) for c in text))
 
 
 def skeleton(

@@ -70,7 +70,7 @@ class Emitter(Strings, Arrays, Objects):
             return rule
         self._nested += 1
         try:
-            body = self.body(node, hint)
+            body = self._body_uncached(node, hint)  # known productive and not yet written
         finally:
             self._nested -= 1
         if body is None:

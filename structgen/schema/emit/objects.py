@@ -243,7 +243,9 @@ class Objects(Primitives):
         def moves(used: frozenset[int], sep: list[str]) -> list[states.Step]:
             alts: list[states.Step] = []
             if high is None or len(used) < high:
-                alts.extend([*sep, members[i].text, used | {i}] for i in range(n) if i in tracked - used)
+                alts.extend(
+                    [*sep, members[i].text, used | {i}] for i in range(n) if i in tracked and i not in used
+                )
             alts.extend([*sep, member, used] for member in free)
             return alts
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from operator import itemgetter
 from typing import Generic, Literal, TypeVar
 
+from ..hashing import cached_hash
 from ..report import Inexpressible
 from .charset import MAX_CP
 from .deadline import check_time
@@ -28,6 +29,7 @@ class RegularTooLarge(Inexpressible):
     """An automaton would exceed :data:`MAX_STATES` states (or a counted construct is too big)."""
 
 
+@cached_hash  # automata are memo keys
 @dataclass(frozen=True)
 class Dfa:
     """A partial DFA: state 0 is initial; each state's edges are sorted, disjoint and merged;
@@ -36,13 +38,6 @@ class Dfa:
 
     edges: tuple[tuple[Edge, ...], ...]
     finals: frozenset[int]
-
-    def __hash__(self) -> int:  # automata are memo keys: hash once
-        cached: int | None = self.__dict__.get("_hash")
-        if cached is None:
-            cached = hash((self.edges, self.finals))
-            object.__setattr__(self, "_hash", cached)
-        return cached
 
     @property
     def size(self) -> int:
@@ -98,8 +93,13 @@ class States(Generic[K]):
 
 def merge_edges(edges: Iterable[Edge]) -> tuple[Edge, ...]:
     """Sort edges and join adjacent intervals that lead to the same state."""
+    return join_sorted(sorted(edges))
+
+
+def join_sorted(edges: Iterable[Edge]) -> tuple[Edge, ...]:
+    """Edges already in code-point order, adjacent intervals that lead to the same state joined."""
     out: list[Edge] = []
-    for lo, hi, t in sorted(edges):
+    for lo, hi, t in edges:
         if out and out[-1][2] == t and out[-1][1] + 1 == lo:
             out[-1] = (out[-1][0], hi, t)
         else:
@@ -167,14 +167,8 @@ def _acyclic_blocks(edges: list[list[Edge]], finals: set[int], order: list[int])
     block_of = [0] * len(edges)
     ids: dict[tuple[bool, tuple[Edge, ...]], int] = {}
     for q in reversed(order):
-        mapped: list[Edge] = []
-        for lo, hi, t in edges[q]:  # sorted by _trim
-            b = block_of[t]
-            if mapped and mapped[-1][2] == b and mapped[-1][1] + 1 == lo:
-                mapped[-1] = (mapped[-1][0], hi, b)
-            else:
-                mapped.append((lo, hi, b))
-        block_of[q] = ids.setdefault((q in finals, tuple(mapped)), len(ids))
+        mapped = join_sorted((lo, hi, block_of[t]) for lo, hi, t in edges[q])  # sorted by _trim
+        block_of[q] = ids.setdefault((q in finals, mapped), len(ids))
     check_time()
     return block_of
 
@@ -285,23 +279,20 @@ def _canonical(edges: list[list[Edge]], finals: set[int], block_of: list[int]) -
     queue = deque([block_of[0]])
     out_edges: list[tuple[Edge, ...]] = []
     out_finals: set[int] = set()
+
+    def number_of(b: int) -> int:  # blocks are numbered as they are first reached
+        number = order.get(b)
+        if number is None:
+            number = order[b] = len(order)
+            queue.append(b)
+        return number
+
     while queue:
         block = queue.popleft()
         q = rep[block]
         if q in finals:
             out_finals.add(order[block])
-        mapped: list[Edge] = []
-        for lo, hi, t in edges[q]:  # sorted by _trim
-            b = block_of[t]
-            number = order.get(b)
-            if number is None:
-                number = order[b] = len(order)
-                queue.append(b)
-            if mapped and mapped[-1][2] == number and mapped[-1][1] + 1 == lo:
-                mapped[-1] = (mapped[-1][0], hi, number)
-            else:
-                mapped.append((lo, hi, number))
-        out_edges.append(tuple(mapped))
+        out_edges.append(join_sorted((lo, hi, number_of(block_of[t])) for lo, hi, t in edges[q]))
     check_budget(len(out_edges))
     return Dfa(tuple(out_edges), frozenset(out_finals))
 
