@@ -28,11 +28,10 @@ def complete(
     wait on the server. An answer cut off by ``n_predict`` (or the context) raises
     :class:`OutputTruncatedError` holding the one attempt."""
     params = {"temperature": 0.0, "n_predict": DEFAULT_N_PREDICT, **sampling}
+    if timeout is not None:
+        params["timeout"] = timeout
     text = render(prompt, client)
-    if timeout is None:
-        completion = client.completion(text, grammar=grammar, **params)
-    else:
-        completion = client.completion(text, grammar=grammar, timeout=timeout, **params)
+    completion = client.completion(text, grammar=grammar, **params)
     if completion.stop_type is StopType.LIMIT or completion.truncated:
         error = f"output cut off by n_predict ({completion.tokens_predicted} tokens)"
         attempt = Attempt(text, completion.content, completion.stop_type, (error,), completion)

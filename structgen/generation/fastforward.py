@@ -16,11 +16,13 @@ import threading
 import time
 from collections.abc import Generator, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from ..client import ClientError, Completion, GrammarRejectedError, LlamaClient, StopType, Timings, TokenPiece
 from ..schema.skeleton import Choice, Hole, Literal, Skeleton, Step, any_layout, literal, skeleton
 from .output import Output
+
+R = TypeVar("R")
 
 __all__ = [
     "FastForwardUnavailable",
@@ -531,13 +533,14 @@ class _Truncated(Exception):
     pass
 
 
-def complete(steps: Generator[str, None, Segmented]) -> Segmented:
-    """Run a :func:`segments` generator to its end: the whole answer."""
+def complete(steps: Generator[Any, Any, R]) -> R:
+    """Run a generator to its end without looking at what it yields: its return value (for
+    :func:`segments`, the whole answer)."""
     while True:
         try:
             next(steps)
         except StopIteration as done:
-            result: Segmented = done.value
+            result: R = done.value
             return result
 
 

@@ -99,8 +99,16 @@ class Output(Generic[T]):
             None if self.is_schema else pydantic.TypeAdapter(output_type)
         )
         self._validator = self.compiled.validator()
-        self.grammar: str = self.compiled.grammar
-        self.schema: Any = self.compiled.schema
+
+    @property
+    def grammar(self) -> str:
+        """The GBNF grammar sent to the server."""
+        return self.compiled.grammar
+
+    @property
+    def schema(self) -> Any:
+        """The JSON Schema of the output type."""
+        return self.compiled.schema
 
     def to_json(self, value: T) -> Any:
         """``value`` as JSON-ready data (lists, dicts, strings, numbers; a schema's value as it is)."""

@@ -92,13 +92,13 @@ class TypedOutput(OutputSpec):
             raise OutputSpecError(f"{output_type!r} cannot be used as an output type: {exc}") from None
         name = getattr(output_type, "__name__", None)
         self.description = f"type {name}" if name and not self.output.is_schema else "JSON Schema"
-        self._instructions = instructions or "Answer the user's request."
+        self._system = schema_instructions(self.output.schema, instructions or "Answer the user's request.")
 
     def signature(self) -> dict[str, Any]:
         return {**super().signature(), "schema": self.output.schema}
 
     def system(self) -> str:
-        return schema_instructions(self.output.schema, self._instructions)
+        return self._system
 
     def run(
         self, client: LlamaClient, prompt: PromptInput, *, max_retries: int, sampling: Mapping[str, Any]
@@ -122,9 +122,6 @@ class LabelsOutput(TypedOutput):
 
     def signature(self) -> dict[str, Any]:
         return {"kind": "labels", "description": self.description, "labels": self.labels, "multi": self.multi}
-
-    def system(self) -> str:
-        return self._system
 
     def tally(self, value: Any) -> list[str]:
         return [str(v) for v in value] if isinstance(value, list) else [str(value)]

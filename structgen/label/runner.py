@@ -540,8 +540,11 @@ def _resumed(out_path: Path | None) -> tuple[frozenset[RecordId], list[str]]:
     if out_path is None:
         return frozenset(), []
     previous = read_done(out_path)
-    notes = [f"{out_path}: removed an unfinished last line ({previous.truncated_bytes} bytes)"]
-    notes = notes if previous.truncated_bytes else []
+    notes = (
+        [f"{out_path}: removed an unfinished last line ({previous.truncated_bytes} bytes)"]
+        if previous.truncated_bytes
+        else []
+    )
     return previous.ids, [*notes, *(f"{out_path}: {n}; ignored" for n in previous.ignored)]
 
 
